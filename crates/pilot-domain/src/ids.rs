@@ -1,0 +1,33 @@
+//! Typed integer identifiers, so a workspace id is never passed where a job id belongs.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! int_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+int_id!(
+    /// A workspace (the documents' "account").
+    WorkspaceId
+);
+int_id!(
+    /// An API key's row id (never the key itself).
+    ApiKeyId
+);
+int_id!(
+    /// A job in the durable queue.
+    JobId
+);
