@@ -1,1 +1,23 @@
+//! Pilot's engine: the workers that drive the durable job queue.
+//!
+//! The queue's rows live in the store ([`pilot_store::JobStore`]); this crate decides
+//! *when* to touch them. A [`Worker`] claims batches of due jobs under a lease, runs
+//! each through the [`JobRegistry`] (every job kind is a [`BackgroundJob`] type
+//! registered in one list), extends its leases by heartbeat while they run, settles
+//! them — completed jobs are deleted in batches, failed ones backed off with jitter or
+//! buried — and reaps leases whose worker vanished. Time comes from a [`Clock`], so
+//! tests drive leases and backoff by hand.
+//!
+//! Delivery is at least once: a job whose worker dies runs again after its lease
+//! expires, so handlers must be idempotent (the step engine records each step's
+//! result as it ends and resumes after the last one recorded).
 
+mod clock;
+mod job;
+mod registry;
+mod worker;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use job::{BackgroundJob, JobError, JobMeta, JobOutcome, new_job};
+pub use registry::JobRegistry;
+pub use worker::{Worker, WorkerConfig, WorkerReport};

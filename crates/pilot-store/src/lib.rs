@@ -1,1 +1,180 @@
+//! Pilot's storage: one [`Store`] interface, a SQLite and a PostgreSQL implementation
+//! side by side, each with its own migrations, chosen once at start-up by [`open`].
+//!
+//! The interface is split by concern — [`WorkspaceStore`], [`KeyStore`], [`JobStore`]
+//! — and each backend implements each part in a file of its own. Every method that
+//! reads tenant data takes the `(workspace, environment)` it is scoped to; nothing here
+//! trusts a caller to filter afterwards.
+//!
+//! Instants are [`UnixMillis`] computed by the caller's clock, never by the database's,
+//! so the engine's tests can drive time by hand.
 
+mod error;
+mod postgres;
+mod records;
+mod rows;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pilot_domain::{ApiKeyId, Environment, JobId, NewJob, UnixMillis, WorkspaceId, WorkspaceName};
+use tokio::sync::Notify;
+
+pub use error::{StoreError, StoreResult};
+pub use postgres::PostgresStore;
+pub use records::{
+    ApiKeyRecord, Backend, ClaimRequest, ClaimedJob, JobFinish, JobRecord, KeyLookup, NewApiKey,
+    QueueCounts, WorkspaceRecord,
+};
+pub use sqlite::SqliteStore;
+
+/// Workspaces: the tenants.
+#[async_trait]
+pub trait WorkspaceStore {
+    /// Creates a workspace and its first keys in one transaction.
+    /// [`StoreError::Conflict`] if the name is taken.
+    async fn create_workspace(
+        &self,
+        name: &WorkspaceName,
+        keys: &[NewApiKey],
+        now: UnixMillis,
+    ) -> StoreResult<(WorkspaceRecord, Vec<ApiKeyRecord>)>;
+
+    async fn list_workspaces(&self) -> StoreResult<Vec<WorkspaceRecord>>;
+
+    async fn find_workspace(&self, name: &str) -> StoreResult<Option<WorkspaceRecord>>;
+}
+
+/// API keys, stored as digests with their webhook secret sealed.
+#[async_trait]
+pub trait KeyStore {
+    async fn create_api_key(
+        &self,
+        workspace_id: WorkspaceId,
+        key: &NewApiKey,
+        now: UnixMillis,
+    ) -> StoreResult<ApiKeyRecord>;
+
+    /// The keys of one workspace, optionally of one environment, oldest first.
+    async fn list_api_keys(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Option<Environment>,
+    ) -> StoreResult<Vec<ApiKeyRecord>>;
+
+    /// The key with this SHA-256 digest, revoked or not, with its workspace's name.
+    async fn find_key_by_digest(&self, digest: &str) -> StoreResult<Option<KeyLookup>>;
+
+    /// Marks a key revoked; `false` if it does not exist in that workspace or already was.
+    async fn revoke_api_key(
+        &self,
+        workspace_id: WorkspaceId,
+        key_id: ApiKeyId,
+        now: UnixMillis,
+    ) -> StoreResult<bool>;
+
+    /// The sealed webhook secret of a key in that workspace and environment.
+    async fn sealed_webhook_secret(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        key_id: ApiKeyId,
+    ) -> StoreResult<Option<String>>;
+}
+
+/// The durable job queue's storage half; the engine's workers drive it.
+#[async_trait]
+pub trait JobStore {
+    async fn enqueue(&self, job: &NewJob, now: UnixMillis) -> StoreResult<JobId>;
+
+    /// Inserts many jobs in one statement; returns how many.
+    async fn enqueue_many(&self, jobs: &[NewJob], now: UnixMillis) -> StoreResult<u64>;
+
+    /// Leases up to `limit` due jobs to `owner`, oldest `run_at` first, counting an
+    /// attempt for each. Never hands one job to two owners.
+    async fn claim(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<ClaimedJob>>;
+
+    /// Extends the leases `owner` still holds; returns how many it still holds.
+    async fn heartbeat(
+        &self,
+        owner: &str,
+        ids: &[JobId],
+        lease_until: UnixMillis,
+    ) -> StoreResult<u64>;
+
+    /// Deletes completed jobs that `owner` still holds; returns how many.
+    async fn complete(&self, owner: &str, ids: &[JobId]) -> StoreResult<u64>;
+
+    /// Settles one job `owner` holds that did not complete; `false` if the lease was lost.
+    async fn finish(
+        &self,
+        owner: &str,
+        id: JobId,
+        finish: &JobFinish,
+        now: UnixMillis,
+    ) -> StoreResult<bool>;
+
+    /// Hands jobs `owner` holds back to the queue untouched (on shutdown): the attempt
+    /// it counted is given back.
+    async fn release(&self, owner: &str, ids: &[JobId], now: UnixMillis) -> StoreResult<u64>;
+
+    /// Re-queues jobs whose lease expired before `now` (their worker vanished), or
+    /// marks them dead when they have no attempts left. Returns how many it touched.
+    async fn reap_expired(&self, now: UnixMillis) -> StoreResult<u64>;
+
+    async fn queue_counts(&self) -> StoreResult<QueueCounts>;
+
+    async fn get_job(&self, id: JobId) -> StoreResult<Option<JobRecord>>;
+}
+
+/// Everything Pilot keeps, on one backend.
+#[async_trait]
+pub trait Store: WorkspaceStore + KeyStore + JobStore + Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies this backend's pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// One round trip, for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Notified when jobs may have become available: on every enqueue in this process,
+    /// and on PostgreSQL on every insert by any process (`LISTEN/NOTIFY`).
+    fn job_notify(&self) -> Arc<Notify>;
+
+    async fn close(&self);
+}
+
+/// Knobs for opening a store.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// How long a connection waits for a locked SQLite database before failing.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+/// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL,
+/// `sqlite://PATH` (or `sqlite:PATH`) for SQLite, creating the file if missing.
+/// Does not migrate: call [`Store::migrate`].
+pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url, options).await?))
+    } else if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        Ok(Arc::new(SqliteStore::open(path.as_ref(), options).await?))
+    } else {
+        Err(StoreError::BadUrl(url.chars().take(16).collect()))
+    }
+}

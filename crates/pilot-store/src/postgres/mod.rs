@@ -1,0 +1,101 @@
+//! The multi-node store: PostgreSQL shared by any number of API and worker processes.
+//!
+//! Claims lock rows with `FOR UPDATE SKIP LOCKED`, so concurrent workers on any node
+//! take disjoint jobs without waiting on each other. A listener task forwards
+//! `NOTIFY pilot_jobs` (sent by a trigger on every insert into `jobs`) to the local
+//! [`Notify`], so idle workers everywhere wake when work arrives.
+
+mod jobs;
+mod keys;
+mod workspaces;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use sqlx::postgres::{PgListener, PgPoolOptions};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::error::StoreResult;
+use crate::records::Backend;
+use crate::{Store, StoreOptions};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const JOBS_CHANNEL: &str = "pilot_jobs";
+
+pub struct PostgresStore {
+    pool: PgPool,
+    job_notify: Arc<Notify>,
+    listener: JoinHandle<()>,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .connect(url)
+            .await?;
+        let job_notify = Arc::new(Notify::new());
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(JOBS_CHANNEL).await?;
+        let listener = tokio::spawn(forward_notifications(listener, job_notify.clone()));
+        Ok(PostgresStore {
+            pool,
+            job_notify,
+            listener,
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Turns each `NOTIFY pilot_jobs` into a local wake-up. `PgListener` reconnects by
+/// itself; while it is down, workers still find work by polling.
+async fn forward_notifications(mut listener: PgListener, notify: Arc<Notify>) {
+    loop {
+        match listener.recv().await {
+            Ok(_) => notify.notify_waiters(),
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(error) => {
+                tracing::warn!(%error, "job notification listener lost its connection; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn job_notify(&self) -> Arc<Notify> {
+        self.job_notify.clone()
+    }
+
+    async fn close(&self) {
+        self.listener.abort();
+        self.pool.close().await;
+    }
+}
