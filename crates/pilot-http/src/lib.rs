@@ -1,1 +1,106 @@
+//! Pilot's HTTP surfaces.
+//!
+//! Two API surfaces share one server and keep their own conventions (DESIGN §2):
+//!
+//! * the **Pilots** surface under `/api/v1`, whose errors read `{"error": "..."}`;
+//! * the **Deliberations** surface under `/v1/api`, whose errors read
+//!   `{"error": {"code", "message", "request_id"}}`.
+//!
+//! Handlers return [`ApiError`] for every failure; [`surface::render_errors`] turns
+//! any error response — ours, an extractor's rejection, a 404 or 405 from routing, a
+//! caught panic — into the surface's shape at the boundary, so no other shape can
+//! escape. Every response carries `X-Request-Id`.
+//!
+//! Layering, outermost first: request id → metrics → per surface: error rendering →
+//! panic catching → body limit → authentication → routes.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod health;
+mod me;
+pub mod metrics;
+pub mod request_id;
+pub mod surface;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use pilot_store::Store;
+use serde::Deserialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+pub use error::ApiError;
+pub use surface::Surface;
+
+/// HTTP settings; see `config.default.toml`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes; larger ones get `413`.
+    pub body_limit_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: HttpConfig,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    // Install the recorder before the first request, so no count is lost.
+    metrics::handle();
+    let pilots = Router::new().route("/me", get(me::me));
+    let deliberations = Router::new().route("/me", get(me::me));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .nest("/api/v1", api_surface(pilots, Surface::Pilots, &state))
+        .nest(
+            "/v1/api",
+            api_surface(deliberations, Surface::Deliberations, &state),
+        )
+        .fallback(surface::not_found)
+        .layer(axum::middleware::from_fn(surface::render_plain_errors))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .with_state(state)
+}
+
+/// Wraps one surface's routes in its layers: authentication, body limits, panic
+/// catching, and error rendering in the surface's shape. Public so tests can mount
+/// probe routes behind exactly the production layers.
+pub fn api_surface(
+    routes: Router<AppState>,
+    surface: Surface,
+    state: &AppState,
+) -> Router<AppState> {
+    let limit = state.config.body_limit_bytes;
+    routes
+        .fallback(surface::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(CatchPanicLayer::custom(surface::panic_response))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            surface::render_errors(surface, request, next)
+        }))
+}

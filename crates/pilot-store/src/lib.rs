@@ -13,6 +13,7 @@ mod error;
 mod postgres;
 mod records;
 mod rows;
+pub mod scratch;
 mod sqlite;
 
 use std::sync::Arc;

@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
+use pilot_store::scratch::{ScratchDatabase, drop_database};
 use pilot_store::{Backend, Store, StoreOptions};
-use sqlx::{Connection, PgConnection};
 
 pub const POSTGRES_URL_VAR: &str = "PILOT_TEST_POSTGRES_URL";
 
@@ -69,26 +69,14 @@ impl TestDb {
             }
             Backend::Postgres => {
                 let server_url = postgres_url().expect("PostgreSQL tests are off");
-                let database = format!(
-                    "pilot_test_{}",
-                    ulid::Ulid::new().to_string().to_lowercase()
-                );
-                let mut admin = PgConnection::connect(&server_url)
-                    .await
-                    .expect("connect to the PostgreSQL test server");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-                    .execute(&mut admin)
+                let scratch = ScratchDatabase::create(&server_url, "test")
                     .await
                     .expect("create a test database");
-                admin.close().await.ok();
-                let url = with_database(&server_url, &database);
-                (
-                    url,
-                    Cleanup::Postgres {
-                        server_url,
-                        database,
-                    },
-                )
+                let cleanup = Cleanup::Postgres {
+                    server_url,
+                    database: scratch.name().to_owned(),
+                };
+                (scratch.url(), cleanup)
             }
         };
         let store = pilot_store::open(&url, options)
@@ -100,23 +88,6 @@ impl TestDb {
             url,
             cleanup,
         }
-    }
-}
-
-/// Replaces the database name in a `postgres://` URL.
-fn with_database(server_url: &str, database: &str) -> String {
-    let (base, query) = match server_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (server_url, None),
-    };
-    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[after_scheme..].find('/') {
-        Some(slash) => &base[..after_scheme + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
     }
 }
 
@@ -135,40 +106,12 @@ impl Drop for TestDb {
                     .enable_all()
                     .build()
                     .expect("cleanup runtime");
-                runtime.block_on(async move {
-                    let Ok(mut admin) = PgConnection::connect(&server_url).await else {
-                        eprintln!("warning: could not connect to drop test database {database}");
-                        return;
-                    };
-                    let drop = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
-                    if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
-                        .execute(&mut admin)
-                        .await
-                    {
-                        eprintln!("warning: could not drop test database {database}: {error}");
-                    }
-                });
+                if let Err(error) = runtime.block_on(drop_database(&server_url, &database)) {
+                    eprintln!("warning: could not drop test database {database}: {error}");
+                }
             })
             .join()
             .ok();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database_in_a_url() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
-            "postgres://u:p@h/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://h:1", "x"), "postgres://h:1/x");
     }
 }

@@ -1,0 +1,106 @@
+//! The HTTP layer's one error type.
+//!
+//! Use the constructor that names the client's mistake (`unauthorized`, `not_found`,
+//! `validation`, …); use `internal` (or `?` on a store error) for our faults, whose
+//! details go to the log under the request id and never to the client. An `ApiError`
+//! becomes a bare response carrying an [`ErrorInfo`] extension; the surface boundary
+//! renders the body in that surface's shape.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use pilot_store::StoreError;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Machine-readable code, as the Deliberations surface shows it.
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// What the surface renderer reads off an error response.
+#[derive(Clone, Debug)]
+pub struct ErrorInfo {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_api_key", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "insufficient_scope", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+            message,
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal error. Include the request id when you report it.",
+        )
+    }
+
+    /// The default code for a status, for errors that arrive without one.
+    pub fn code_for(status: StatusCode) -> &'static str {
+        match status.as_u16() {
+            400 => "invalid_request",
+            401 => "invalid_api_key",
+            402 => "insufficient_credits",
+            403 => "forbidden",
+            404 => "not_found",
+            405 => "method_not_allowed",
+            409 => "conflict",
+            413 => "payload_too_large",
+            415 => "unsupported_media_type",
+            422 => "validation_error",
+            429 => "rate_limited",
+            503 => "unavailable",
+            _ if status.is_server_error() => "internal_error",
+            _ => "invalid_request",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(ErrorInfo {
+            code: self.code,
+            message: self.message,
+        });
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(%error, "store error");
+        ApiError::internal()
+    }
+}

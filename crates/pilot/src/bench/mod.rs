@@ -1,0 +1,4 @@
+//! `pilot bench …`: measurements of Pilot's parts on the machine it runs on. Results
+//! are recorded in BENCHMARKS.md with the command and the machine.
+
+pub mod queue;

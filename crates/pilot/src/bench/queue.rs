@@ -1,0 +1,177 @@
+//! `pilot bench queue`: enqueue + claim + complete of no-op jobs through the real
+//! worker, on a scratch store, for each worker count asked for.
+//!
+//! Each run starts on an empty scratch store (a SQLite file in a temporary directory,
+//! or a scratch PostgreSQL database), starts the workers, then enqueues the jobs in
+//! batches while they work, and stops the clock when the queue is empty. Each worker
+//! has its own connection pool, as separate processes would.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use pilot_domain::MasterKey;
+use pilot_engine::{Clock, SystemClock, new_job};
+use pilot_store::scratch::ScratchDatabase;
+use pilot_store::{Store, StoreOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::cli::QueueBenchArgs;
+use crate::config::Config;
+use crate::jobs::Noop;
+
+pub async fn run(config: Config, args: QueueBenchArgs) -> anyhow::Result<()> {
+    let backend = if args.postgres.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    println!(
+        "queue bench: {} no-op jobs, {backend}, concurrency {} per worker, enqueue batch {}",
+        args.jobs, args.concurrency, args.enqueue_batch
+    );
+    println!(
+        "{:>8} {:>12} {:>12} {:>10}",
+        "workers", "jobs/s", "enqueue/s", "seconds"
+    );
+    for &workers in &args.workers {
+        let scratch = Scratch::create(args.postgres.as_deref()).await?;
+        let result = run_once(&config, &args, workers.max(1), &scratch.url).await;
+        scratch.remove().await;
+        let measured = result?;
+        println!(
+            "{:>8} {:>12.0} {:>12.0} {:>10.3}",
+            workers,
+            f64::from(args.jobs) / measured.total.as_secs_f64(),
+            f64::from(args.jobs) / measured.enqueue.as_secs_f64(),
+            measured.total.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+struct Measured {
+    /// From the first enqueue until the queue is empty.
+    total: Duration,
+    /// Time spent enqueuing.
+    enqueue: Duration,
+}
+
+async fn run_once(
+    config: &Config,
+    args: &QueueBenchArgs,
+    workers: u32,
+    url: &str,
+) -> anyhow::Result<Measured> {
+    let options = StoreOptions {
+        max_connections: 8,
+        ..config.store_options()
+    };
+    let producer = pilot_store::open(url, &options).await?;
+    producer.migrate().await?;
+    let mut queue = config.queue.clone();
+    queue.concurrency = args.concurrency;
+    queue.poll_interval_ms = 50;
+
+    let shutdown = CancellationToken::new();
+    let mut running = Vec::new();
+    let mut stores = Vec::new();
+    for _ in 0..workers {
+        let store = pilot_store::open(url, &options).await?;
+        let mut worker_config = config.clone();
+        worker_config.queue = queue.clone();
+        let app = App::from_parts(
+            worker_config,
+            store.clone(),
+            MasterKey::generate().0,
+            Arc::new(SystemClock),
+        );
+        running.push(tokio::spawn(app.worker().run(shutdown.clone())));
+        stores.push(store);
+    }
+
+    let clock = SystemClock;
+    let started = Instant::now();
+    let batch = args.enqueue_batch.max(1) as usize;
+    let mut left = args.jobs as usize;
+    while left > 0 {
+        let n = left.min(batch);
+        let now = clock.now();
+        let jobs: Vec<_> = (0..n).map(|_| new_job(&Noop {}, now)).collect();
+        if n == 1 {
+            producer.enqueue(&jobs[0], now).await?;
+        } else {
+            producer.enqueue_many(&jobs, now).await?;
+        }
+        left -= n;
+    }
+    let enqueue = started.elapsed();
+    wait_until_empty(producer.as_ref()).await?;
+    let total = started.elapsed();
+
+    shutdown.cancel();
+    for worker in running {
+        worker.await.context("worker task")?;
+    }
+    for store in stores {
+        store.close().await;
+    }
+    producer.close().await;
+    Ok(Measured { total, enqueue })
+}
+
+/// Polls the queue's counts (a benchmark may poll; tests never do).
+async fn wait_until_empty(store: &dyn Store) -> anyhow::Result<()> {
+    loop {
+        let counts = store.queue_counts().await?;
+        if counts.queued == 0 && counts.running == 0 {
+            anyhow::ensure!(counts.dead == 0, "{} no-op jobs died", counts.dead);
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Where one run's store lives, removed afterwards.
+struct Scratch {
+    url: String,
+    place: Place,
+}
+
+enum Place {
+    Sqlite(tempfile::TempDir),
+    Postgres(ScratchDatabase),
+}
+
+impl Scratch {
+    async fn create(postgres: Option<&str>) -> anyhow::Result<Scratch> {
+        Ok(match postgres {
+            Some(server) => {
+                let db = ScratchDatabase::create(server, "bench").await?;
+                Scratch {
+                    url: db.url(),
+                    place: Place::Postgres(db),
+                }
+            }
+            None => {
+                let dir = tempfile::tempdir()?;
+                Scratch {
+                    url: format!("sqlite://{}", dir.path().join("bench.db").display()),
+                    place: Place::Sqlite(dir),
+                }
+            }
+        })
+    }
+
+    async fn remove(self) {
+        match self.place {
+            Place::Sqlite(dir) => drop(dir),
+            Place::Postgres(db) => {
+                if let Err(error) = db.drop_database().await {
+                    eprintln!("warning: could not drop the scratch database: {error}");
+                }
+            }
+        }
+    }
+}

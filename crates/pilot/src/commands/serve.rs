@@ -1,0 +1,67 @@
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{App, cancel_on_signal};
+use crate::bootstrap::{FirstStart, ensure_default_workspace};
+use crate::config::Config;
+
+pub async fn run(config: Config, embedded_worker: bool) -> anyhow::Result<()> {
+    let app = App::open(config).await?;
+    let first_start =
+        ensure_default_workspace(app.store.as_ref(), &app.master_key, app.clock.now()).await?;
+    let listener = TcpListener::bind(app.config.bind)
+        .await
+        .with_context(|| format!("binding {}", app.config.bind))?;
+    let bound = listener.local_addr()?;
+    let url = app.config.public_url(bound);
+    println!(
+        "{}",
+        banner(&app, &url, embedded_worker, first_start.as_ref())
+    );
+
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
+    app.serve(listener, shutdown, embedded_worker).await?;
+    app.store.close().await;
+    Ok(())
+}
+
+/// What a newcomer needs to make a first call.
+fn banner(app: &App, url: &str, embedded_worker: bool, first_start: Option<&FirstStart>) -> String {
+    let mut out = format!(
+        "Pilot {} listening on {url}\n  store: {} ({})\n  worker: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        app.store.backend().as_str(),
+        crate::config::redact_url(&app.config.database_url()),
+        if embedded_worker {
+            "embedded"
+        } else {
+            "off (run `pilot worker`)"
+        },
+    );
+    match first_start {
+        Some(first) => {
+            out.push_str(&format!(
+                "\nFirst start: created workspace \"default\" with two API keys.\n\
+                 They are shown only this once; store them now.\n\n\
+                 \x20 live key:        {}\n\
+                 \x20 webhook secret:  {}\n\
+                 \x20 test key:        {}\n\
+                 \x20 webhook secret:  {}\n\n\
+                 Try it:\n\
+                 \x20 curl {url}/api/v1/me -H \"Authorization: Bearer {}\"\n",
+                first.live.token.expose(),
+                first.live.webhook_secret.expose(),
+                first.test.token.expose(),
+                first.test.webhook_secret.expose(),
+                first.test.token.expose(),
+            ));
+        }
+        None => out.push_str(&format!(
+            "\nTry it (with a key from first start, or `pilot keys create --env test`):\n\
+             \x20 curl {url}/api/v1/me -H \"Authorization: Bearer pk_test_...\"\n"
+        )),
+    }
+    out
+}

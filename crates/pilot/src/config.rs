@@ -1,0 +1,237 @@
+//! The typed configuration: defaults from `config.default.toml` (embedded in the
+//! binary, so the commented file and the defaults cannot drift), then an optional
+//! `--config` file, then `PILOT_*` environment variables, then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use pilot_engine::WorkerConfig;
+use pilot_http::HttpConfig;
+use pilot_store::StoreOptions;
+use serde::{Deserialize, Serialize};
+
+/// The commented default configuration, as `pilot default-config` prints it.
+pub const DEFAULT_TOML: &str = include_str!("../config.default.toml");
+
+/// Top-level keys, so unrelated `PILOT_*` variables are not mistaken for settings.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "master_key",
+    "public_url",
+    "http",
+    "store",
+    "queue",
+    "log",
+];
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub master_key: String,
+    pub public_url: String,
+    pub http: HttpConfig,
+    pub store: StoreConfig,
+    pub queue: WorkerConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub max_connections: u32,
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub filter: String,
+}
+
+/// Settings given on the command line, applied last.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+impl Config {
+    /// Loads the configuration from every source, in order of precedence.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::MissingFile(file.to_owned()));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment
+            .merge(Env::prefixed("PILOT_").split("__").filter(|key| {
+                let top = key.as_str().split('.').next().unwrap_or("");
+                TOP_LEVEL_KEYS
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(top))
+            }))
+            .merge(Serialized::defaults(overrides));
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    /// The embedded defaults alone (tests and tools).
+    pub fn defaults() -> Config {
+        Figment::from(Toml::string(DEFAULT_TOML))
+            .extract()
+            .expect("the embedded default configuration is valid")
+    }
+
+    /// The store URL: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("pilot.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn uses_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://")
+    }
+
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_connections: self.store.max_connections,
+            busy_timeout_ms: self.store.busy_timeout_ms,
+        }
+    }
+
+    /// The base URL for links, given the address actually bound.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{bound}")
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "master_key",
+                &if self.master_key.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("public_url", &self.public_url)
+            .field("http", &self.http)
+            .field("store", &self.store)
+            .field("queue", &self.queue)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// Hides a password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_match_each_layers_own_defaults() {
+        let config = Config::defaults();
+        assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.queue, WorkerConfig::default());
+        assert_eq!(config.http, HttpConfig::default());
+        let store = StoreOptions::default();
+        assert_eq!(config.store.max_connections, store.max_connections);
+        assert_eq!(config.store.busy_timeout_ms, store.busy_timeout_ms);
+        assert_eq!(config.database_url(), "sqlite://./pilot-data/pilot.db");
+    }
+
+    #[test]
+    fn file_then_environment_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "pilot.toml",
+                "bind = \"0.0.0.0:9000\"\n[queue]\nconcurrency = 3\nlease_ms = 5",
+            )?;
+            jail.set_env("PILOT_QUEUE__LEASE_MS", "7000");
+            jail.set_env("PILOT_DATABASE_URL", "postgres://u:secret@db/pilot");
+            jail.set_env("PILOT_TEST_POSTGRES_URL", "ignored: not a setting");
+            let overrides = Overrides {
+                bind: Some("127.0.0.1:0".into()),
+                ..Overrides::default()
+            };
+            let config = Config::load(Some(Path::new("pilot.toml")), &overrides).unwrap();
+            assert_eq!(config.bind.port(), 0);
+            assert_eq!(config.queue.concurrency, 3);
+            assert_eq!(config.queue.lease_ms, 7000);
+            assert!(config.uses_postgres());
+            assert!(!format!("{config:?}").contains("secret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_settings_and_bad_values_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[queue]\nconcurency = 3")?;
+            assert!(Config::load(Some(Path::new("bad.toml")), &Overrides::default()).is_err());
+            jail.create_file("bad2.toml", "bind = \"nowhere\"")?;
+            assert!(Config::load(Some(Path::new("bad2.toml")), &Overrides::default()).is_err());
+            assert!(matches!(
+                Config::load(Some(Path::new("absent.toml")), &Overrides::default()),
+                Err(ConfigError::MissingFile(_))
+            ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact_url("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,12 @@
+//! The `pilot` binary's library half: configuration, assembly of the layers, the
+//! commands, and the job kinds. `main.rs` only parses the command line.
+
+pub mod app;
+pub mod bench;
+pub mod bootstrap;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod jobs;
+pub mod keys;
+pub mod master_key;
