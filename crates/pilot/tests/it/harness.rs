@@ -1,0 +1,116 @@
+//! `spawn_app`: a running Pilot on `127.0.0.1:<random>` over a fresh store.
+
+use std::sync::Arc;
+
+use pilot::app::App;
+use pilot::bootstrap::ensure_default_workspace;
+use pilot::config::Config;
+use pilot_domain::MasterKey;
+use pilot_engine::{Clock, SystemClock};
+use pilot_store::Backend;
+use pilot_testkit::TestDb;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub live_key: String,
+    pub test_key: String,
+    pub app: Arc<App>,
+    pub db: TestDb,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn test_config() -> Config {
+    let mut config = Config::defaults();
+    config.queue.poll_interval_ms = 100;
+    config.queue.heartbeat_ms = 1_000;
+    config.queue.shutdown_grace_ms = 2_000;
+    config.http.body_limit_bytes = 64 * 1024;
+    config
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_with(backend, test_config()).await
+}
+
+pub async fn spawn_with(backend: Backend, config: Config) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let (master_key, _) = MasterKey::generate();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = Arc::new(App::from_parts(
+        config,
+        db.store.clone(),
+        master_key,
+        clock.clone(),
+    ));
+    let first = ensure_default_workspace(db.store.as_ref(), &app.master_key, clock.now())
+        .await
+        .expect("bootstrap")
+        .expect("an empty store gets the default workspace");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    let server = {
+        let (app, shutdown) = (app.clone(), shutdown.clone());
+        tokio::spawn(async move { app.serve(listener, shutdown, true).await })
+    };
+    TestApp {
+        url,
+        client: reqwest::Client::new(),
+        live_key: first.live.token.expose().to_owned(),
+        test_key: first.test.token.expose().to_owned(),
+        app,
+        db,
+        shutdown,
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(format!("{}{path}", self.url))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(format!("{}{path}", self.url))
+    }
+
+    /// Stops the server and its worker the way SIGTERM does, and waits for both.
+    pub async fn shut_down(mut self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.server.take().expect("running").await?
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The response's JSON body and its request id, asserting the id is present and well formed.
+pub async fn json_and_request_id(response: reqwest::Response) -> (serde_json::Value, String) {
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .expect("every response carries X-Request-Id")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        request_id.starts_with("req_") && request_id.len() == 30,
+        "{request_id}"
+    );
+    let content_type = response.headers().get("content-type").cloned();
+    let body = response.text().await.unwrap();
+    assert_eq!(
+        content_type.as_ref().map(|v| v.to_str().unwrap()),
+        Some("application/json"),
+        "body: {body}"
+    );
+    (serde_json::from_str(&body).expect("JSON body"), request_id)
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real server on a port bound before serving, a fresh store
+//! per test, run against SQLite and (with `PILOT_TEST_POSTGRES_URL`) PostgreSQL.
+//! One test binary, many modules, to keep link time down.
+
+mod auth;
+mod errors;
+mod harness;
+mod isolation;
+mod ops;
+mod queue;
