@@ -88,8 +88,10 @@ impl From<EnvArg> for pilot_domain::Environment {
 pub enum KeysCommand {
     /// Create a key; the key and its webhook signing secret are printed once.
     Create {
+        /// The workspace's name.
         #[arg(long, default_value = "default")]
         workspace: String,
+        /// Which environment the key reads and writes.
         #[arg(long = "env", value_enum)]
         environment: EnvArg,
         /// A label for people.
@@ -102,15 +104,19 @@ pub enum KeysCommand {
     },
     /// List a workspace's keys (prefixes only; keys are never stored).
     List {
+        /// The workspace's name.
         #[arg(long, default_value = "default")]
         workspace: String,
+        /// Only keys of this environment.
         #[arg(long = "env", value_enum)]
         environment: Option<EnvArg>,
     },
     /// Revoke a key by its id (see `pilot keys list`).
     Revoke {
+        /// The workspace's name.
         #[arg(long, default_value = "default")]
         workspace: String,
+        /// The key's id.
         id: i64,
     },
 }
@@ -135,6 +141,9 @@ pub struct QueueBenchArgs {
     /// Jobs per enqueue statement (1 enqueues one at a time).
     #[arg(long, default_value_t = 500)]
     pub enqueue_batch: u32,
+    /// Concurrent producers enqueuing (as concurrent API requests would).
+    #[arg(long, default_value_t = 1)]
+    pub producers: u32,
     /// PostgreSQL server to bench on (a scratch database is created and dropped);
     /// without it, SQLite in a temporary directory.
     #[arg(long, value_name = "URL")]

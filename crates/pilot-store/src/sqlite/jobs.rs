@@ -1,5 +1,6 @@
 use async_trait::async_trait;
 use pilot_domain::{JobId, NewJob, UnixMillis};
+use sqlx::SqliteConnection;
 use sqlx::types::Json;
 
 use super::SqliteStore;
@@ -14,24 +15,36 @@ fn ids_json(ids: &[JobId]) -> String {
         .expect("a list of integers serializes")
 }
 
+/// Inserts one job on `conn`, which may be inside a transaction that also changes the
+/// rows the job is about: the job then exists exactly when that change does. The
+/// caller notifies waiters after commit.
+pub(crate) async fn insert_job(
+    conn: &mut SqliteConnection,
+    job: &NewJob,
+    now: UnixMillis,
+) -> StoreResult<JobId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO jobs (kind, payload, workspace_id, run_at, max_attempts, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+    )
+    .bind(&job.kind)
+    .bind(Json(&job.payload))
+    .bind(job.workspace_id.map(|w| w.0))
+    .bind(job.run_at.0)
+    .bind(job.max_attempts)
+    .bind(now.0)
+    .fetch_one(conn)
+    .await?;
+    Ok(JobId(id))
+}
+
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn enqueue(&self, job: &NewJob, now: UnixMillis) -> StoreResult<JobId> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO jobs (kind, payload, workspace_id, run_at, max_attempts, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&job.kind)
-        .bind(Json(&job.payload))
-        .bind(job.workspace_id.map(|w| w.0))
-        .bind(job.run_at.0)
-        .bind(job.max_attempts)
-        .bind(now.0)
-        .bind(now.0)
-        .fetch_one(&self.pool)
-        .await?;
+        let mut conn = self.pool.acquire().await?;
+        let id = insert_job(&mut conn, job, now).await?;
         self.job_notify.notify_waiters();
-        Ok(JobId(id))
+        Ok(id)
     }
 
     async fn enqueue_many(&self, jobs: &[NewJob], now: UnixMillis) -> StoreResult<u64> {

@@ -28,8 +28,9 @@ pub async fn run(config: Config, args: QueueBenchArgs) -> anyhow::Result<()> {
         "sqlite"
     };
     println!(
-        "queue bench: {} no-op jobs, {backend}, concurrency {} per worker, enqueue batch {}",
-        args.jobs, args.concurrency, args.enqueue_batch
+        "queue bench: {} no-op jobs, {backend}, concurrency {} per worker, \
+         {} producer(s), enqueue batch {}",
+        args.jobs, args.concurrency, args.producers, args.enqueue_batch
     );
     println!(
         "{:>8} {:>12} {:>12} {:>10}",
@@ -91,20 +92,21 @@ async fn run_once(
         stores.push(store);
     }
 
-    let clock = SystemClock;
     let started = Instant::now();
+    let producers = args.producers.max(1);
     let batch = args.enqueue_batch.max(1) as usize;
-    let mut left = args.jobs as usize;
-    while left > 0 {
-        let n = left.min(batch);
-        let now = clock.now();
-        let jobs: Vec<_> = (0..n).map(|_| new_job(&Noop {}, now)).collect();
-        if n == 1 {
-            producer.enqueue(&jobs[0], now).await?;
-        } else {
-            producer.enqueue_many(&jobs, now).await?;
-        }
-        left -= n;
+    let mut enqueuing = Vec::new();
+    for p in 0..producers {
+        // Spread the jobs over the producers; the first takes the remainder.
+        let share = args.jobs / producers + if p == 0 { args.jobs % producers } else { 0 };
+        enqueuing.push(tokio::spawn(produce(
+            producer.clone(),
+            share as usize,
+            batch,
+        )));
+    }
+    for task in enqueuing {
+        task.await.context("producer task")??;
     }
     let enqueue = started.elapsed();
     wait_until_empty(producer.as_ref()).await?;
@@ -119,6 +121,23 @@ async fn run_once(
     }
     producer.close().await;
     Ok(Measured { total, enqueue })
+}
+
+/// Enqueues `count` no-op jobs, `batch` per statement.
+async fn produce(store: Arc<dyn Store>, mut count: usize, batch: usize) -> anyhow::Result<()> {
+    let clock = SystemClock;
+    while count > 0 {
+        let n = count.min(batch);
+        let now = clock.now();
+        let jobs: Vec<_> = (0..n).map(|_| new_job(&Noop {}, now)).collect();
+        if n == 1 {
+            store.enqueue(&jobs[0], now).await?;
+        } else {
+            store.enqueue_many(&jobs, now).await?;
+        }
+        count -= n;
+    }
+    Ok(())
 }
 
 /// Polls the queue's counts (a benchmark may poll; tests never do).

@@ -58,7 +58,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                 println!(
                     "{:<6} {:<5} {:<14} {:<21} {:<10} {} / {}",
                     key.id,
-                    key.environment,
+                    key.environment.as_str(),
                     format!("{}…", key.prefix),
                     format_time(key.created_at),
                     state,
