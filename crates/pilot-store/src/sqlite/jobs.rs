@@ -41,7 +41,7 @@ pub(crate) async fn insert_job(
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn enqueue(&self, job: &NewJob, now: UnixMillis) -> StoreResult<JobId> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         let id = insert_job(&mut conn, job, now).await?;
         self.job_notify.notify_waiters();
         Ok(id)
@@ -59,14 +59,14 @@ impl JobStore for SqliteStore {
         )
         .bind(now.0)
         .bind(Json(jobs_as_json(jobs)))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.job_notify.notify_waiters();
         Ok(done.rows_affected())
     }
 
     async fn claim(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<ClaimedJob>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let rows = sqlx::query_as::<_, ClaimedJobRow>(
             "UPDATE jobs SET state = 'running', lease_owner = ?1, lease_expires_at = ?2, \
                     attempts = attempts + 1, updated_at = ?3 \
@@ -102,7 +102,7 @@ impl JobStore for SqliteStore {
         .bind(lease_until.0)
         .bind(ids_json(ids))
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -117,7 +117,7 @@ impl JobStore for SqliteStore {
         )
         .bind(ids_json(ids))
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -143,7 +143,7 @@ impl JobStore for SqliteStore {
         .bind(now.0)
         .bind(id.0)
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -160,7 +160,7 @@ impl JobStore for SqliteStore {
         .bind(now.0)
         .bind(ids_json(ids))
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -174,7 +174,7 @@ impl JobStore for SqliteStore {
              WHERE state = 'running' AND lease_expires_at < ?1",
         )
         .bind(now.0)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() > 0 {
             self.job_notify.notify_waiters();

@@ -39,7 +39,7 @@ impl KeyStore for SqliteStore {
         key: &NewApiKey,
         now: UnixMillis,
     ) -> StoreResult<ApiKeyRecord> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writer.acquire().await?;
         insert_key(&mut conn, workspace_id, key, now).await
     }
 
@@ -88,7 +88,7 @@ impl KeyStore for SqliteStore {
         .bind(now.0)
         .bind(key_id.0)
         .bind(workspace_id.0)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -1,8 +1,11 @@
 //! The embedded store: one SQLite file in WAL mode.
 //!
-//! Writers serialize on SQLite's lock; `busy_timeout` makes them wait rather than
-//! fail. The claim runs in a `BEGIN IMMEDIATE` transaction so that two workers never
-//! read the same due rows before one of them takes the write lock.
+//! SQLite allows one writer at a time. Within a process, every write goes through a
+//! pool of one connection (`writer`), so writers queue in memory instead of meeting
+//! SQLite's lock and backing off by sleeping; reads use a pool of several. Between
+//! processes sharing the file (`pilot serve` beside `pilot worker`), `busy_timeout`
+//! makes a writer wait for the lock rather than fail. The claim runs in a
+//! `BEGIN IMMEDIATE` transaction so no two claimers read the same due rows.
 
 mod jobs;
 mod keys;
@@ -24,7 +27,10 @@ use crate::{Store, StoreOptions};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
+    /// Reads.
     pool: SqlitePool,
+    /// Writes: one connection.
+    writer: SqlitePool,
     job_notify: Arc<Notify>,
 }
 
@@ -37,12 +43,18 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_millis(options.busy_timeout_ms));
+        // The writer connects first, so it creates the file and sets WAL mode.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(connect.clone())
+            .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .connect_with(connect)
             .await?;
         Ok(SqliteStore {
             pool,
+            writer,
             job_notify: Arc::new(Notify::new()),
         })
     }
@@ -59,7 +71,7 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await?;
+        MIGRATOR.run(&self.writer).await?;
         Ok(())
     }
 
@@ -74,5 +86,6 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }

@@ -16,7 +16,7 @@ impl WorkspaceStore for SqliteStore {
         keys: &[NewApiKey],
         now: UnixMillis,
     ) -> StoreResult<(WorkspaceRecord, Vec<ApiKeyRecord>)> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let workspace: WorkspaceRecord = sqlx::query_as::<_, WorkspaceRow>(
             "INSERT INTO workspaces (name, created_at) VALUES (?, ?) \
              RETURNING id, name, created_at",
