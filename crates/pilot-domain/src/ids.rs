@@ -31,3 +31,11 @@ int_id!(
     /// A job in the durable queue.
     JobId
 );
+int_id!(
+    /// A pilot (an automation).
+    PilotId
+);
+int_id!(
+    /// One run of a pilot. The Pilots surface calls it `jobId` when it is queued.
+    RunId
+);

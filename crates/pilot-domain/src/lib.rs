@@ -3,25 +3,41 @@
 //! This crate does no I/O: no sockets, no files, no database, no async runtime. It
 //! holds what an API key *is* (and how one is generated, parsed and digested), what a
 //! scope allows, which environment a request lives in, what a job looks like and how
-//! its retries back off, and how secrets are sealed under the master key. Storage,
+//! its retries back off, how secrets are sealed under the master key, and what model
+//! calls cost (`Credits`, `Price`, `UsageRecord`). Storage,
 //! the engine and HTTP depend on it; it depends on none of them.
 
 pub mod api_key;
+pub mod credits;
 pub mod crypto;
 pub mod environment;
 pub mod ids;
 pub mod job;
+pub mod pilot;
 pub mod principal;
+pub mod run;
+pub mod schedule;
 pub mod scope;
+pub mod secret;
+pub mod step;
+pub mod step_schema;
 pub mod time;
+pub mod usage;
 pub mod workspace;
 
 pub use api_key::{ApiKeyToken, KeyFormatError, WebhookSecret};
+pub use credits::{Credits, MICROS_PER_CREDIT, Price};
 pub use crypto::{CryptoError, MasterKey};
 pub use environment::Environment;
-pub use ids::{ApiKeyId, JobId, WorkspaceId};
+pub use ids::{ApiKeyId, JobId, PilotId, RunId, WorkspaceId};
 pub use job::{Backoff, JobState, NewJob};
+pub use pilot::{PilotStatus, Title, TriggerType};
 pub use principal::Principal;
+pub use run::{RunStatus, StepStatus};
+pub use schedule::Schedule;
 pub use scope::{Scope, Scopes};
+pub use secret::SecretName;
+pub use step::{Step, StepErrors, StepKind, Steps};
 pub use time::UnixMillis;
+pub use usage::UsageRecord;
 pub use workspace::WorkspaceName;

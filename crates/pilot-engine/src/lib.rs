@@ -13,8 +13,12 @@
 //! result as it ends and resumes after the last one recorded).
 
 mod clock;
+pub mod drafting;
 mod job;
 mod registry;
+pub mod runner;
+pub mod scheduler;
+pub mod steps;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};

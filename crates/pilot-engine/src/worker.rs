@@ -34,6 +34,9 @@ pub struct WorkerConfig {
     /// Backoff after a failed attempt: `base · 2^(n-1)`, capped, with jitter.
     pub backoff_base_ms: i64,
     pub backoff_max_ms: i64,
+    /// Fair use: jobs of one workspace running at once across all workers, claimed
+    /// round-robin across workspaces; 0 turns fairness off (oldest first, no cap).
+    pub workspace_cap: u32,
 }
 
 impl Default for WorkerConfig {
@@ -47,11 +50,17 @@ impl Default for WorkerConfig {
             shutdown_grace_ms: 10_000,
             backoff_base_ms: 1_000,
             backoff_max_ms: 3_600_000,
+            workspace_cap: 10,
         }
     }
 }
 
 impl WorkerConfig {
+    /// The cap a claim carries: `None` when fairness is off.
+    fn claim_cap(&self) -> Option<u32> {
+        (self.workspace_cap > 0).then_some(self.workspace_cap)
+    }
+
     fn backoff(&self) -> Backoff {
         Backoff {
             base_ms: self.backoff_base_ms,
@@ -184,6 +193,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
                 limit,
                 now,
                 lease_until: now.plus_ms(self.config.lease_ms as i64),
+                workspace_cap: self.config.claim_cap(),
             })
             .await
     }

@@ -327,6 +327,7 @@ fn manual_config() -> WorkerConfig {
         shutdown_grace_ms: 5_000,
         backoff_base_ms: 1_000,
         backoff_max_ms: 60_000,
+        workspace_cap: 10,
     }
 }
 

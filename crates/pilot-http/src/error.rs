@@ -16,6 +16,8 @@ pub struct ApiError {
     /// Machine-readable code, as the Deliberations surface shows it.
     pub code: &'static str,
     pub message: String,
+    /// Sent as `Retry-After` (seconds), for `429` and `503`.
+    pub retry_after_secs: Option<u64>,
 }
 
 /// What the surface renderer reads off an error response.
@@ -31,6 +33,19 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// `429` with `Retry-After`.
+    pub fn rate_limited(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        ApiError {
+            retry_after_secs: Some(retry_after_secs.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
         }
     }
 
@@ -90,6 +105,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = self.status.into_response();
+        if let Some(seconds) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         response.extensions_mut().insert(ErrorInfo {
             code: self.code,
             message: self.message,

@@ -18,9 +18,14 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod health;
+mod hooks;
 mod me;
 pub mod metrics;
+mod pilots;
+pub mod rate_limit;
 pub mod request_id;
+mod runs;
+mod secrets;
 pub mod surface;
 
 use std::sync::Arc;
@@ -28,6 +33,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use pilot_domain::MasterKey;
+use pilot_engine::Clock;
+use pilot_engine::drafting::Drafter;
 use pilot_store::Store;
 use serde::Deserialize;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -57,13 +65,33 @@ impl Default for HttpConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: HttpConfig,
+    /// Seals secrets and webhook tokens at rest.
+    pub master_key: MasterKey,
+    pub clock: Arc<dyn Clock>,
+    /// The base URL clients reach this server at, for links in responses.
+    pub public_url: String,
+    pub pilots: Arc<PilotsSettings>,
+}
+
+/// What the Pilots endpoints need beyond the store.
+pub struct PilotsSettings {
+    pub drafter: Drafter,
+    /// `POST /api/v1/pilots` per workspace (the seed: 60 per minute).
+    pub create_limit: rate_limit::Limit,
+    /// The domain of email-trigger addresses (`pilot-…@<mail_domain>`).
+    pub mail_domain: String,
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     // Install the recorder before the first request, so no count is lost.
     metrics::handle();
-    let pilots = Router::new().route("/me", get(me::me));
+    let pilots = Router::new()
+        .route("/me", get(me::me))
+        .merge(pilots::routes())
+        .merge(runs::routes())
+        .merge(secrets::routes());
+    let hooks = Router::new().route("/pilots/{token}", axum::routing::post(hooks::webhook));
     let deliberations = Router::new().route("/me", get(me::me));
 
     Router::new()
@@ -71,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .nest("/api/v1", api_surface(pilots, Surface::Pilots, &state))
+        .nest("/hooks", public_surface(hooks, Surface::Pilots, &state))
         .nest(
             "/v1/api",
             api_surface(deliberations, Surface::Deliberations, &state),
@@ -90,13 +119,32 @@ pub fn api_surface(
     surface: Surface,
     state: &AppState,
 ) -> Router<AppState> {
-    let limit = state.config.body_limit_bytes;
-    routes
+    let routes = routes
         .fallback(surface::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
-        ))
+        ));
+    surface_layers(routes, surface, state)
+}
+
+/// One surface's routes that authenticate by other means (a webhook trigger's secret
+/// URL): the same layers as [`api_surface`] but the API-key check.
+pub fn public_surface(
+    routes: Router<AppState>,
+    surface: Surface,
+    state: &AppState,
+) -> Router<AppState> {
+    surface_layers(routes.fallback(surface::not_found), surface, state)
+}
+
+fn surface_layers(
+    routes: Router<AppState>,
+    surface: Surface,
+    state: &AppState,
+) -> Router<AppState> {
+    let limit = state.config.body_limit_bytes;
+    routes
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(CatchPanicLayer::custom(surface::panic_response))

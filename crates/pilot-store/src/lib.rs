@@ -1,34 +1,46 @@
 //! Pilot's storage: one [`Store`] interface, a SQLite and a PostgreSQL implementation
 //! side by side, each with its own migrations, chosen once at start-up by [`open`].
 //!
-//! The interface is split by concern — [`WorkspaceStore`], [`KeyStore`], [`JobStore`]
-//! — and each backend implements each part in a file of its own. Every method that
-//! reads tenant data takes the `(workspace, environment)` it is scoped to; nothing here
-//! trusts a caller to filter afterwards.
+//! The interface is split by concern — [`WorkspaceStore`], [`KeyStore`], [`JobStore`],
+//! and the Pilots half's [`PilotStore`], [`RunStore`], [`SecretStore`] and
+//! [`RateLimitStore`] — and each backend implements each part in a file of its own.
+//! Every method that reads tenant data takes the `(workspace, environment)` it is
+//! scoped to; nothing here trusts a caller to filter afterwards.
 //!
 //! Instants are [`UnixMillis`] computed by the caller's clock, never by the database's,
 //! so the engine's tests can drive time by hand.
 
 mod error;
+mod pilot_rows;
+mod pilots;
 mod postgres;
 mod records;
 mod rows;
 pub mod scratch;
 mod sqlite;
+mod usage;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pilot_domain::{ApiKeyId, Environment, JobId, NewJob, UnixMillis, WorkspaceId, WorkspaceName};
+use pilot_domain::{
+    ApiKeyId, Environment, JobId, NewJob, UnixMillis, UsageRecord, WorkspaceId, WorkspaceName,
+};
 use tokio::sync::Notify;
 
 pub use error::{StoreError, StoreResult};
+pub use pilots::{
+    CreateRun, NewPilot, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RUN_JOB_KIND,
+    RateLimitCount, RateLimitStore, RetryFrom, RetryRun, RunDetail, RunRecord, RunStore,
+    SecretRecord, SecretStore, StepResultRecord,
+};
 pub use postgres::PostgresStore;
 pub use records::{
     ApiKeyRecord, Backend, ClaimRequest, ClaimedJob, JobFinish, JobRecord, KeyLookup, NewApiKey,
     QueueCounts, WorkspaceRecord,
 };
 pub use sqlite::SqliteStore;
+pub use usage::{DAY_MS, UsageQuery, UsageSummaryRow};
 
 /// Workspaces: the tenants.
 #[async_trait]
@@ -92,8 +104,9 @@ pub trait JobStore {
     /// Inserts many jobs in one statement; returns how many.
     async fn enqueue_many(&self, jobs: &[NewJob], now: UnixMillis) -> StoreResult<u64>;
 
-    /// Leases up to `limit` due jobs to `owner`, oldest `run_at` first, counting an
-    /// attempt for each. Never hands one job to two owners.
+    /// Leases up to `limit` due jobs to `owner`, counting an attempt for each: oldest
+    /// `run_at` first, or with a workspace cap round-robin across workspaces under it
+    /// (see [`ClaimRequest::workspace_cap`]). Never hands one job to two owners.
     async fn claim(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<ClaimedJob>>;
 
     /// Extends the leases `owner` still holds; returns how many it still holds.
@@ -129,9 +142,30 @@ pub trait JobStore {
     async fn get_job(&self, id: JobId) -> StoreResult<Option<JobRecord>>;
 }
 
+/// Model usage: an append-only record of every metered model call.
+#[async_trait]
+pub trait UsageStore {
+    async fn record_usage(&self, record: &UsageRecord) -> StoreResult<()>;
+
+    /// Calls, tokens and cost by UTC day and model, oldest day first.
+    async fn usage_summary(&self, query: &UsageQuery) -> StoreResult<Vec<UsageSummaryRow>>;
+}
+
 /// Everything Pilot keeps, on one backend.
 #[async_trait]
-pub trait Store: WorkspaceStore + KeyStore + JobStore + Send + Sync + 'static {
+pub trait Store:
+    WorkspaceStore
+    + KeyStore
+    + JobStore
+    + PilotStore
+    + RunStore
+    + SecretStore
+    + RateLimitStore
+    + UsageStore
+    + Send
+    + Sync
+    + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Applies this backend's pending migrations.

@@ -82,6 +82,11 @@ pub struct ClaimRequest<'a> {
     pub limit: u32,
     pub now: UnixMillis,
     pub lease_until: UnixMillis,
+    /// Fair use: at most this many jobs of one workspace running at once, across all
+    /// workers, and due jobs taken round-robin across workspaces (each one's oldest
+    /// first, then each one's second…). Jobs without a workspace form one uncapped
+    /// lane. `None` turns fairness off: due jobs are taken oldest first.
+    pub workspace_cap: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

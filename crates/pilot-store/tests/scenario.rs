@@ -42,6 +42,7 @@ fn claim<'a>(owner: &'a str, limit: u32, now: UnixMillis) -> ClaimRequest<'a> {
         limit,
         now,
         lease_until: now.plus_ms(30_000),
+        workspace_cap: None,
     }
 }
 
@@ -407,4 +408,125 @@ async fn postgres_notifies_other_connections() {
         .unwrap();
     within_10s(woken).await;
     other.close().await;
+}
+
+/// (workspace, environment, model, input, output, usage known, cost in micros, at)
+type UsageRow = (
+    Option<pilot_domain::WorkspaceId>,
+    Environment,
+    &'static str,
+    i64,
+    i64,
+    bool,
+    i64,
+    UnixMillis,
+);
+
+fn usage(row: UsageRow) -> pilot_domain::UsageRecord {
+    let (workspace_id, environment, model, input, output, usage_known, cost, created_at) = row;
+    pilot_domain::UsageRecord {
+        workspace_id,
+        environment: Some(environment),
+        owner_kind: "run_step".into(),
+        owner_id: "run_1/summarize".into(),
+        provider: "openai".into(),
+        model: model.into(),
+        input_tokens: input,
+        output_tokens: output,
+        usage_known,
+        latency_ms: 120,
+        cost: pilot_domain::Credits::from_micros(cost),
+        created_at,
+    }
+}
+
+#[tokio::test]
+async fn usage_is_appended_and_summarized_by_day_and_model() {
+    use pilot_store::{DAY_MS, UsageQuery};
+
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &db.store;
+        let (acme, _) = store
+            .create_workspace(&name("acme"), &[], T0)
+            .await
+            .unwrap();
+        let (other, _) = store
+            .create_workspace(&name("other"), &[], T0)
+            .await
+            .unwrap();
+        let day0 = UnixMillis(T0.0 - T0.0 % DAY_MS);
+        let day1 = day0.plus_ms(DAY_MS);
+        let (live, test) = (Environment::Live, Environment::Test);
+        let (a, o) = (Some(acme.id), Some(other.id));
+        let (t1, t2) = (T0.plus_ms(1), T0.plus_ms(2));
+        let (t3, t4) = (day1.plus_ms(1), day1.plus_ms(2));
+        let rows: [UsageRow; 6] = [
+            (a, live, "small", 100, 10, true, 5, T0),
+            (a, live, "small", 200, 20, false, 7, t1),
+            (a, live, "large", 1, 2, true, 1_000_000, t2),
+            (a, test, "small", 9, 9, true, 0, day1),
+            (o, live, "small", 5, 5, true, 3, t3),
+            (None, live, "small", 1, 1, true, 1, t4),
+        ];
+        for row in rows {
+            store.record_usage(&usage(row)).await.unwrap();
+        }
+
+        let all = store.usage_summary(&UsageQuery::since(day0)).await.unwrap();
+        let shape: Vec<(UnixMillis, &str, i64, i64, i64, i64, i64)> = all
+            .iter()
+            .map(|r| {
+                (
+                    r.day,
+                    r.model.as_str(),
+                    r.calls,
+                    r.estimated_calls,
+                    r.input_tokens,
+                    r.output_tokens,
+                    r.cost.micros(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (day0, "large", 1, 0, 1, 2, 1_000_000),
+                (day0, "small", 2, 1, 300, 30, 12),
+                (day1, "small", 3, 0, 15, 15, 4),
+            ],
+            "{backend:?}"
+        );
+        assert!(all.iter().all(|r| r.provider == "openai"));
+
+        // One workspace's live calls only.
+        let acme_live = store
+            .usage_summary(&UsageQuery {
+                since: day0,
+                workspace_id: Some(acme.id),
+                environment: Some(live),
+            })
+            .await
+            .unwrap();
+        assert_eq!(acme_live.len(), 2);
+        assert_eq!(acme_live.iter().map(|r| r.calls).sum::<i64>(), 3);
+        // Since the second day, both environments.
+        let recent = store
+            .usage_summary(&UsageQuery {
+                since: day1,
+                workspace_id: Some(acme.id),
+                environment: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(recent.len(), 1);
+        assert_eq!((recent[0].day, recent[0].input_tokens), (day1, 9));
+        assert!(
+            store
+                .usage_summary(&UsageQuery::since(day1.plus_ms(DAY_MS)))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

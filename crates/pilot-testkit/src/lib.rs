@@ -6,6 +6,11 @@
 //! backends a scenario must run on: SQLite always; PostgreSQL when the variable is
 //! set. Under `CI=true` an unset variable is a failure, so CI never skips PostgreSQL
 //! silently.
+//!
+//! [`fake_llm`] is a fake LLM provider on a random port, speaking the OpenAI-compatible
+//! and Anthropic wire formats, scripted per test.
+
+pub mod fake_llm;
 
 use std::sync::Arc;
 

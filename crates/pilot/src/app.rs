@@ -6,21 +6,35 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pilot_domain::MasterKey;
+use pilot_engine::drafting::Drafter;
+use pilot_engine::runner::RunDeps;
+use pilot_engine::scheduler::Scheduler;
+use pilot_engine::steps::StepServices;
+use pilot_engine::steps::email::Mailer;
 use pilot_engine::{Clock, SystemClock, Worker};
-use pilot_http::AppState;
+use pilot_http::rate_limit::Limit;
+use pilot_http::{AppState, PilotsSettings};
+use pilot_models::Models;
+use pilot_outbound::OutboundClient;
 use pilot_store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::email_trigger::EmailTrigger;
 use crate::jobs::{self, JobContext};
 use crate::master_key;
+use crate::usage_sink::StoreUsageSink;
 
 pub struct App {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub master_key: MasterKey,
     pub clock: Arc<dyn Clock>,
+    /// Every model call goes through here, metered into the store.
+    pub models: Arc<Models>,
+    /// What pilot steps reach outside a run: models, the outbound guard, SMTP.
+    pub step_services: Arc<StepServices>,
 }
 
 impl App {
@@ -31,18 +45,14 @@ impl App {
                 format!("creating data directory {}", config.data_dir.display())
             })?;
         }
+        config.models.validate()?;
         let master_key = master_key::load(&config)?;
         let url = config.database_url();
         let store = pilot_store::open(&url, &config.store_options())
             .await
             .with_context(|| format!("opening store {}", crate::config::redact_url(&url)))?;
         store.migrate().await.context("migrating the store")?;
-        Ok(App::from_parts(
-            config,
-            store,
-            master_key,
-            Arc::new(SystemClock),
-        ))
+        App::from_parts(config, store, master_key, Arc::new(SystemClock))
     }
 
     pub fn from_parts(
@@ -50,26 +60,105 @@ impl App {
         store: Arc<dyn Store>,
         master_key: MasterKey,
         clock: Arc<dyn Clock>,
-    ) -> App {
-        App {
+    ) -> anyhow::Result<App> {
+        let models = Arc::new(build_models(&config, &store, &clock));
+        let outbound = OutboundClient::new(config.outbound.clone())
+            .context("building the outbound HTTP client from [outbound]")?;
+        let mailer = Mailer::new(&config.smtp)
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("reading [smtp]")?;
+        let step_services = Arc::new(StepServices {
+            models: models.clone(),
+            outbound: Arc::new(outbound),
+            mailer: Arc::new(mailer),
+        });
+        Ok(App {
             config,
             store,
             master_key,
             clock,
+            models,
+            step_services,
+        })
+    }
+
+    /// The HTTP application; links it returns start with `public_url`.
+    pub fn router(&self, public_url: String) -> axum::Router {
+        pilot_http::router(self.app_state(public_url))
+    }
+
+    /// What the HTTP handlers reach.
+    pub fn app_state(&self, public_url: String) -> AppState {
+        let pilots = &self.config.pilots;
+        AppState {
+            store: self.store.clone(),
+            config: self.config.http.clone(),
+            master_key: self.master_key.clone(),
+            clock: self.clock.clone(),
+            public_url,
+            pilots: Arc::new(PilotsSettings {
+                drafter: Drafter::new(self.models.clone(), pilots.draft_repairs),
+                create_limit: Limit {
+                    limit: i64::from(pilots.creates_per_minute),
+                    window_ms: 60_000,
+                },
+                mail_domain: self.config.email_trigger.domain.clone(),
+            }),
         }
     }
 
-    pub fn router(&self) -> axum::Router {
-        pilot_http::router(AppState {
-            store: self.store.clone(),
-            config: self.config.http.clone(),
-        })
+    fn scheduler(&self) -> Scheduler {
+        Scheduler::new(
+            self.store.clone(),
+            self.clock.clone(),
+            Duration::from_millis(self.config.pilots.scheduler_interval_ms.max(10)),
+        )
+    }
+
+    /// Runs the background parts — worker, scheduler, and the email trigger's SMTP
+    /// listener when enabled — until `shutdown`; returns their tasks.
+    async fn background(
+        &self,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+        let mut tasks = vec![
+            tokio::spawn({
+                let worker = self.worker().run(shutdown.clone());
+                async move {
+                    let report = worker.await;
+                    tracing::info!(?report, "worker stopped");
+                }
+            }),
+            tokio::spawn(self.scheduler().run(shutdown.clone())),
+        ];
+        let listen = &self.config.email_trigger;
+        if listen.enabled {
+            let listener = TcpListener::bind(&listen.bind).await.with_context(|| {
+                format!(
+                    "binding the email trigger's SMTP listener on {}",
+                    listen.bind
+                )
+            })?;
+            tracing::info!(bind = %listen.bind, domain = %listen.domain, "email trigger listening");
+            let handler = Arc::new(EmailTrigger::new(self.store.clone(), self.clock.clone()));
+            let server = pilot_smtp::SmtpServer::new(handler, listen.clone())
+                .map_err(|e| anyhow::anyhow!("[email_trigger]: {e}"))?;
+            tasks.push(tokio::spawn(server.serve(listener, shutdown.clone())));
+        }
+        Ok(tasks)
     }
 
     pub fn worker(&self) -> Worker<JobContext> {
         let ctx = JobContext {
             store: self.store.clone(),
             clock: self.clock.clone(),
+            models: self.models.clone(),
+            runs: RunDeps {
+                store: self.store.clone(),
+                clock: self.clock.clone(),
+                master_key: self.master_key.clone(),
+                services: self.step_services.clone(),
+            },
         };
         Worker::new(
             self.store.clone(),
@@ -90,9 +179,14 @@ impl App {
         shutdown: CancellationToken,
         embedded_worker: bool,
     ) -> anyhow::Result<()> {
-        let worker = embedded_worker.then(|| tokio::spawn(self.worker().run(shutdown.clone())));
+        let public_url = self.config.public_url(listener.local_addr()?);
+        let background = if embedded_worker {
+            self.background(&shutdown).await?
+        } else {
+            Vec::new()
+        };
         let grace = Duration::from_millis(self.config.queue.shutdown_grace_ms);
-        let server = axum::serve(listener, self.router())
+        let server = axum::serve(listener, self.router(public_url))
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());
         let server = tokio::spawn(async move { server.await });
         let served = tokio::select! {
@@ -102,16 +196,29 @@ impl App {
                 Ok(())
             }
         };
-        if let Some(worker) = worker {
-            worker.await.context("worker task")?;
+        for task in background {
+            task.await.context("background task")?;
         }
         served
     }
 
-    /// Runs workers only (no HTTP) until `shutdown`.
-    pub async fn work(&self, shutdown: CancellationToken) {
-        self.worker().run(shutdown).await;
+    /// Runs the background parts only (no HTTP) until `shutdown`: the worker, the
+    /// scheduler and, when enabled, the email trigger's listener.
+    pub async fn work(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        for task in self.background(&shutdown).await? {
+            task.await.context("background task")?;
+        }
+        Ok(())
     }
+}
+
+/// The model layer, metering into `store` with `clock`'s time.
+fn build_models(config: &Config, store: &Arc<dyn Store>, clock: &Arc<dyn Clock>) -> Models {
+    let sink = Arc::new(StoreUsageSink::new(store.clone()));
+    let clock = clock.clone();
+    Models::builder(config.models.clone(), sink)
+        .clock(Arc::new(move || clock.now()))
+        .build()
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

@@ -51,6 +51,11 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Send one prompt through the configured model layer; print the answer, its
+    /// token usage, latency and cost. The call is metered like any other.
+    Ask(AskArgs),
+    /// Print model usage by day and model: calls, tokens and cost.
+    Usage(UsageArgs),
     /// Print the commented default configuration.
     DefaultConfig,
     /// Measure Pilot's parts on this machine.
@@ -121,10 +126,78 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Clone, Debug, Args)]
+pub struct AskArgs {
+    /// The prompt (one user message).
+    pub prompt: String,
+    /// The model to use instead of the role's configured one.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// What the call is for, which picks the model (models.roles.*): drafter, step,
+    /// router, arbiter, moderation, persona or persona:NAME.
+    #[arg(long, default_value = "step", value_parser = parse_role)]
+    pub role: pilot_models::Role,
+    /// Which provider answers: `live` is models.live_provider, `test` is
+    /// models.test_provider (the scripted model by default).
+    #[arg(long = "env", value_enum, default_value = "live")]
+    pub environment: EnvArg,
+    /// Ask for JSON following the JSON schema in FILE; the answer must parse as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json_schema: Option<PathBuf>,
+    /// Charge the call to this workspace (default: none, an operator's call).
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
+}
+
+fn parse_role(raw: &str) -> Result<pilot_models::Role, pilot_models::roles::UnknownRole> {
+    raw.parse()
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct UsageArgs {
+    /// Days to cover, today (UTC) included.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
+    /// Only this workspace's calls (default: every call, operators' included).
+    #[arg(long, value_name = "NAME")]
+    pub workspace: Option<String>,
+    /// Only calls of this environment.
+    #[arg(long = "env", value_enum)]
+    pub environment: Option<EnvArg>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Enqueue, claim and complete no-op jobs through the real worker; prints jobs/s.
     Queue(QueueBenchArgs),
+    /// Fire 3-step pilot runs through the run endpoint; prints runs/s and latencies.
+    Runs(RunsBenchArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RunsBenchArgs {
+    /// Runs fired in the throughput phase.
+    #[arg(long, default_value_t = 5_000)]
+    pub runs: u32,
+    /// Concurrent HTTP clients firing in the throughput phase.
+    #[arg(long, default_value_t = 32)]
+    pub clients: u32,
+    /// Runs the embedded worker executes at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: u32,
+    /// Concurrent runs allowed per workspace (the bench uses one workspace).
+    #[arg(long, default_value_t = 64)]
+    pub workspace_cap: u32,
+    /// Runs per second offered in the paced phase.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+    /// Length of the paced phase, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u32,
+    /// PostgreSQL server to bench on (a scratch database is created and dropped);
+    /// without it, SQLite in a temporary directory.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 #[derive(Clone, Debug, Args)]

@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use pilot_engine::WorkerConfig;
+use pilot_engine::steps::email::SmtpConfig;
 use pilot_http::HttpConfig;
+use pilot_models::ModelsConfig;
+use pilot_outbound::OutboundPolicy;
+use pilot_smtp::SmtpListenConfig;
 use pilot_store::StoreOptions;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +30,11 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "store",
     "queue",
     "log",
+    "models",
+    "pilots",
+    "outbound",
+    "smtp",
+    "email_trigger",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -40,6 +49,30 @@ pub struct Config {
     pub store: StoreConfig,
     pub queue: WorkerConfig,
     pub log: LogConfig,
+    pub models: ModelsConfig,
+    pub pilots: PilotsConfig,
+    pub outbound: OutboundPolicy,
+    pub smtp: SmtpConfig,
+    pub email_trigger: SmtpListenConfig,
+}
+
+/// The Pilots half's own settings; see `config.default.toml`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PilotsConfig {
+    pub creates_per_minute: u32,
+    pub draft_repairs: u32,
+    pub scheduler_interval_ms: u64,
+}
+
+impl Default for PilotsConfig {
+    fn default() -> Self {
+        PilotsConfig {
+            creates_per_minute: 60,
+            draft_repairs: 2,
+            scheduler_interval_ms: 1_000,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -154,6 +187,7 @@ impl std::fmt::Debug for Config {
             .field("store", &self.store)
             .field("queue", &self.queue)
             .field("log", &self.log)
+            .field("models", &self.models)
             .finish()
     }
 }
@@ -183,6 +217,11 @@ mod tests {
         assert_eq!(config.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.queue, WorkerConfig::default());
         assert_eq!(config.http, HttpConfig::default());
+        assert_eq!(config.models, ModelsConfig::default());
+        assert_eq!(config.pilots, PilotsConfig::default());
+        assert_eq!(config.outbound, OutboundPolicy::default());
+        assert_eq!(config.smtp, SmtpConfig::default());
+        assert_eq!(config.email_trigger, SmtpListenConfig::default());
         let store = StoreOptions::default();
         assert_eq!(config.store.max_connections, store.max_connections);
         assert_eq!(config.store.busy_timeout_ms, store.busy_timeout_ms);
@@ -224,6 +263,33 @@ mod tests {
                 Config::load(Some(Path::new("absent.toml")), &Overrides::default()),
                 Err(ConfigError::MissingFile(_))
             ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn models_come_from_the_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "models.toml",
+                "[models]\nlive_provider = \"ollama\"\n\
+                 [models.providers.ollama]\nbase_url = \"http://127.0.0.1:11434/v1\"\n\
+                 [models.roles]\ndefault = \"llama3.2\"\n\
+                 [models.prices.\"llama3.2\"]\ninput_per_million = 0.5\noutput_per_million = 1",
+            )?;
+            jail.set_env("PILOT_MODELS__ROLES__ARBITER", "qwen2.5");
+            let config =
+                Config::load(Some(Path::new("models.toml")), &Overrides::default()).unwrap();
+            config.models.validate().unwrap();
+            assert_eq!(config.models.live_provider, "ollama");
+            assert_eq!(config.models.roles.default, "llama3.2");
+            assert_eq!(config.models.roles.arbiter, "qwen2.5");
+            assert_eq!(
+                config.models.prices["llama3.2"].input_per_million,
+                pilot_domain::Credits::from_micros(500_000)
+            );
+            jail.create_file("typo.toml", "[models]\nlive_provder = \"x\"")?;
+            assert!(Config::load(Some(Path::new("typo.toml")), &Overrides::default()).is_err());
             Ok(())
         });
     }

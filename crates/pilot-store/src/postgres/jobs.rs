@@ -7,7 +7,7 @@ use super::PostgresStore;
 use crate::JobStore;
 use crate::error::StoreResult;
 use crate::records::{ClaimRequest, ClaimedJob, JobFinish, JobRecord, QueueCounts};
-use crate::rows::{ClaimedJobRow, JobRow, counts_from, finish_columns, jobs_as_json};
+use crate::rows::{JobRow, counts_from, finish_columns, jobs_as_json};
 
 fn raw_ids(ids: &[JobId]) -> Vec<i64> {
     ids.iter().map(|id| id.0).collect()
@@ -64,22 +64,7 @@ impl JobStore for PostgresStore {
     }
 
     async fn claim(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<ClaimedJob>> {
-        let rows = sqlx::query_as::<_, ClaimedJobRow>(
-            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_expires_at = $2, \
-                    attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 \
-                          ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING id, kind, payload, workspace_id, attempts, max_attempts, run_at, created_at",
-        )
-        .bind(request.owner)
-        .bind(request.lease_until.0)
-        .bind(request.now.0)
-        .bind(i64::from(request.limit))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut jobs: Vec<ClaimedJob> = rows.into_iter().map(Into::into).collect();
-        jobs.sort_by_key(|job| (job.run_at, job.id));
-        Ok(jobs)
+        super::claim::claim(&self.pool, request).await
     }
 
     async fn heartbeat(

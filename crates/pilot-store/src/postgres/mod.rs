@@ -5,8 +5,14 @@
 //! `NOTIFY pilot_jobs` (sent by a trigger on every insert into `jobs`) to the local
 //! [`Notify`], so idle workers everywhere wake when work arrives.
 
+mod claim;
 mod jobs;
 mod keys;
+mod pilots;
+mod rate_limits;
+mod runs;
+mod secrets;
+mod usage;
 mod workspaces;
 
 use std::sync::Arc;

@@ -7,8 +7,14 @@
 //! makes a writer wait for the lock rather than fail. The claim runs in a
 //! `BEGIN IMMEDIATE` transaction so no two claimers read the same due rows.
 
+mod claim;
 mod jobs;
 mod keys;
+mod pilots;
+mod rate_limits;
+mod runs;
+mod secrets;
+mod usage;
 mod workspaces;
 
 use std::path::Path;

@@ -2,3 +2,5 @@
 //! are recorded in BENCHMARKS.md with the command and the machine.
 
 pub mod queue;
+pub mod runs;
+mod scratch;

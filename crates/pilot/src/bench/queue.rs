@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use pilot_domain::MasterKey;
 use pilot_engine::{Clock, SystemClock, new_job};
-use pilot_store::scratch::ScratchDatabase;
 use pilot_store::{Store, StoreOptions};
 use tokio_util::sync::CancellationToken;
 
+use super::scratch::Scratch;
 use crate::app::App;
 use crate::cli::QueueBenchArgs;
 use crate::config::Config;
@@ -87,7 +87,7 @@ async fn run_once(
             store.clone(),
             MasterKey::generate().0,
             Arc::new(SystemClock),
-        );
+        )?;
         running.push(tokio::spawn(app.worker().run(shutdown.clone())));
         stores.push(store);
     }
@@ -149,48 +149,5 @@ async fn wait_until_empty(store: &dyn Store) -> anyhow::Result<()> {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-/// Where one run's store lives, removed afterwards.
-struct Scratch {
-    url: String,
-    place: Place,
-}
-
-enum Place {
-    Sqlite(tempfile::TempDir),
-    Postgres(ScratchDatabase),
-}
-
-impl Scratch {
-    async fn create(postgres: Option<&str>) -> anyhow::Result<Scratch> {
-        Ok(match postgres {
-            Some(server) => {
-                let db = ScratchDatabase::create(server, "bench").await?;
-                Scratch {
-                    url: db.url(),
-                    place: Place::Postgres(db),
-                }
-            }
-            None => {
-                let dir = tempfile::tempdir()?;
-                Scratch {
-                    url: format!("sqlite://{}", dir.path().join("bench.db").display()),
-                    place: Place::Sqlite(dir),
-                }
-            }
-        })
-    }
-
-    async fn remove(self) {
-        match self.place {
-            Place::Sqlite(dir) => drop(dir),
-            Place::Postgres(db) => {
-                if let Err(error) = db.drop_database().await {
-                    eprintln!("warning: could not drop the scratch database: {error}");
-                }
-            }
-        }
     }
 }

@@ -1,9 +1,11 @@
 //! One file per command; each takes the loaded configuration.
 
+mod ask;
 mod default_config;
 mod keys;
 mod migrate;
 mod serve;
+mod usage;
 mod worker;
 mod workspaces;
 
@@ -24,7 +26,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate::run(config).await,
         Command::Workspaces(command) => workspaces::run(config, command).await,
         Command::Keys(command) => keys::run(config, command).await,
+        Command::Ask(args) => ask::run(config, args).await,
+        Command::Usage(args) => usage::run(config, args).await,
         Command::Bench(BenchCommand::Queue(args)) => crate::bench::queue::run(config, args).await,
+        Command::Bench(BenchCommand::Runs(args)) => crate::bench::runs::run(config, args).await,
         Command::DefaultConfig => unreachable!("handled above"),
     }
 }

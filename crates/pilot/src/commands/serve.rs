@@ -1,4 +1,5 @@
 use anyhow::Context;
+use pilot_domain::Environment;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -30,7 +31,7 @@ pub async fn run(config: Config, embedded_worker: bool) -> anyhow::Result<()> {
 /// What a newcomer needs to make a first call.
 fn banner(app: &App, url: &str, embedded_worker: bool, first_start: Option<&FirstStart>) -> String {
     let mut out = format!(
-        "Pilot {} listening on {url}\n  store: {} ({})\n  worker: {}\n",
+        "Pilot {} listening on {url}\n  store: {} ({})\n  worker: {}\n  live AI work: {}\n  test AI work: {}\n",
         env!("CARGO_PKG_VERSION"),
         app.store.backend().as_str(),
         crate::config::redact_url(&app.config.database_url()),
@@ -39,6 +40,8 @@ fn banner(app: &App, url: &str, embedded_worker: bool, first_start: Option<&Firs
         } else {
             "off (run `pilot worker`)"
         },
+        app.models.describe(Environment::Live),
+        app.models.describe(Environment::Test),
     );
     match first_start {
         Some(first) => {

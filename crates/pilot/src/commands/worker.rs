@@ -12,7 +12,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         app.store.backend().as_str(),
         app.config.queue.concurrency
     );
-    app.work(shutdown).await;
+    let worked = app.work(shutdown).await;
     app.store.close().await;
-    Ok(())
+    worked
 }

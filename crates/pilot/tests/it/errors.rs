@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 use pilot_http::extract::Json;
-use pilot_http::{AppState, HttpConfig, Surface, api_surface};
+use pilot_http::{HttpConfig, Surface, api_surface};
 use pilot_testkit::backends;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -29,11 +29,9 @@ async fn explode() -> &'static str {
 
 /// A server whose surfaces carry probe routes behind exactly the production layers.
 async fn spawn_probe(app: &crate::harness::TestApp) -> String {
-    let state = AppState {
-        store: app.db.store.clone(),
-        config: HttpConfig {
-            body_limit_bytes: 1024,
-        },
+    let mut state = app.app.app_state(app.url.clone());
+    state.config = HttpConfig {
+        body_limit_bytes: 1024,
     };
     let routes = || {
         Router::new()

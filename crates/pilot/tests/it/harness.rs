@@ -5,7 +5,7 @@ use std::sync::Arc;
 use pilot::app::App;
 use pilot::bootstrap::ensure_default_workspace;
 use pilot::config::Config;
-use pilot_domain::MasterKey;
+use pilot_domain::{Environment, MasterKey, Scopes, UnixMillis};
 use pilot_engine::{Clock, SystemClock};
 use pilot_store::Backend;
 use pilot_testkit::TestDb;
@@ -26,6 +26,8 @@ pub struct TestApp {
 
 pub fn test_config() -> Config {
     let mut config = Config::defaults();
+    // The tests' local HTTP receivers live on loopback.
+    config.outbound = pilot_outbound::OutboundPolicy::allowing(&["127.0.0.1/32"]).unwrap();
     config.queue.poll_interval_ms = 100;
     config.queue.heartbeat_ms = 1_000;
     config.queue.shutdown_grace_ms = 2_000;
@@ -38,15 +40,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_with(backend: Backend, config: Config) -> TestApp {
+    spawn_node(backend, config, true).await
+}
+
+/// A server whose embedded worker (and scheduler) runs only with `worker`; without,
+/// a test starts its own workers as other nodes would.
+pub async fn spawn_node(backend: Backend, config: Config, worker: bool) -> TestApp {
     let db = TestDb::new(backend).await;
     let (master_key, _) = MasterKey::generate();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let app = Arc::new(App::from_parts(
-        config,
-        db.store.clone(),
-        master_key,
-        clock.clone(),
-    ));
+    let app = Arc::new(
+        App::from_parts(config, db.store.clone(), master_key, clock.clone()).expect("app"),
+    );
     let first = ensure_default_workspace(db.store.as_ref(), &app.master_key, clock.now())
         .await
         .expect("bootstrap")
@@ -56,7 +61,7 @@ pub async fn spawn_with(backend: Backend, config: Config) -> TestApp {
     let shutdown = CancellationToken::new();
     let server = {
         let (app, shutdown) = (app.clone(), shutdown.clone());
-        tokio::spawn(async move { app.serve(listener, shutdown, true).await })
+        tokio::spawn(async move { app.serve(listener, shutdown, worker).await })
     };
     TestApp {
         url,
@@ -71,6 +76,20 @@ pub async fn spawn_with(backend: Backend, config: Config) -> TestApp {
 }
 
 impl TestApp {
+    /// Another node on the same store: its own connection pool, the same master key.
+    pub async fn node(&self, config: Config) -> App {
+        let store = pilot_store::open(&self.db.url, &pilot_store::StoreOptions::default())
+            .await
+            .expect("second pool");
+        App::from_parts(
+            config,
+            store,
+            self.app.master_key.clone(),
+            Arc::new(SystemClock),
+        )
+        .expect("node")
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.get(format!("{}{path}", self.url))
     }
@@ -113,4 +132,22 @@ pub async fn json_and_request_id(response: reqwest::Response) -> (serde_json::Va
         "body: {body}"
     );
     (serde_json::from_str(&body).expect("JSON body"), request_id)
+}
+
+/// Issues a key with `scopes` in the default workspace; returns it in clear.
+pub async fn issue_key(app: &TestApp, environment: Environment, scopes: Scopes) -> String {
+    let issued = pilot::keys::issue(environment, "scoped", scopes, &app.app.master_key);
+    let workspace = app
+        .db
+        .store
+        .find_workspace("default")
+        .await
+        .unwrap()
+        .expect("default workspace");
+    app.db
+        .store
+        .create_api_key(workspace.id, &issued.record, UnixMillis(1))
+        .await
+        .unwrap();
+    issued.token.expose().to_owned()
 }

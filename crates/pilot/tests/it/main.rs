@@ -3,8 +3,11 @@
 //! One test binary, many modules, to keep link time down.
 
 mod auth;
+mod engine;
 mod errors;
 mod harness;
 mod isolation;
 mod ops;
+mod pilots;
 mod queue;
+mod sink;

@@ -1,0 +1,493 @@
+//! The step catalog: what a pilot's steps may be, parsed and validated once.
+//!
+//! A pilot's `steps` arrive as JSON — from a client, or from the drafter model — and
+//! become a [`Steps`] only through [`Steps::parse`], which reports every problem with
+//! the step's position and id (`steps[2] (notify): url is required`) so the drafter
+//! can be asked to repair its answer and a client sees exactly what to fix.
+//!
+//! Settings that are strings are templates over `trigger`, `steps.<id>.output` and
+//! `secrets.<NAME>`; they are rendered when the step runs, not here.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Most steps a pilot may have.
+pub const MAX_STEPS: usize = 25;
+/// Longest template (prompt, body, URL …) a step setting may hold, in bytes.
+pub const MAX_TEMPLATE_BYTES: usize = 20_000;
+/// Longest durable wait a `delay` step may ask for: 30 days.
+pub const MAX_DELAY_SECONDS: u64 = 30 * 24 * 3600;
+/// Bounds of a step's `timeout_ms`.
+pub const TIMEOUT_MS_RANGE: (u64, u64) = (100, 300_000);
+/// Most attempts a step's `retry` may ask for.
+pub const MAX_STEP_ATTEMPTS: u32 = 10;
+
+/// One step: an id unique within the pilot, its kind with settings, and how it retries.
+///
+/// Deserialized by [`Step::from_value`] (serde's `flatten` cannot refuse unknown
+/// fields, and a misspelt setting must not pass silently).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Step {
+    pub id: String,
+    #[serde(flatten)]
+    pub kind: StepKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<StepRetry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+impl Step {
+    /// Reads one step from JSON, refusing unknown fields at every level.
+    pub fn from_value(value: &Value) -> Result<Step, String> {
+        let Some(object) = value.as_object() else {
+            return Err("a step must be a JSON object".to_owned());
+        };
+        let mut settings = object.clone();
+        let id = match settings.remove("id") {
+            Some(Value::String(id)) => id,
+            Some(_) => return Err("id must be a string".to_owned()),
+            None => return Err("id is required".to_owned()),
+        };
+        let retry = match settings.remove("retry") {
+            None | Some(Value::Null) => None,
+            Some(raw) => Some(
+                serde_json::from_value::<StepRetry>(raw)
+                    .map_err(|e| format!("retry: {}", describe_serde(&e)))?,
+            ),
+        };
+        let timeout_ms = match settings.remove("timeout_ms") {
+            None | Some(Value::Null) => None,
+            Some(raw) => Some(
+                raw.as_u64()
+                    .ok_or_else(|| "timeout_ms must be a whole number".to_owned())?,
+            ),
+        };
+        if !settings.contains_key("type") {
+            return Err("type is required".to_owned());
+        }
+        let kind = serde_json::from_value::<StepKind>(Value::Object(settings))
+            .map_err(|e| describe_serde(&e))?;
+        Ok(Step {
+            id,
+            kind,
+            retry,
+            timeout_ms,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Step::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A step's own retries, on top of the run's durability: a failed attempt is tried
+/// again after `backoff_ms` (doubling) until `max_attempts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRetry {
+    pub max_attempts: u32,
+    #[serde(default = "StepRetry::default_backoff_ms")]
+    pub backoff_ms: u64,
+}
+
+impl StepRetry {
+    fn default_backoff_ms() -> u64 {
+        1_000
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum StepKind {
+    /// Ask the model; the output is its text, or parsed JSON with `output: "json"`.
+    Llm(LlmStep),
+    /// An outbound HTTP request through the outbound guard.
+    Http(HttpStep),
+    /// Compute named values; the output is an object of them.
+    Transform(TransformStep),
+    /// Stop the run, marked `filtered`, when the expression is false.
+    Condition(ConditionStep),
+    /// Wait durably: no worker or lease is held meanwhile.
+    Delay(DelayStep),
+    /// Send an email over the configured SMTP server.
+    Email(EmailStep),
+    /// Run a deliberation and use its result.
+    Deliberate(DeliberateStep),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmStep {
+    pub prompt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    #[serde(default)]
+    pub output: LlmOutput,
+    /// With `output: "json"`, the JSON schema the answer must fit (default: any
+    /// object). Sent to the provider as structured output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
+    /// A model name overriding the configured `step` role's model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmOutput {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpStep {
+    #[serde(default = "HttpStep::default_method")]
+    pub method: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Any JSON; every string inside it is a template. Sent as `application/json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+impl HttpStep {
+    fn default_method() -> String {
+        "POST".to_owned()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformStep {
+    /// Each value is JSON; a string that is exactly one `{{ expression }}` keeps the
+    /// expression's type, any other string is rendered as a template.
+    pub values: BTreeMap<String, Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionStep {
+    /// An expression, bare (`trigger.total > 100`) or in braces (`{{ … }}`).
+    #[serde(rename = "if")]
+    pub condition: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelayStep {
+    pub seconds: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailStep {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliberateStep {
+    pub question: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_case: Option<String>,
+}
+
+impl StepKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            StepKind::Llm(_) => "llm",
+            StepKind::Http(_) => "http",
+            StepKind::Transform(_) => "transform",
+            StepKind::Condition(_) => "condition",
+            StepKind::Delay(_) => "delay",
+            StepKind::Email(_) => "email",
+            StepKind::Deliberate(_) => "deliberate",
+        }
+    }
+}
+
+/// A validated, non-empty list of steps with unique ids.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Steps(Vec<Step>);
+
+/// Every problem found in a step list, each naming where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepErrors(pub Vec<String>);
+
+impl fmt::Display for StepErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+impl std::error::Error for StepErrors {}
+
+const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
+
+impl Steps {
+    /// Parses and validates a JSON step list, collecting every problem.
+    pub fn parse(value: &Value) -> Result<Steps, StepErrors> {
+        let Some(items) = value.as_array() else {
+            return Err(StepErrors(vec!["steps must be an array".to_owned()]));
+        };
+        let mut errors = Vec::new();
+        if items.is_empty() {
+            errors.push("steps must hold at least one step".to_owned());
+        }
+        if items.len() > MAX_STEPS {
+            errors.push(format!("a pilot may have at most {MAX_STEPS} steps"));
+        }
+        let mut steps = Vec::with_capacity(items.len());
+        let mut seen = HashSet::new();
+        for (index, item) in items.iter().take(MAX_STEPS).enumerate() {
+            let label = step_label(index, item);
+            match Step::from_value(item) {
+                Ok(step) => {
+                    for problem in check_step(&step) {
+                        errors.push(format!("{label}: {problem}"));
+                    }
+                    if !seen.insert(step.id.clone()) {
+                        errors.push(format!("{label}: id {:?} is used twice", step.id));
+                    }
+                    steps.push(step);
+                }
+                Err(error) => errors.push(format!("{label}: {error}")),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Steps(steps))
+        } else {
+            Err(StepErrors(errors))
+        }
+    }
+
+    pub fn as_slice(&self) -> &[Step] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(&self.0).unwrap_or(Value::Array(Vec::new()))
+    }
+}
+
+fn step_label(index: usize, item: &Value) -> String {
+    match item.get("id").and_then(Value::as_str) {
+        Some(id) if id.len() <= 40 => format!("steps[{index}] ({id})"),
+        _ => format!("steps[{index}]"),
+    }
+}
+
+/// serde's messages, minus the line and column that mean nothing in a JSON value.
+fn describe_serde(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.find(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+fn check_step(step: &Step) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !valid_step_id(&step.id) {
+        problems.push(
+            "id must be 1 to 40 characters of a-z, 0-9 and '_', starting with a letter".to_owned(),
+        );
+    }
+    if let Some(timeout) = step.timeout_ms
+        && !(TIMEOUT_MS_RANGE.0..=TIMEOUT_MS_RANGE.1).contains(&timeout)
+    {
+        problems.push(format!(
+            "timeout_ms must be between {} and {}",
+            TIMEOUT_MS_RANGE.0, TIMEOUT_MS_RANGE.1
+        ));
+    }
+    if let Some(retry) = step.retry {
+        if !(1..=MAX_STEP_ATTEMPTS).contains(&retry.max_attempts) {
+            problems.push(format!(
+                "retry.max_attempts must be between 1 and {MAX_STEP_ATTEMPTS}"
+            ));
+        }
+        if retry.backoff_ms > 600_000 {
+            problems.push("retry.backoff_ms must be at most 600000".to_owned());
+        }
+    }
+    let mut template = |name: &str, text: &str, required: bool| {
+        if required && text.trim().is_empty() {
+            problems.push(format!("{name} must not be empty"));
+        }
+        if text.len() > MAX_TEMPLATE_BYTES {
+            problems.push(format!("{name} must be at most {MAX_TEMPLATE_BYTES} bytes"));
+        }
+    };
+    match &step.kind {
+        StepKind::Llm(llm) => {
+            template("prompt", &llm.prompt, true);
+            if let Some(system) = &llm.system {
+                template("system", system, false);
+            }
+            if let Some(schema) = &llm.schema {
+                if !schema.is_object() {
+                    problems.push("schema must be a JSON schema object".to_owned());
+                }
+                if llm.output != LlmOutput::Json {
+                    problems.push("schema needs output: \"json\"".to_owned());
+                }
+                if schema.to_string().len() > MAX_TEMPLATE_BYTES {
+                    problems.push(format!("schema must be at most {MAX_TEMPLATE_BYTES} bytes"));
+                }
+            }
+        }
+        StepKind::Http(http) => {
+            template("url", &http.url, true);
+            for (name, value) in &http.headers {
+                template(&format!("headers.{name}"), value, false);
+            }
+            if !HTTP_METHODS.contains(&http.method.as_str()) {
+                problems.push(format!("method must be one of {}", HTTP_METHODS.join(", ")));
+            }
+            if http.headers.len() > 32 {
+                problems.push("at most 32 headers".to_owned());
+            }
+            let body_size = http.body.as_ref().map_or(0, |b| b.to_string().len());
+            if body_size > MAX_TEMPLATE_BYTES {
+                problems.push(format!("body must be at most {MAX_TEMPLATE_BYTES} bytes"));
+            }
+        }
+        StepKind::Transform(transform) => {
+            if transform.values.is_empty() {
+                problems.push("values must name at least one value".to_owned());
+            }
+            if serde_json::to_string(&transform.values).map_or(0, |s| s.len()) > MAX_TEMPLATE_BYTES
+            {
+                problems.push(format!("values must be at most {MAX_TEMPLATE_BYTES} bytes"));
+            }
+        }
+        StepKind::Condition(condition) => template("if", &condition.condition, true),
+        StepKind::Delay(delay) => {
+            if !(1..=MAX_DELAY_SECONDS).contains(&delay.seconds) {
+                problems.push(format!(
+                    "seconds must be between 1 and {MAX_DELAY_SECONDS} (30 days)"
+                ));
+            }
+        }
+        StepKind::Email(email) => {
+            template("to", &email.to, true);
+            template("subject", &email.subject, true);
+            template("body", &email.body, true);
+        }
+        StepKind::Deliberate(_) => problems.push(
+            "step type 'deliberate' is not available yet: the Deliberations pipeline is not \
+             wired to pilots in this version"
+                .to_owned(),
+        ),
+    }
+    problems
+}
+
+/// `^[a-z][a-z0-9_]{0,39}$`
+pub fn valid_step_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    id.len() <= 40
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_valid_list_parses_and_round_trips() {
+        let raw = json!([
+            {"id": "summarize", "type": "llm", "prompt": "Summarize {{ trigger }}"},
+            {"id": "gate", "type": "condition", "if": "trigger.total > 10"},
+            {"id": "notify", "type": "http", "url": "{{ secrets.SLACK_URL }}",
+             "body": {"text": "{{ steps.summarize.output }}"}, "retry": {"max_attempts": 3}},
+            {"id": "wait", "type": "delay", "seconds": 60, "timeout_ms": 1000}
+        ]);
+        let steps = Steps::parse(&raw).expect("valid");
+        assert_eq!(steps.len(), 4);
+        let StepKind::Http(http) = &steps.as_slice()[2].kind else {
+            panic!("http step")
+        };
+        assert_eq!(http.method, "POST");
+        let again = Steps::parse(&steps.to_value()).expect("round trip");
+        assert_eq!(again, steps);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_place() {
+        let raw = json!([
+            {"id": "Bad Id", "type": "llm", "prompt": ""},
+            {"id": "x", "type": "teleport"},
+            {"id": "x", "type": "http", "url": "https://a.example", "method": "BREW"},
+            {"id": "x", "type": "delay", "seconds": 0},
+            {"id": "d", "type": "deliberate", "question": "Why?"},
+            {"id": "u", "type": "llm", "prompt": "hi", "colour": "red"}
+        ]);
+        let errors = Steps::parse(&raw).unwrap_err().0;
+        let all = errors.join("\n");
+        assert!(all.contains("steps[0] (Bad Id): id must be"), "{all}");
+        assert!(
+            all.contains("steps[0] (Bad Id): prompt must not be empty"),
+            "{all}"
+        );
+        assert!(
+            all.contains("steps[1] (x): unknown variant `teleport`"),
+            "{all}"
+        );
+        assert!(all.contains("steps[2] (x): method must be one of"), "{all}");
+        assert!(
+            all.contains("steps[3] (x): id \"x\" is used twice"),
+            "{all}"
+        );
+        assert!(all.contains("seconds must be between 1 and"), "{all}");
+        assert!(all.contains("'deliberate' is not available yet"), "{all}");
+        assert!(all.contains("unknown field `colour`"), "{all}");
+    }
+
+    #[test]
+    fn empty_too_long_and_non_arrays_are_refused() {
+        assert!(Steps::parse(&json!({})).is_err());
+        assert!(Steps::parse(&json!([])).is_err());
+        let many: Vec<Value> = (0..=MAX_STEPS)
+            .map(|i| json!({"id": format!("s{i}"), "type": "delay", "seconds": 1}))
+            .collect();
+        let errors = Steps::parse(&Value::Array(many)).unwrap_err();
+        assert!(errors.to_string().contains("at most 25 steps"));
+    }
+
+    #[test]
+    fn step_ids_are_checked() {
+        assert!(valid_step_id("a"));
+        assert!(valid_step_id("send_2"));
+        assert!(!valid_step_id("2send"));
+        assert!(!valid_step_id(""));
+        assert!(!valid_step_id(&"a".repeat(41)));
+    }
+}

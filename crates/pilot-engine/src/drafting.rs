@@ -1,0 +1,114 @@
+//! Drafting a pilot's steps from plain English.
+//!
+//! The drafter model gets the step catalog (instructions and a JSON schema) and the
+//! pilot's title, description and trigger. Its answer is parsed by
+//! [`Steps::parse`] — the same validation a client's own `steps` go through — and
+//! when it is not valid, the model is shown its answer and every validation error and
+//! asked to repair it, a bounded number of times. In test mode the scripted model
+//! drafts, deterministically.
+
+use std::sync::Arc;
+
+use pilot_domain::step_schema::{DRAFTER_INSTRUCTIONS, draft_schema};
+use pilot_domain::{Environment, StepErrors, Steps, TriggerType, WorkspaceId};
+use pilot_models::{CallContext, ChatRequest, JsonSchema, Message, ModelError, Models, Role};
+use serde_json::Value;
+
+/// What to draft, for whom.
+#[derive(Clone, Debug)]
+pub struct DraftRequest<'a> {
+    pub workspace_id: WorkspaceId,
+    pub environment: Environment,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub trigger_type: TriggerType,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DraftError {
+    /// No valid draft after every repair: the last answer's problems.
+    #[error("the drafter did not produce valid steps: {0}")]
+    Invalid(StepErrors),
+    /// The model layer could not answer (not configured, unreachable, timed out …).
+    #[error("{0}")]
+    Model(#[from] ModelError),
+}
+
+pub struct Drafter {
+    models: Arc<Models>,
+    /// Repairs after the first answer.
+    max_repairs: u32,
+}
+
+impl Drafter {
+    pub fn new(models: Arc<Models>, max_repairs: u32) -> Drafter {
+        Drafter {
+            models,
+            max_repairs,
+        }
+    }
+
+    pub async fn draft(&self, request: &DraftRequest<'_>) -> Result<Steps, DraftError> {
+        let call = CallContext::new(request.environment, "draft", "pilot")
+            .in_workspace(request.workspace_id);
+        let mut messages = vec![
+            Message::system(DRAFTER_INSTRUCTIONS),
+            Message::user(format!(
+                "Title: {}\nTrigger: {}\nDescription: {}",
+                request.title, request.trigger_type, request.description
+            )),
+        ];
+        let mut last_errors = StepErrors(vec!["no answer".to_owned()]);
+        for _ in 0..=self.max_repairs {
+            let chat = ChatRequest::new(messages.clone())
+                .with_schema(JsonSchema::new("pilot_steps", draft_schema()));
+            let answer = self.models.complete(&call, &Role::Drafter, &chat).await?;
+            match parse_answer(&answer.text) {
+                Ok(steps) => return Ok(steps),
+                Err(errors) => {
+                    messages.push(Message::assistant(answer.text.clone()));
+                    messages.push(Message::user(format!(
+                        "That answer is not valid. Fix these problems and answer with the \
+                         whole corrected JSON object only:\n- {}",
+                        errors.0.join("\n- ")
+                    )));
+                    last_errors = errors;
+                }
+            }
+        }
+        Err(DraftError::Invalid(last_errors))
+    }
+}
+
+/// `{"steps": [...]}` (or a bare list) → validated steps.
+fn parse_answer(text: &str) -> Result<Steps, StepErrors> {
+    let value: Value = serde_json::from_str(text.trim())
+        .map_err(|e| StepErrors(vec![format!("the answer is not JSON: {e}")]))?;
+    let list = match value {
+        Value::Object(mut object) => object
+            .remove("steps")
+            .ok_or_else(|| StepErrors(vec!["the answer has no \"steps\" field".to_owned()]))?,
+        list @ Value::Array(_) => list,
+        _ => {
+            return Err(StepErrors(vec![
+                "the answer must be {\"steps\": [...]}".to_owned(),
+            ]));
+        }
+    };
+    Steps::parse(&list)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_parsed_or_explained() {
+        let ok = parse_answer(r#"{"steps":[{"id":"a","type":"llm","prompt":"hi"}]}"#).unwrap();
+        assert_eq!(ok.len(), 1);
+        assert!(parse_answer("nope").unwrap_err().0[0].contains("not JSON"));
+        assert!(parse_answer(r#"{"stops":[]}"#).unwrap_err().0[0].contains("no \"steps\""));
+        let bad = parse_answer(r#"{"steps":[{"id":"a","type":"http"}]}"#).unwrap_err();
+        assert!(bad.to_string().contains("steps[0] (a)"), "{bad}");
+    }
+}

@@ -1,0 +1,293 @@
+//! The step engine: drives one pilot run from its last completed step to the end.
+//!
+//! A run is a queue job (`run_pilot`) carrying only the run id. Each time it is
+//! claimed, [`drive_run`] loads the run with the results recorded so far and resumes
+//! at the first step without a successful result — so a worker that died mid-run
+//! costs at most the step it was in, which runs again (steps are at-least-once; an
+//! `http` step's receiver should be idempotent, as any webhook receiver should).
+//!
+//! Each step's result is written as the step ends, with secrets redacted and the
+//! output capped. A `delay` step records its wake-up time, marks the run `waiting`
+//! and snoozes the job: no worker and no lease is held while it waits. A failing
+//! step is retried per its `retry` policy; when it still fails, the run ends
+//! `failed` and the steps after it are recorded `skipped`. A false `condition` ends
+//! the run `filtered`.
+//!
+//! Store errors are the only reason the job itself fails (and is retried by the
+//! queue); everything a step does wrong is the run's result, not the job's.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pilot_domain::run::cap_output;
+use pilot_domain::secret::{redact, redact_json};
+use pilot_domain::{MasterKey, RunId, RunStatus, StepKind, StepStatus, Steps, UnixMillis};
+use pilot_store::{RunDetail, StepResultRecord, Store, StoreError};
+use serde_json::{Map, Value, json};
+
+use crate::clock::Clock;
+use crate::job::{JobError, JobOutcome};
+use crate::steps::template::{TemplateContext, Templates};
+use crate::steps::{StepCall, StepOutcome, StepServices, execute};
+
+/// What driving a run needs.
+#[derive(Clone)]
+pub struct RunDeps {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub master_key: MasterKey,
+    pub services: Arc<StepServices>,
+}
+
+fn store_error(error: StoreError) -> JobError {
+    JobError::Retryable(format!("store: {error}"))
+}
+
+/// Runs `run_id` onward from where it stopped.
+pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobError> {
+    let store = &deps.store;
+    let Some(detail) = store.load_run(run_id).await.map_err(store_error)? else {
+        // The pilot (and its runs) were deleted meanwhile: nothing is left to do.
+        return Ok(JobOutcome::Done);
+    };
+    if detail.run.status.is_terminal() {
+        return Ok(JobOutcome::Done);
+    }
+    let steps = match Steps::parse(&detail.run.steps) {
+        Ok(steps) => steps,
+        Err(errors) => {
+            let message = format!("the run's steps are not valid: {errors}");
+            let now = deps.clock.now();
+            store
+                .finish_run(run_id, RunStatus::Failed, Some(&message), now)
+                .await
+                .map_err(store_error)?;
+            return Ok(JobOutcome::Done);
+        }
+    };
+    let secrets = open_secrets(deps, &detail).await?;
+    let (resume_at, mut outputs) = completed_prefix(&detail, &steps);
+
+    // Woken early from a delay (a spurious claim): wait out the rest.
+    if let Some(until) = pending_delay(&detail, resume_at)
+        && until > deps.clock.now()
+    {
+        return Ok(JobOutcome::SnoozeUntil(until));
+    }
+
+    store
+        .start_run(run_id, deps.clock.now())
+        .await
+        .map_err(store_error)?;
+    let call = StepCall {
+        run_id,
+        workspace_id: detail.run.workspace_id,
+        environment: detail.run.environment,
+    };
+    for (index, step) in steps.as_slice().iter().enumerate().skip(resume_at) {
+        let index = index as i32;
+        if let StepKind::Delay(delay) = &step.kind {
+            let now = deps.clock.now();
+            let until = now.plus_ms((delay.seconds as i64).saturating_mul(1000));
+            let result = StepResultRecord {
+                index,
+                step_id: step.id.clone(),
+                step_type: "delay".to_owned(),
+                status: StepStatus::Success,
+                output: Some(json!({"waited_seconds": delay.seconds, "until": until.as_secs()})),
+                error: None,
+                attempts: 1,
+                started_at: now,
+                duration_ms: (delay.seconds as i64).saturating_mul(1000),
+            };
+            store
+                .record_step(run_id, &result)
+                .await
+                .map_err(store_error)?;
+            store
+                .set_run_status(run_id, RunStatus::Waiting)
+                .await
+                .map_err(store_error)?;
+            return Ok(JobOutcome::SnoozeUntil(until));
+        }
+
+        let context = TemplateContext {
+            trigger: detail.run.payload.clone(),
+            outputs: outputs.clone(),
+            secrets: secrets
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect(),
+        };
+        let templates = Templates::new(&context);
+        let max_attempts = step.retry.map_or(1, |r| r.max_attempts.max(1));
+        let backoff_ms = step.retry.map_or(0, |r| r.backoff_ms);
+        let timeout = Duration::from_millis(
+            step.timeout_ms
+                .unwrap_or_else(|| default_timeout_ms(&step.kind)),
+        );
+        let started_at = deps.clock.now();
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            let result = match tokio::time::timeout(
+                timeout,
+                execute(step, &templates, &deps.services, &call, timeout),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(format!("timed out after {} ms", timeout.as_millis())),
+            };
+            match result {
+                Err(_) if attempt < max_attempts => {
+                    let wait = backoff_ms.saturating_mul(1 << (attempt - 1).min(10));
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                }
+                other => break other,
+            }
+        };
+        let duration_ms = started.elapsed().as_millis() as i64;
+        let mut result = StepResultRecord {
+            index,
+            step_id: step.id.clone(),
+            step_type: step.kind.type_name().to_owned(),
+            status: StepStatus::Success,
+            output: None,
+            error: None,
+            attempts: attempt as i32,
+            started_at,
+            duration_ms,
+        };
+        let stop = match outcome {
+            Ok(StepOutcome::Output(output)) => {
+                result.output = Some(cap_output(redact_json(&output, &secrets)));
+                outputs.insert(step.id.clone(), output);
+                None
+            }
+            Ok(StepOutcome::Filtered(output)) => {
+                result.status = StepStatus::Filtered;
+                result.output = Some(cap_output(redact_json(&output, &secrets)));
+                Some((RunStatus::Filtered, None))
+            }
+            Err(error) => {
+                let error = redact(&error, &secrets);
+                result.status = StepStatus::Failed;
+                result.error = Some(error.clone());
+                Some((
+                    RunStatus::Failed,
+                    Some(format!("step {} failed: {error}", step.id)),
+                ))
+            }
+        };
+        store
+            .record_step(run_id, &result)
+            .await
+            .map_err(store_error)?;
+        if let Some((status, error)) = stop {
+            skip_rest(deps, run_id, &steps, index + 1).await?;
+            store
+                .finish_run(run_id, status, error.as_deref(), deps.clock.now())
+                .await
+                .map_err(store_error)?;
+            return Ok(JobOutcome::Done);
+        }
+    }
+    store
+        .finish_run(run_id, RunStatus::Success, None, deps.clock.now())
+        .await
+        .map_err(store_error)?;
+    Ok(JobOutcome::Done)
+}
+
+fn default_timeout_ms(kind: &StepKind) -> u64 {
+    match kind {
+        StepKind::Llm(_) | StepKind::Deliberate(_) => 120_000,
+        StepKind::Http(_) | StepKind::Email(_) => 30_000,
+        _ => 5_000,
+    }
+}
+
+/// The run's workspace secrets, unsealed: `(name, value)`.
+async fn open_secrets(
+    deps: &RunDeps,
+    detail: &RunDetail,
+) -> Result<Vec<(String, String)>, JobError> {
+    let sealed = deps
+        .store
+        .sealed_secrets(detail.run.workspace_id, detail.run.environment)
+        .await
+        .map_err(store_error)?;
+    let mut secrets = Vec::with_capacity(sealed.len());
+    for (name, sealed) in sealed {
+        match deps.master_key.open(&sealed) {
+            Ok(value) => secrets.push((name, value)),
+            // A secret sealed under another master key: leave it out, so a template
+            // that needs it fails naming it, rather than failing every run.
+            Err(error) => tracing::warn!(secret = %name, %error, "cannot unseal a secret"),
+        }
+    }
+    Ok(secrets)
+}
+
+/// How many leading steps already succeeded, and their outputs by step id.
+fn completed_prefix(detail: &RunDetail, steps: &Steps) -> (usize, Map<String, Value>) {
+    let mut outputs = Map::new();
+    let mut done = 0;
+    for (index, step) in steps.as_slice().iter().enumerate() {
+        let recorded = detail
+            .steps
+            .iter()
+            .find(|r| r.index == index as i32 && r.status == StepStatus::Success);
+        match recorded {
+            Some(result) => {
+                outputs.insert(
+                    step.id.clone(),
+                    result.output.clone().unwrap_or(Value::Null),
+                );
+                done = index + 1;
+            }
+            None => break,
+        }
+    }
+    (done, outputs)
+}
+
+/// The wake-up time of the delay step just before `resume_at`, if it is one.
+fn pending_delay(detail: &RunDetail, resume_at: usize) -> Option<UnixMillis> {
+    let previous = resume_at.checked_sub(1)? as i32;
+    let result = detail.steps.iter().find(|r| r.index == previous)?;
+    if result.step_type != "delay" {
+        return None;
+    }
+    let until_secs = result.output.as_ref()?.get("until")?.as_i64()?;
+    Some(UnixMillis(until_secs.saturating_mul(1000)))
+}
+
+async fn skip_rest(
+    deps: &RunDeps,
+    run_id: RunId,
+    steps: &Steps,
+    from: i32,
+) -> Result<(), JobError> {
+    let now = deps.clock.now();
+    for (index, step) in steps.as_slice().iter().enumerate().skip(from as usize) {
+        let result = StepResultRecord {
+            index: index as i32,
+            step_id: step.id.clone(),
+            step_type: step.kind.type_name().to_owned(),
+            status: StepStatus::Skipped,
+            output: None,
+            error: None,
+            attempts: 0,
+            started_at: now,
+            duration_ms: 0,
+        };
+        deps.store
+            .record_step(run_id, &result)
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(())
+}

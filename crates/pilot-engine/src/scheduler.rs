@@ -1,0 +1,92 @@
+//! The schedule trigger: fires each due tick of every active `schedule` pilot
+//! exactly once across all nodes.
+//!
+//! Every node may run a scheduler. Each pass asks the store for pilots whose
+//! `next_fire_at` has come, computes the following tick from the pilot's cron
+//! expression and time zone, and calls `fire_schedule`, which moves `next_fire_at`
+//! forward and creates the run in one transaction, guarded by the tick it read: of
+//! two nodes racing for one tick, one creates the run and the other's update matches
+//! no row. Ticks missed while no node ran fire once on start-up, not once per tick.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pilot_domain::Schedule;
+use pilot_store::{PilotRecord, Store};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+
+/// Pilots looked at per pass.
+const BATCH: u32 = 100;
+
+pub struct Scheduler {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+}
+
+impl Scheduler {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, interval: Duration) -> Scheduler {
+        Scheduler {
+            store,
+            clock,
+            interval,
+        }
+    }
+
+    /// Runs passes until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            if let Err(error) = self.pass().await {
+                tracing::warn!(%error, "scheduler pass failed; trying again next tick");
+            }
+        }
+    }
+
+    /// One pass: fires every due tick; returns how many runs this node created.
+    pub async fn pass(&self) -> Result<usize, pilot_store::StoreError> {
+        let now = self.clock.now();
+        let due = self.store.due_schedules(now, BATCH).await?;
+        let mut fired = 0;
+        for pilot in due {
+            if self.fire(&pilot).await? {
+                fired += 1;
+            }
+        }
+        Ok(fired)
+    }
+
+    async fn fire(&self, pilot: &PilotRecord) -> Result<bool, pilot_store::StoreError> {
+        let (Some(expected), Some(cron)) = (pilot.next_fire_at, pilot.schedule_cron.as_deref())
+        else {
+            return Ok(false);
+        };
+        let timezone = pilot.schedule_timezone.as_deref().unwrap_or("UTC");
+        let now = self.clock.now();
+        // A schedule that no longer parses (stored before a validation change) stops
+        // rather than firing in a loop.
+        let next = Schedule::parse(cron, timezone)
+            .ok()
+            .and_then(|schedule| schedule.next_after(now.max(expected)));
+        let payload = json!({
+            "scheduledAt": expected.as_secs(),
+            "firedAt": now.as_secs(),
+        });
+        let run = self
+            .store
+            .fire_schedule(pilot.id, expected, next, &payload, now)
+            .await?;
+        if let Some(run) = &run {
+            tracing::info!(pilot = pilot.id.0, run = run.id.0, "schedule fired");
+        }
+        Ok(run.is_some())
+    }
+}

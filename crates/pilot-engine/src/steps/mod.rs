@@ -1,0 +1,76 @@
+//! The step catalog's executors: each takes a validated step and the run's
+//! templates, and returns the step's output or an error message for the run.
+//!
+//! `delay` is not here: it is the runner's, since waiting is a matter of the job
+//! (a snooze), not of a step's work. `deliberate` is refused at validation until the
+//! Deliberations pipeline is wired to pilots, so it never reaches an executor.
+
+pub mod compute;
+pub mod email;
+pub mod http;
+pub mod llm;
+pub mod template;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pilot_domain::{Environment, RunId, Step, StepKind, WorkspaceId};
+use pilot_models::Models;
+use pilot_outbound::OutboundClient;
+use serde_json::Value;
+
+use self::email::Mailer;
+use self::template::Templates;
+
+/// What steps reach outside the run.
+pub struct StepServices {
+    pub models: Arc<Models>,
+    pub outbound: Arc<OutboundClient>,
+    pub mailer: Arc<Mailer>,
+}
+
+/// Whose run a step belongs to, for metering and scoping.
+#[derive(Clone, Copy, Debug)]
+pub struct StepCall {
+    pub run_id: RunId,
+    pub workspace_id: WorkspaceId,
+    pub environment: Environment,
+}
+
+/// What a step that did not fail produced.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepOutcome {
+    Output(Value),
+    /// A false `condition`: the run stops here, marked `filtered`.
+    Filtered(Value),
+}
+
+/// Runs one step (any kind but `delay`) once.
+pub async fn execute(
+    step: &Step,
+    templates: &Templates,
+    services: &StepServices,
+    call: &StepCall,
+    timeout: Duration,
+) -> Result<StepOutcome, String> {
+    match &step.kind {
+        StepKind::Llm(llm) => llm::llm(llm, &step.id, templates, &services.models, call).await,
+        StepKind::Http(http) => http::http(http, templates, &services.outbound, timeout).await,
+        StepKind::Transform(transform) => compute::transform(transform, templates),
+        StepKind::Condition(condition) => compute::condition(condition, templates),
+        StepKind::Email(email) => {
+            let to = templates.render(&email.to).map_err(|e| e.0)?;
+            let subject = templates.render(&email.subject).map_err(|e| e.0)?;
+            let body = templates.render(&email.body).map_err(|e| e.0)?;
+            services
+                .mailer
+                .send(&to, &subject, &body)
+                .await
+                .map(StepOutcome::Output)
+        }
+        StepKind::Delay(_) => Err("a delay step is handled by the runner".to_owned()),
+        StepKind::Deliberate(_) => {
+            Err("step type 'deliberate' is not available in this version".to_owned())
+        }
+    }
+}

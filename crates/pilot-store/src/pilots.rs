@@ -1,0 +1,339 @@
+//! The Pilots half of the store: pilots, their runs and step results, workspace
+//! secrets, and fixed-window rate-limit counters.
+//!
+//! Every tenant method takes the `(workspace, environment)` it is scoped to and puts
+//! both in its `WHERE` clause. Methods that the worker calls on a run it was handed by
+//! the queue (`load_run`, `record_step`, `finish_run` …) are keyed by the run id
+//! alone: the queue is not tenant-facing, and the job carries only the id.
+//!
+//! A run is accepted only once committed: [`RunStore::create_run`] inserts the run and
+//! its `run_pilot` job in one transaction, after checking in that same transaction
+//! that the pilot exists and is active.
+
+use async_trait::async_trait;
+use pilot_domain::{
+    Environment, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType, UnixMillis,
+    WorkspaceId,
+};
+use serde_json::Value;
+
+use crate::error::StoreResult;
+
+/// The job kind that runs a pilot run; its payload is `{"run_id": N}`.
+pub const RUN_JOB_KIND: &str = "run_pilot";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PilotRecord {
+    pub id: PilotId,
+    pub workspace_id: WorkspaceId,
+    pub environment: Environment,
+    pub title: String,
+    pub description: String,
+    pub status: PilotStatus,
+    pub trigger_type: TriggerType,
+    /// The validated step list as JSON (`pilot_domain::Steps::parse` reads it back).
+    pub steps: Value,
+    pub schedule_cron: Option<String>,
+    pub schedule_timezone: Option<String>,
+    pub next_fire_at: Option<UnixMillis>,
+    /// The webhook trigger's token, sealed under the master key.
+    pub webhook_token_sealed: Option<String>,
+    /// The email trigger's address local part (unique across the server).
+    pub email_address: Option<String>,
+    pub run_count: i64,
+    pub last_run_at: Option<UnixMillis>,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+}
+
+/// Everything a new pilot is made of; `trigger` settings are already validated.
+#[derive(Clone, Debug)]
+pub struct NewPilot {
+    pub title: String,
+    pub description: String,
+    pub status: PilotStatus,
+    pub trigger: PilotTrigger,
+    pub steps: Value,
+}
+
+/// A pilot's trigger as stored.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PilotTrigger {
+    /// `None` stores `manual`, the default trigger.
+    pub trigger_type: Option<TriggerType>,
+    pub schedule_cron: Option<String>,
+    pub schedule_timezone: Option<String>,
+    pub next_fire_at: Option<UnixMillis>,
+    /// SHA-256 hex digest of the webhook token, for lookup by inbound URL.
+    pub webhook_token_digest: Option<String>,
+    pub webhook_token_sealed: Option<String>,
+    pub email_address: Option<String>,
+}
+
+/// A partial update; `None` leaves a field as it is. A `Some(trigger)` replaces
+/// every trigger column.
+#[derive(Clone, Debug, Default)]
+pub struct PilotPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<PilotStatus>,
+    pub steps: Option<Value>,
+    pub trigger: Option<PilotTrigger>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    pub id: RunId,
+    pub pilot_id: PilotId,
+    pub workspace_id: WorkspaceId,
+    pub environment: Environment,
+    pub status: RunStatus,
+    pub trigger_type: TriggerType,
+    pub payload: Value,
+    /// The pilot's steps when the run was fired: later edits do not change a run.
+    pub steps: Value,
+    pub error: Option<String>,
+    pub created_at: UnixMillis,
+    pub started_at: Option<UnixMillis>,
+    pub finished_at: Option<UnixMillis>,
+    /// For retries: the run this one repeats.
+    pub retry_of: Option<RunId>,
+}
+
+/// One step's result, written as the step ends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepResultRecord {
+    /// The step's position in the run's step list.
+    pub index: i32,
+    pub step_id: String,
+    pub step_type: String,
+    pub status: StepStatus,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub started_at: UnixMillis,
+    pub duration_ms: i64,
+}
+
+/// A run with its step results, in step order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunDetail {
+    pub run: RunRecord,
+    pub steps: Vec<StepResultRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CreateRun {
+    Created(RunRecord),
+    PilotNotFound,
+    PilotPaused,
+}
+
+/// How a retry starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryFrom {
+    /// From the first step, with the original payload.
+    Start,
+    /// At the step that failed, keeping the earlier steps' results.
+    FailedStep,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RetryRun {
+    Created(RunRecord),
+    RunNotFound,
+    /// `FailedStep` asked of a run that has no failed step.
+    NoFailedStep,
+    /// The run has not finished yet.
+    NotFinished,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretRecord {
+    pub name: String,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+}
+
+/// The outcome of counting one request against a fixed window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitCount {
+    /// Requests counted in this window, this one included.
+    pub count: i64,
+    /// When the window ends.
+    pub resets_at: UnixMillis,
+}
+
+#[async_trait]
+pub trait PilotStore {
+    async fn create_pilot(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        pilot: &NewPilot,
+        now: UnixMillis,
+    ) -> StoreResult<PilotRecord>;
+
+    /// Newest first.
+    async fn list_pilots(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+    ) -> StoreResult<Vec<PilotRecord>>;
+
+    async fn get_pilot(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        id: PilotId,
+    ) -> StoreResult<Option<PilotRecord>>;
+
+    async fn update_pilot(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        id: PilotId,
+        patch: &PilotPatch,
+        now: UnixMillis,
+    ) -> StoreResult<Option<PilotRecord>>;
+
+    /// Deletes the pilot with its runs and their step results.
+    async fn delete_pilot(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        id: PilotId,
+    ) -> StoreResult<bool>;
+
+    /// The pilot whose webhook token has this digest (any workspace: the token is the
+    /// credential).
+    async fn find_pilot_by_webhook(&self, token_digest: &str) -> StoreResult<Option<PilotRecord>>;
+
+    /// The pilot with this email trigger address.
+    async fn find_pilot_by_email(&self, address: &str) -> StoreResult<Option<PilotRecord>>;
+
+    /// Active schedule pilots whose `next_fire_at` is at or before `now`, oldest first.
+    async fn due_schedules(&self, now: UnixMillis, limit: u32) -> StoreResult<Vec<PilotRecord>>;
+
+    /// Fires one schedule tick exactly once across nodes: moves `next_fire_at` from
+    /// `expected` to `next` and creates the run (with its job) in one transaction.
+    /// `None` if another node fired this tick first (or the pilot changed).
+    async fn fire_schedule(
+        &self,
+        pilot_id: PilotId,
+        expected: UnixMillis,
+        next: Option<UnixMillis>,
+        payload: &Value,
+        now: UnixMillis,
+    ) -> StoreResult<Option<RunRecord>>;
+}
+
+#[async_trait]
+pub trait RunStore {
+    /// Creates a queued run and its job in one transaction; the pilot must exist in
+    /// that tenant and be active. Bumps the pilot's run count and last run time.
+    async fn create_run(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        pilot_id: PilotId,
+        trigger_type: TriggerType,
+        payload: &Value,
+        now: UnixMillis,
+    ) -> StoreResult<CreateRun>;
+
+    async fn get_run(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        id: RunId,
+    ) -> StoreResult<Option<RunDetail>>;
+
+    /// A pilot's runs, newest first, older than `before` when given.
+    async fn list_runs(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        pilot_id: PilotId,
+        before: Option<RunId>,
+        limit: u32,
+    ) -> StoreResult<Vec<RunDetail>>;
+
+    /// A new run repeating `id`, queued with its job in one transaction.
+    async fn retry_run(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        id: RunId,
+        from: RetryFrom,
+        now: UnixMillis,
+    ) -> StoreResult<RetryRun>;
+
+    /// For the worker: the run and the results recorded so far.
+    async fn load_run(&self, id: RunId) -> StoreResult<Option<RunDetail>>;
+
+    /// Marks the run `running` (setting `started_at` the first time).
+    async fn start_run(&self, id: RunId, now: UnixMillis) -> StoreResult<()>;
+
+    /// Writes one step's result (replacing an earlier attempt's at that index).
+    async fn record_step(&self, id: RunId, result: &StepResultRecord) -> StoreResult<()>;
+
+    /// Sets a non-terminal status (`waiting` during a delay, `running` after).
+    async fn set_run_status(&self, id: RunId, status: RunStatus) -> StoreResult<()>;
+
+    /// Sets the terminal status, error and `finished_at`.
+    async fn finish_run(
+        &self,
+        id: RunId,
+        status: RunStatus,
+        error: Option<&str>,
+        now: UnixMillis,
+    ) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait SecretStore {
+    /// Creates or replaces a secret; `true` if it was created.
+    async fn put_secret(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        name: &str,
+        sealed_value: &str,
+        now: UnixMillis,
+    ) -> StoreResult<bool>;
+
+    /// Names and dates only, by name.
+    async fn list_secrets(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+    ) -> StoreResult<Vec<SecretRecord>>;
+
+    async fn delete_secret(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        name: &str,
+    ) -> StoreResult<bool>;
+
+    /// Every secret's sealed value, for a run of that tenant: `(name, sealed)`.
+    async fn sealed_secrets(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+    ) -> StoreResult<Vec<(String, String)>>;
+}
+
+#[async_trait]
+pub trait RateLimitStore {
+    /// Counts one request against `bucket` in the fixed window of `window_ms` that
+    /// holds `now`, in one statement, so the count holds across processes. Windows
+    /// that ended are purged now and then.
+    async fn hit_rate_limit(
+        &self,
+        bucket: &str,
+        window_ms: i64,
+        now: UnixMillis,
+    ) -> StoreResult<RateLimitCount>;
+}

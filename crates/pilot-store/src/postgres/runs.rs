@@ -1,0 +1,303 @@
+use async_trait::async_trait;
+use pilot_domain::{Environment, PilotId, RunId, RunStatus, TriggerType, UnixMillis, WorkspaceId};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+use super::PostgresStore;
+use super::jobs::insert_job;
+use crate::error::StoreResult;
+use crate::pilot_rows::{
+    RunRow, StepRow, before_bound, is_finished, json_text, run_columns, run_ids, run_job,
+    step_columns, with_steps,
+};
+use crate::pilots::{
+    CreateRun, RetryFrom, RetryRun, RunDetail, RunRecord, RunStore, StepResultRecord,
+};
+
+/// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
+/// `conn`: inside the caller's transaction, which has already checked the pilot and
+/// counted the run on it.
+pub(super) async fn queue_run_of_pilot(
+    conn: &mut PgConnection,
+    pilot_id: PilotId,
+    trigger_type: TriggerType,
+    payload: &Value,
+    now: UnixMillis,
+) -> StoreResult<RunRecord> {
+    let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
+        "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, payload, \
+         steps, created_at) \
+         SELECT id, workspace_id, environment, 'queued', $2, $3, steps, $4 FROM pilots \
+         WHERE id = $1 RETURNING ",
+        run_columns!()
+    ))
+    .bind(pilot_id.0)
+    .bind(trigger_type.as_str())
+    .bind(json_text(payload))
+    .bind(now.0)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_into()?;
+    insert_job(conn, &run_job(&run, now), now).await?;
+    Ok(run)
+}
+
+/// The step results of these runs, attached to them in order.
+async fn details(pool: &PgPool, runs: Vec<RunRow>) -> StoreResult<Vec<RunDetail>> {
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let steps = sqlx::query_as::<_, StepRow>(concat!(
+        "SELECT ",
+        step_columns!(),
+        " FROM run_steps WHERE run_id = ANY($1)"
+    ))
+    .bind(run_ids(&runs))
+    .fetch_all(pool)
+    .await?;
+    with_steps(runs, steps)
+}
+
+async fn detail(pool: &PgPool, run: Option<RunRow>) -> StoreResult<Option<RunDetail>> {
+    Ok(details(pool, run.into_iter().collect()).await?.pop())
+}
+
+#[async_trait]
+impl RunStore for PostgresStore {
+    async fn create_run(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        pilot_id: PilotId,
+        trigger_type: TriggerType,
+        payload: &Value,
+        now: UnixMillis,
+    ) -> StoreResult<CreateRun> {
+        let mut tx = self.pool.begin().await?;
+        let counted = sqlx::query(
+            "UPDATE pilots SET run_count = run_count + 1, last_run_at = $1 \
+             WHERE id = $2 AND workspace_id = $3 AND environment = $4 AND status = 'active'",
+        )
+        .bind(now.0)
+        .bind(pilot_id.0)
+        .bind(workspace_id.0)
+        .bind(environment.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if counted.rows_affected() != 1 {
+            let exists: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pilots \
+                 WHERE id = $1 AND workspace_id = $2 AND environment = $3)",
+            )
+            .bind(pilot_id.0)
+            .bind(workspace_id.0)
+            .bind(environment.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            return Ok(if exists {
+                CreateRun::PilotPaused
+            } else {
+                CreateRun::PilotNotFound
+            });
+        }
+        let run = queue_run_of_pilot(&mut tx, pilot_id, trigger_type, payload, now).await?;
+        tx.commit().await?;
+        self.job_notify.notify_waiters();
+        Ok(CreateRun::Created(run))
+    }
+
+    async fn get_run(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        id: RunId,
+    ) -> StoreResult<Option<RunDetail>> {
+        let run = sqlx::query_as::<_, RunRow>(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE id = $1 AND workspace_id = $2 AND environment = $3"
+        ))
+        .bind(id.0)
+        .bind(workspace_id.0)
+        .bind(environment.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        detail(&self.pool, run).await
+    }
+
+    async fn list_runs(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        pilot_id: PilotId,
+        before: Option<RunId>,
+        limit: u32,
+    ) -> StoreResult<Vec<RunDetail>> {
+        let runs = sqlx::query_as::<_, RunRow>(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE pilot_id = $1 AND workspace_id = $2 AND environment = $3 \
+              AND id < $4 ORDER BY id DESC LIMIT $5"
+        ))
+        .bind(pilot_id.0)
+        .bind(workspace_id.0)
+        .bind(environment.as_str())
+        .bind(before_bound(before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        details(&self.pool, runs).await
+    }
+
+    async fn retry_run(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        id: RunId,
+        from: RetryFrom,
+        now: UnixMillis,
+    ) -> StoreResult<RetryRun> {
+        let mut tx = self.pool.begin().await?;
+        let original: Option<(i64, String)> = sqlx::query_as(
+            "SELECT pilot_id, status FROM runs \
+             WHERE id = $1 AND workspace_id = $2 AND environment = $3",
+        )
+        .bind(id.0)
+        .bind(workspace_id.0)
+        .bind(environment.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((pilot_id, status)) = original else {
+            return Ok(RetryRun::RunNotFound);
+        };
+        if !is_finished(&status)? {
+            return Ok(RetryRun::NotFinished);
+        }
+        // Resuming at the first failed step keeps the results of the steps before it.
+        let keep_before = match from {
+            RetryFrom::Start => None,
+            RetryFrom::FailedStep => {
+                let failed: Option<i32> = sqlx::query_scalar(
+                    "SELECT MIN(step_index) FROM run_steps WHERE run_id = $1 AND status = 'failed'",
+                )
+                .bind(id.0)
+                .fetch_one(&mut *tx)
+                .await?;
+                match failed {
+                    Some(index) => Some(index),
+                    None => return Ok(RetryRun::NoFailedStep),
+                }
+            }
+        };
+        sqlx::query("UPDATE pilots SET run_count = run_count + 1, last_run_at = $1 WHERE id = $2")
+            .bind(now.0)
+            .bind(pilot_id)
+            .execute(&mut *tx)
+            .await?;
+        let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
+            "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
+             payload, steps, created_at, retry_of) \
+             SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, payload, steps, \
+                    $2, id FROM runs WHERE id = $1 RETURNING ",
+            run_columns!()
+        ))
+        .bind(id.0)
+        .bind(now.0)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_into()?;
+        if let Some(index) = keep_before {
+            sqlx::query(
+                "INSERT INTO run_steps (run_id, step_index, step_id, step_type, status, output, \
+                 error, attempts, started_at, duration_ms) \
+                 SELECT $1, step_index, step_id, step_type, status, output, error, attempts, \
+                        started_at, duration_ms \
+                 FROM run_steps WHERE run_id = $2 AND step_index < $3",
+            )
+            .bind(run.id.0)
+            .bind(id.0)
+            .bind(index)
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_job(&mut tx, &run_job(&run, now), now).await?;
+        tx.commit().await?;
+        self.job_notify.notify_waiters();
+        Ok(RetryRun::Created(run))
+    }
+
+    async fn load_run(&self, id: RunId) -> StoreResult<Option<RunDetail>> {
+        let run = sqlx::query_as::<_, RunRow>(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        detail(&self.pool, run).await
+    }
+
+    async fn start_run(&self, id: RunId, now: UnixMillis) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, $1) \
+             WHERE id = $2",
+        )
+        .bind(now.0)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_step(&self, id: RunId, result: &StepResultRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO run_steps (run_id, step_index, step_id, step_type, status, output, \
+             error, attempts, started_at, duration_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (run_id, step_index) DO UPDATE SET step_id = excluded.step_id, \
+                step_type = excluded.step_type, status = excluded.status, \
+                output = excluded.output, error = excluded.error, attempts = excluded.attempts, \
+                started_at = excluded.started_at, duration_ms = excluded.duration_ms",
+        )
+        .bind(id.0)
+        .bind(result.index)
+        .bind(&result.step_id)
+        .bind(&result.step_type)
+        .bind(result.status.as_str())
+        .bind(result.output.as_ref().map(json_text))
+        .bind(&result.error)
+        .bind(result.attempts)
+        .bind(result.started_at.0)
+        .bind(result.duration_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_run_status(&self, id: RunId, status: RunStatus) -> StoreResult<()> {
+        sqlx::query("UPDATE runs SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn finish_run(
+        &self,
+        id: RunId,
+        status: RunStatus,
+        error: Option<&str>,
+        now: UnixMillis,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE runs SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
+            .bind(status.as_str())
+            .bind(error)
+            .bind(now.0)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,347 @@
+//! Runs — created with their job, listed by cursor, their steps recorded, retried —
+//! on SQLite and, when `PILOT_TEST_POSTGRES_URL` is set, PostgreSQL.
+
+mod common;
+
+use common::*;
+use pilot_domain::{Environment, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType};
+use pilot_store::{CreateRun, NewPilot, PilotPatch, RUN_JOB_KIND, RetryFrom, RetryRun, RunRecord};
+use pilot_testkit::{TestDb, backends};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &*db.store;
+        let acme = workspace(store, "acme").await;
+        let other = workspace(store, "other").await;
+        let active = pilot(store, acme, &new_pilot("Active")).await;
+        let paused = NewPilot {
+            status: PilotStatus::Paused,
+            ..new_pilot("Paused")
+        };
+        let paused = pilot(store, acme, &paused).await;
+        let payload = json!({"text": "hi"});
+        let manual = TriggerType::Manual;
+
+        for (workspace, environment, id) in [
+            (acme, LIVE, PilotId(active.id.0 + 100)),
+            (other, LIVE, active.id),
+            (acme, Environment::Test, active.id),
+        ] {
+            let refused = store
+                .create_run(workspace, environment, id, manual, &payload, T0)
+                .await
+                .unwrap();
+            assert_eq!(refused, CreateRun::PilotNotFound, "{backend:?}");
+        }
+        let refused = store
+            .create_run(acme, LIVE, paused.id, manual, &payload, T0)
+            .await
+            .unwrap();
+        assert_eq!(refused, CreateRun::PilotPaused, "{backend:?}");
+        assert_eq!(
+            store.queue_counts().await.unwrap().queued,
+            0,
+            "no job for a refusal"
+        );
+
+        let notify = store.job_notify();
+        let woken = notify.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let at = T0.plus_ms(7);
+        let created = store
+            .create_run(acme, LIVE, active.id, TriggerType::Webhook, &payload, at)
+            .await
+            .unwrap();
+        let CreateRun::Created(run) = created else {
+            panic!("expected a run on {backend:?}, got {created:?}");
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), woken)
+            .await
+            .expect("creating a run wakes workers");
+        assert_eq!(
+            run,
+            RunRecord {
+                id: run.id,
+                pilot_id: active.id,
+                workspace_id: acme,
+                environment: LIVE,
+                status: RunStatus::Queued,
+                trigger_type: TriggerType::Webhook,
+                payload: payload.clone(),
+                steps: steps(),
+                error: None,
+                created_at: at,
+                started_at: None,
+                finished_at: None,
+                retry_of: None,
+            }
+        );
+
+        // The job was committed with the run, in the run's workspace lane.
+        let jobs = take_jobs(store).await;
+        assert_eq!(jobs.len(), 1, "{backend:?}");
+        assert_eq!(jobs[0].kind, RUN_JOB_KIND);
+        assert_eq!(jobs[0].payload, json!({"run_id": run.id.0}));
+        assert_eq!(jobs[0].workspace_id, Some(acme));
+        assert_eq!(jobs[0].run_at, at);
+
+        let counted = store
+            .get_pilot(acme, LIVE, active.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((counted.run_count, counted.last_run_at), (1, Some(at)));
+        queue_run(store, acme, active.id, at.plus_ms(1)).await;
+        let counted = store
+            .get_pilot(acme, LIVE, active.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (counted.run_count, counted.last_run_at),
+            (2, Some(at.plus_ms(1)))
+        );
+
+        // A run keeps the steps it was fired with.
+        let edit = PilotPatch {
+            steps: Some(json!([{"id": "new", "type": "transform"}])),
+            ..PilotPatch::default()
+        };
+        store
+            .update_pilot(acme, LIVE, active.id, &edit, at)
+            .await
+            .unwrap();
+        let kept = store.get_run(acme, LIVE, run.id).await.unwrap().unwrap();
+        assert_eq!(kept.run.steps, steps(), "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn runs_are_listed_newest_first_by_cursor_within_the_tenant() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &*db.store;
+        let acme = workspace(store, "acme").await;
+        let other = workspace(store, "other").await;
+        let listed = pilot(store, acme, &new_pilot("Listed")).await;
+        let elsewhere = pilot(store, acme, &new_pilot("Elsewhere")).await;
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            ids.push(queue_run(store, acme, listed.id, T0.plus_ms(n)).await.id);
+            queue_run(store, acme, elsewhere.id, T0.plus_ms(n)).await;
+        }
+        let page = |before: Option<RunId>, limit| async move {
+            let runs = store.list_runs(acme, LIVE, listed.id, before, limit).await;
+            let runs = runs.unwrap();
+            runs.into_iter()
+                .map(|detail| detail.run.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(page(None, 2).await, [ids[4], ids[3]], "{backend:?}");
+        assert_eq!(page(Some(ids[3]), 2).await, [ids[2], ids[1]]);
+        assert_eq!(page(Some(ids[1]), 2).await, [ids[0]]);
+        assert_eq!(page(Some(ids[0]), 2).await, []);
+        assert_eq!(page(None, 10).await.len(), 5);
+
+        for (workspace, environment) in [(other, LIVE), (acme, Environment::Test)] {
+            let runs = store
+                .list_runs(workspace, environment, listed.id, None, 10)
+                .await
+                .unwrap();
+            assert!(runs.is_empty(), "{backend:?}");
+            let run = store.get_run(workspace, environment, ids[0]).await.unwrap();
+            assert_eq!(run, None);
+        }
+
+        // Deleting the pilot deletes its runs.
+        assert!(store.delete_pilot(acme, LIVE, listed.id).await.unwrap());
+        assert_eq!(store.load_run(ids[0]).await.unwrap(), None, "{backend:?}");
+        assert_eq!(page(None, 10).await, []);
+    }
+}
+
+#[tokio::test]
+async fn a_run_records_its_steps_replacing_retried_attempts_and_finishes() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &*db.store;
+        let acme = workspace(store, "acme").await;
+        let pilot = pilot(store, acme, &new_pilot("Steps")).await;
+        let queued = queue_run(store, acme, pilot.id, T0).await;
+        let id = queued.id;
+
+        store.start_run(id, T0.plus_ms(10)).await.unwrap();
+        store
+            .record_step(id, &step(1, StepStatus::Failed, 1))
+            .await
+            .unwrap();
+        store
+            .record_step(id, &step(0, StepStatus::Success, 1))
+            .await
+            .unwrap();
+        store.set_run_status(id, RunStatus::Waiting).await.unwrap();
+        let waiting = store.load_run(id).await.unwrap().unwrap();
+        assert_eq!(waiting.run.status, RunStatus::Waiting, "{backend:?}");
+        assert_eq!(
+            waiting.steps,
+            [
+                step(0, StepStatus::Success, 1),
+                step(1, StepStatus::Failed, 1)
+            ]
+        );
+
+        // A resumed run starts again without losing when it first started, and the
+        // step's second attempt replaces its first.
+        store.start_run(id, T0.plus_ms(20)).await.unwrap();
+        let second_attempt = step(1, StepStatus::Success, 2);
+        store.record_step(id, &second_attempt).await.unwrap();
+        store
+            .finish_run(id, RunStatus::Success, None, T0.plus_ms(30))
+            .await
+            .unwrap();
+        let done = store.get_run(acme, LIVE, id).await.unwrap().unwrap();
+        assert_eq!(
+            done.run,
+            RunRecord {
+                status: RunStatus::Success,
+                started_at: Some(T0.plus_ms(10)),
+                finished_at: Some(T0.plus_ms(30)),
+                ..queued.clone()
+            },
+            "{backend:?}"
+        );
+        assert_eq!(
+            done.steps,
+            [step(0, StepStatus::Success, 1), second_attempt]
+        );
+        assert_eq!(store.load_run(id).await.unwrap(), Some(done));
+
+        let failed = queue_run(store, acme, pilot.id, T0).await;
+        store
+            .finish_run(
+                failed.id,
+                RunStatus::Failed,
+                Some("step post failed"),
+                T0.plus_ms(5),
+            )
+            .await
+            .unwrap();
+        let failed = store.load_run(failed.id).await.unwrap().unwrap().run;
+        assert_eq!(failed.status, RunStatus::Failed);
+        assert_eq!(failed.error.as_deref(), Some("step post failed"));
+        assert_eq!(failed.finished_at, Some(T0.plus_ms(5)));
+    }
+}
+
+#[tokio::test]
+async fn a_finished_run_is_retried_from_the_start_or_its_failed_step() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &*db.store;
+        let acme = workspace(store, "acme").await;
+        let other = workspace(store, "other").await;
+        let pilot = pilot(store, acme, &new_pilot("Retried")).await;
+        let original = queue_run(store, acme, pilot.id, T0).await;
+        let id = original.id;
+        let later = T0.plus_ms(1_000);
+
+        let early = store
+            .retry_run(acme, LIVE, id, RetryFrom::Start, later)
+            .await;
+        assert_eq!(early.unwrap(), RetryRun::NotFinished, "{backend:?}");
+        let results = [
+            step(0, StepStatus::Success, 1),
+            step(1, StepStatus::Success, 1),
+            step(2, StepStatus::Failed, 3),
+            step(3, StepStatus::Skipped, 0),
+        ];
+        for result in &results {
+            store.record_step(id, result).await.unwrap();
+        }
+        store
+            .finish_run(id, RunStatus::Failed, Some("boom"), T0)
+            .await
+            .unwrap();
+        let jobs_before = take_jobs(store).await.len();
+
+        for (workspace, environment) in [(other, LIVE), (acme, Environment::Test)] {
+            let absent = store
+                .retry_run(workspace, environment, id, RetryFrom::Start, later)
+                .await;
+            assert_eq!(absent.unwrap(), RetryRun::RunNotFound, "{backend:?}");
+        }
+
+        let RetryRun::Created(again) = store
+            .retry_run(acme, LIVE, id, RetryFrom::Start, later)
+            .await
+            .unwrap()
+        else {
+            panic!("expected a retry on {backend:?}");
+        };
+        let expected = RunRecord {
+            id: again.id,
+            status: RunStatus::Queued,
+            created_at: later,
+            retry_of: Some(id),
+            ..original.clone()
+        };
+        assert_eq!(again, expected, "{backend:?}");
+        let fresh = store.load_run(again.id).await.unwrap().unwrap();
+        assert!(fresh.steps.is_empty(), "from the start keeps no results");
+
+        let RetryRun::Created(resumed) = store
+            .retry_run(acme, LIVE, id, RetryFrom::FailedStep, later)
+            .await
+            .unwrap()
+        else {
+            panic!("expected a retry on {backend:?}");
+        };
+        let resumed = store.load_run(resumed.id).await.unwrap().unwrap();
+        assert_eq!(resumed.run.retry_of, Some(id));
+        assert_eq!(resumed.run.payload, original.payload);
+        assert_eq!(
+            resumed.steps,
+            results[..2],
+            "the results before the failed step, so the engine resumes there"
+        );
+
+        // Each retry is counted on the pilot and queued with its job.
+        let jobs = take_jobs(store).await;
+        let run_ids: Vec<Value> = jobs
+            .iter()
+            .map(|job| job.payload["run_id"].clone())
+            .collect();
+        assert_eq!(jobs_before, 1);
+        assert_eq!(
+            run_ids,
+            [json!(again.id.0), json!(resumed.run.id.0)],
+            "{backend:?}"
+        );
+        let counted = store
+            .get_pilot(acme, LIVE, pilot.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((counted.run_count, counted.last_run_at), (3, Some(later)));
+
+        // A run with no failed step cannot resume at one.
+        let succeeded = queue_run(store, acme, pilot.id, T0).await;
+        store
+            .record_step(succeeded.id, &step(0, StepStatus::Success, 1))
+            .await
+            .unwrap();
+        store
+            .finish_run(succeeded.id, RunStatus::Success, None, T0)
+            .await
+            .unwrap();
+        let refused = store
+            .retry_run(acme, LIVE, succeeded.id, RetryFrom::FailedStep, later)
+            .await
+            .unwrap();
+        assert_eq!(refused, RetryRun::NoFailedStep, "{backend:?}");
+    }
+}

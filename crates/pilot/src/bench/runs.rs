@@ -1,0 +1,293 @@
+//! `pilot bench runs`: pilot runs fired through the HTTP run endpoint and executed by
+//! the real step engine, on a scratch store.
+//!
+//! The pilot has three steps — `transform` → `condition` → `http` POST to a local
+//! sink — so every run touches the template engine, the outbound guard and the
+//! store's per-step writes. A run counts as finished when its `http` step reaches the
+//! sink (its last step; the run's final status write follows it); fire-to-finish is
+//! measured from the start of the `POST /run` request to that moment.
+//!
+//! Two phases on one server: **throughput** fires `--runs` runs from `--concurrency`
+//! clients as fast as the server accepts them; **paced** fires at `--rate` runs per
+//! second for `--seconds`, and reports the latency of the run endpoint itself.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use pilot_domain::MasterKey;
+use pilot_engine::{Clock, SystemClock};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::scratch::Scratch;
+use crate::app::App;
+use crate::bootstrap::ensure_default_workspace;
+use crate::cli::RunsBenchArgs;
+use crate::config::Config;
+
+pub async fn run(config: Config, args: RunsBenchArgs) -> anyhow::Result<()> {
+    let backend = if args.postgres.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let scratch = Scratch::create(args.postgres.as_deref()).await?;
+    let result = bench(&config, &args, &scratch.url, backend).await;
+    scratch.remove().await;
+    result
+}
+
+async fn bench(
+    config: &Config,
+    args: &RunsBenchArgs,
+    url: &str,
+    backend: &str,
+) -> anyhow::Result<()> {
+    let sink = Sink::start().await?;
+    let mut config = config.clone();
+    config.outbound = pilot_outbound::OutboundPolicy::allowing(&["127.0.0.1/32"])
+        .context("outbound allow-list")?;
+    config.queue.concurrency = args.concurrency.max(1);
+    config.queue.workspace_cap = args.workspace_cap;
+    config.queue.poll_interval_ms = 100;
+    config.pilots.creates_per_minute = 1_000;
+
+    let store = pilot_store::open(url, &config.store_options()).await?;
+    store.migrate().await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = Arc::new(App::from_parts(
+        config,
+        store.clone(),
+        MasterKey::generate().0,
+        clock.clone(),
+    )?);
+    let first = ensure_default_workspace(store.as_ref(), &app.master_key, clock.now())
+        .await?
+        .context("a scratch store gets the default workspace")?;
+    let key = first.live.token.expose().to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let shutdown = CancellationToken::new();
+    let server = {
+        let (app, shutdown) = (app.clone(), shutdown.clone());
+        tokio::spawn(async move { app.serve(listener, shutdown, true).await })
+    };
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let created: Value = client
+        .post(format!("{base}/api/v1/pilots"))
+        .bearer_auth(&key)
+        .json(&json!({
+            "title": "bench",
+            "steps": [
+                {"id": "shape", "type": "transform",
+                 "values": {"order": "{{ trigger.n }}", "double": "{{ trigger.total * 2 }}"}},
+                {"id": "gate", "type": "condition", "if": "trigger.total > 10"},
+                {"id": "post", "type": "http", "url": format!("{}/sink", sink.url),
+                 "body": {"n": "{{ steps.shape.output.order }}"}}
+            ]
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let run_url = format!("{base}/api/v1/pilots/{}/run", created["id"]);
+    let fire = Fire {
+        client,
+        url: run_url,
+        key,
+    };
+
+    println!(
+        "runs bench: {backend}, 3-step pilot (transform → condition → http), worker concurrency {}, workspace cap {}",
+        args.concurrency, args.workspace_cap
+    );
+
+    // Throughput: as fast as the server accepts.
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let mut clients = Vec::new();
+    for _ in 0..args.clients.max(1) {
+        let (fire, next, total) = (fire.clone(), next.clone(), args.runs);
+        clients.push(tokio::spawn(async move {
+            let mut fired = Vec::new();
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= total {
+                    return Ok::<_, anyhow::Error>(fired);
+                }
+                fired.push(fire.one(n).await?);
+            }
+        }));
+    }
+    let mut fired = Vec::new();
+    for client in clients {
+        fired.extend(client.await??);
+    }
+    sink.wait_for(args.runs as usize, Duration::from_secs(300))
+        .await?;
+    let elapsed = started.elapsed();
+    let finish = sink.finish_latencies(&fired);
+    println!(
+        "throughput: {} runs in {:.2} s = {:.0} completed runs/s; fire-to-finish p50 {:.1} ms, p99 {:.1} ms",
+        args.runs,
+        elapsed.as_secs_f64(),
+        f64::from(args.runs) / elapsed.as_secs_f64(),
+        percentile(&finish, 50.0),
+        percentile(&finish, 99.0),
+    );
+
+    // Paced: a steady offered rate; the run endpoint's own latency.
+    let paced = args.rate * args.seconds;
+    let offset = args.runs;
+    let period = Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1)));
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(paced as usize);
+    for n in 0..paced {
+        ticker.tick().await;
+        let fire = fire.clone();
+        tasks.push(tokio::spawn(async move { fire.one(offset + n).await }));
+    }
+    let mut fired = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        fired.push(task.await??);
+    }
+    sink.wait_for((args.runs + paced) as usize, Duration::from_secs(300))
+        .await?;
+    let respond: Vec<f64> = fired.iter().map(|f| f.respond_ms).collect();
+    let finish = sink.finish_latencies(&fired);
+    println!(
+        "paced at {}/s for {} s: run endpoint p50 {:.2} ms, p99 {:.2} ms; fire-to-finish p50 {:.1} ms, p99 {:.1} ms",
+        args.rate,
+        args.seconds,
+        percentile(&respond, 50.0),
+        percentile(&respond, 99.0),
+        percentile(&finish, 50.0),
+        percentile(&finish, 99.0),
+    );
+
+    shutdown.cancel();
+    server.await.context("server task")??;
+    store.close().await;
+    Ok(())
+}
+
+#[derive(Clone)]
+struct Fire {
+    client: reqwest::Client,
+    url: String,
+    key: String,
+}
+
+struct Fired {
+    n: u32,
+    at: Instant,
+    respond_ms: f64,
+}
+
+impl Fire {
+    async fn one(&self, n: u32) -> anyhow::Result<Fired> {
+        let at = Instant::now();
+        let response = self
+            .client
+            .post(&self.url)
+            .bearer_auth(&self.key)
+            .json(&json!({"n": n, "total": 49.5}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == 202,
+            "run endpoint answered {}",
+            response.status()
+        );
+        let respond_ms = at.elapsed().as_secs_f64() * 1000.0;
+        Ok(Fired { n, at, respond_ms })
+    }
+}
+
+/// The local receiver of the `http` steps: when each run's POST arrived.
+#[derive(Clone)]
+struct Sink {
+    url: String,
+    arrived: Arc<Mutex<HashMap<u32, Instant>>>,
+    notify: Arc<Notify>,
+}
+
+impl Sink {
+    async fn start() -> anyhow::Result<Sink> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let sink = Sink {
+            url: format!("http://{}", listener.local_addr()?),
+            arrived: Arc::new(Mutex::new(HashMap::new())),
+            notify: Arc::new(Notify::new()),
+        };
+        let app = Router::new()
+            .route("/sink", post(receive))
+            .with_state(sink.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok(sink)
+    }
+
+    fn count(&self) -> usize {
+        self.arrived.lock().map_or(0, |a| a.len())
+    }
+
+    async fn wait_for(&self, count: usize, limit: Duration) -> anyhow::Result<()> {
+        tokio::time::timeout(limit, async {
+            while self.count() < count {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(50), self.notify.notified()).await;
+            }
+        })
+        .await
+        .with_context(|| format!("only {} of {count} runs finished in time", self.count()))
+    }
+
+    fn finish_latencies(&self, fired: &[Fired]) -> Vec<f64> {
+        let arrived = self.arrived.lock().expect("sink lock");
+        fired
+            .iter()
+            .filter_map(|f| {
+                arrived
+                    .get(&f.n)
+                    .map(|t| t.duration_since(f.at).as_secs_f64() * 1000.0)
+            })
+            .collect()
+    }
+}
+
+async fn receive(State(sink): State<Sink>, body: Bytes) -> &'static str {
+    let at = Instant::now();
+    let n = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["n"].as_u64().or_else(|| v["n"].as_str()?.parse().ok()));
+    if let Some(n) = n
+        && let Ok(mut arrived) = sink.arrived.lock()
+    {
+        arrived.entry(n as u32).or_insert(at);
+    }
+    sink.notify.notify_waiters();
+    "ok"
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}

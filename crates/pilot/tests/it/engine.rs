@@ -1,0 +1,398 @@
+//! The step engine and the triggers through the real server: `llm` on the scripted
+//! and a fake live provider, `email` over real SMTP, durable `delay`, schedules that
+//! fire once across nodes, the email trigger, and a run whose worker dies mid-step
+//! finished by another node.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pilot_domain::UnixMillis;
+use pilot_engine::scheduler::Scheduler;
+use pilot_engine::{Clock, ManualClock};
+use pilot_models::ProviderConfig;
+use pilot_smtp::{CollectingHandler, SmtpListenConfig, spawn_local};
+use pilot_testkit::backends;
+use pilot_testkit::fake_llm::{FakeLlm, FakeReply};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::harness::{TestApp, spawn_app, spawn_node, spawn_with, test_config};
+use crate::pilots::finished_run;
+use crate::sink::Sink;
+
+async fn create(app: &TestApp, key: &str, body: Value) -> Value {
+    let response = app
+        .post("/api/v1/pilots")
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn fire(app: &TestApp, key: &str, pilot: &Value, payload: Value) -> i64 {
+    let response = app
+        .post(&format!("/api/v1/pilots/{}/run", pilot["id"]))
+        .bearer_auth(key)
+        .json(&payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    response.json::<Value>().await.unwrap()["jobId"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn llm_steps_answer_from_the_scripted_model_in_test_mode() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.test_key.clone();
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Sum", "steps": [
+                {"id": "summary", "type": "llm", "prompt": "Summarize order {{ trigger.id }}"},
+                {"id": "facts", "type": "llm", "prompt": "Facts as JSON", "output": "json"}
+            ]}),
+        )
+        .await;
+        let run = fire(&app, &key, &pilot, json!({"id": 7})).await;
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "success", "{run}");
+        let text = run["steps"][0]["output"].as_str().unwrap();
+        assert!(text.starts_with("[scripted] "), "{text}");
+        assert!(run["steps"][1]["output"].is_object() || run["steps"][1]["output"].is_array());
+
+        // A failing model fails the step with the model's reason.
+        let failing = create(
+            &app,
+            &key,
+            json!({"title": "Fail", "steps": [
+                {"id": "x", "type": "llm", "prompt": "[[scripted:fail]]"}
+            ]}),
+        )
+        .await;
+        let run = fire(&app, &key, &failing, json!({})).await;
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "failed");
+        assert!(run["steps"][0]["error"].as_str().unwrap().len() > 5);
+    }
+}
+
+#[tokio::test]
+async fn llm_steps_call_the_live_provider_and_are_metered_to_the_workspace() {
+    for backend in backends() {
+        let llm = FakeLlm::start().await;
+        llm.set_fallback(FakeReply::text("A crisp summary.").usage(120, 30));
+        let mut config = test_config();
+        config.models.live_provider = "fake".to_owned();
+        config.models.providers.insert(
+            "fake".to_owned(),
+            ProviderConfig {
+                base_url: llm.openai_base_url(),
+                ..ProviderConfig::default()
+            },
+        );
+        config.models.roles.step = "fake-model".to_owned();
+        let app = spawn_with(backend, config).await;
+        let key = app.live_key.clone();
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Live", "steps": [
+                {"id": "s", "type": "llm", "prompt": "Summarize {{ trigger.text }}"}
+            ]}),
+        )
+        .await;
+        let run = fire(&app, &key, &pilot, json!({"text": "the order"})).await;
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "success", "{run}");
+        assert_eq!(run["steps"][0]["output"], "A crisp summary.");
+        let sent = llm.requests();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].body.to_string().contains("Summarize the order"));
+
+        let summary = app
+            .db
+            .store
+            .usage_summary(&pilot_store::UsageQuery::since(UnixMillis(0)))
+            .await
+            .unwrap();
+        let row = summary
+            .iter()
+            .find(|r| r.model == "fake-model")
+            .expect("the call is metered");
+        assert_eq!((row.input_tokens, row.output_tokens), (120, 30));
+    }
+}
+
+#[tokio::test]
+async fn email_steps_send_over_smtp() {
+    for backend in backends() {
+        let inbox = Arc::new(CollectingHandler::new(["ops"]));
+        let (addr, stop) = spawn_local(inbox.clone(), SmtpListenConfig::default())
+            .await
+            .unwrap();
+        let mut config = test_config();
+        config.smtp.host = addr.ip().to_string();
+        config.smtp.port = addr.port();
+        config.smtp.security = pilot_engine::steps::email::SmtpSecurity::None;
+        config.smtp.from = "Pilot <pilot@example.com>".to_owned();
+        let app = spawn_with(backend, config).await;
+        let key = app.live_key.clone();
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Mail", "steps": [{"id": "mail", "type": "email",
+                "to": "ops@localhost", "subject": "Order {{ trigger.id }}",
+                "body": "Total: {{ trigger.total }}"}]}),
+        )
+        .await;
+        let run = fire(&app, &key, &pilot, json!({"id": "A1", "total": 12})).await;
+        let mail = inbox.next_mail().await;
+        assert_eq!(mail.subject.as_deref(), Some("Order A1"));
+        assert_eq!(mail.text.trim(), "Total: 12");
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "success", "{run}");
+        assert_eq!(run["steps"][0]["output"]["to"][0], "ops@localhost");
+
+        // A refused recipient fails the step with the server's reason.
+        let bad = create(
+            &app,
+            &key,
+            json!({"title": "Bad", "steps": [{"id": "mail", "type": "email",
+                "to": "nobody@localhost", "subject": "s", "body": "b"}]}),
+        )
+        .await;
+        let run = fire(&app, &key, &bad, json!({})).await;
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "failed");
+        assert!(
+            run["steps"][0]["error"].as_str().unwrap().contains("SMTP"),
+            "{run}"
+        );
+        stop.cancel();
+    }
+}
+
+#[tokio::test]
+async fn a_delay_waits_durably_without_holding_a_worker() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Later", "steps": [
+                {"id": "wait", "type": "delay", "seconds": 1},
+                {"id": "after", "type": "transform", "values": {"done": true}}
+            ]}),
+        )
+        .await;
+        let run = fire(&app, &key, &pilot, json!({})).await;
+        // While it waits the run says so, and its job is queued, not running.
+        let waiting = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let body: Value = app
+                    .get(&format!("/api/v1/runs/{run}"))
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if body["status"] == "waiting" {
+                    return body;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the run reaches its delay");
+        assert_eq!(waiting["steps"][0]["output"]["waited_seconds"], 1);
+        let counts = app.db.store.queue_counts().await.unwrap();
+        assert_eq!(counts.running, 0, "no worker is held during the wait");
+        let done = finished_run(&app, &key, run).await;
+        assert_eq!(done["status"], "success");
+        assert_eq!(done["steps"][1]["output"], json!({"done": true}));
+    }
+}
+
+#[tokio::test]
+async fn a_schedule_tick_fires_once_across_nodes() {
+    for backend in backends() {
+        let app = spawn_node(backend, test_config(), false).await;
+        let key = app.live_key.clone();
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Tick", "triggerType": "schedule",
+                   "schedule": {"cron": "*/5 * * * *", "timezone": "UTC"},
+                   "steps": [{"id": "t", "type": "transform", "values": {"at": "{{ trigger.scheduledAt }}"}}]}),
+        )
+        .await;
+        let next = pilot["schedule"]["nextRunAt"].as_i64().unwrap();
+        let clock = Arc::new(ManualClock::new(UnixMillis(next * 1000 + 1)));
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let node_a = Scheduler::new(
+            app.db.store.clone(),
+            dyn_clock.clone(),
+            Duration::from_secs(1),
+        );
+        let other = app.node(test_config()).await;
+        let node_b = Scheduler::new(other.store.clone(), dyn_clock, Duration::from_secs(1));
+        let (a, b) = tokio::join!(node_a.pass(), node_b.pass());
+        assert_eq!(a.unwrap() + b.unwrap(), 1, "one tick, one run");
+        assert_eq!(node_a.pass().await.unwrap(), 0, "the tick is spent");
+
+        let shown: Value = app
+            .get(&format!("/api/v1/pilots/{}", pilot["id"]))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(shown["runCount"], 1);
+        assert_eq!(
+            shown["schedule"]["nextRunAt"],
+            next + 300,
+            "the next tick, 5 minutes on"
+        );
+        let runs: Value = app
+            .get(&format!("/api/v1/pilots/{}/runs", pilot["id"]))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(runs["runs"][0]["triggerType"], "schedule");
+        other.store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn mail_to_a_pilot_address_fires_a_run() {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Inbox", "triggerType": "email",
+                   "steps": [{"id": "t", "type": "transform", "values": {"subject": "{{ trigger.subject }}"}}]}),
+        )
+        .await;
+        let address = pilot["emailAddress"]
+            .as_str()
+            .expect("emailAddress")
+            .to_owned();
+        assert!(address.starts_with("pilot-") && address.ends_with("@localhost"));
+        let handler = Arc::new(pilot::email_trigger::EmailTrigger::new(
+            app.db.store.clone(),
+            app.app.clock.clone(),
+        ));
+        let (addr, stop) = spawn_local(handler, SmtpListenConfig::default())
+            .await
+            .unwrap();
+        let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
+            .port(addr.port())
+            .build();
+        let message = Message::builder()
+            .from("Customer <c@example.com>".parse().unwrap())
+            .to(address.parse().unwrap())
+            .subject("Refund please")
+            .body("Order 42".to_owned())
+            .unwrap();
+        mailer
+            .send(message)
+            .await
+            .expect("250: the run is committed");
+        let unknown = Message::builder()
+            .from("c@example.com".parse().unwrap())
+            .to("pilot-nobody@localhost".parse().unwrap())
+            .subject("x")
+            .body("x".to_owned())
+            .unwrap();
+        assert!(
+            mailer.send(unknown).await.is_err(),
+            "unknown mailboxes are refused"
+        );
+
+        let runs: Value = app
+            .get(&format!("/api/v1/pilots/{}/runs", pilot["id"]))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let run = runs["runs"][0]["id"].as_i64().expect("a run");
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["triggerType"], "email");
+        assert_eq!(
+            run["steps"][0]["output"],
+            json!({"subject": "Refund please"})
+        );
+        stop.cancel();
+    }
+}
+
+#[tokio::test]
+async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
+    for backend in backends() {
+        let mut config = test_config();
+        config.queue.lease_ms = 800;
+        config.queue.heartbeat_ms = 200;
+        config.queue.reap_interval_ms = 100;
+        let app = spawn_node(backend, config.clone(), false).await;
+        let key = app.live_key.clone();
+        let mut sink = Sink::start().await;
+        sink.hold("/second");
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Two calls", "steps": [
+                {"id": "first", "type": "http", "url": format!("{}/first", sink.url), "body": {"n": 1}},
+                {"id": "second", "type": "http", "url": format!("{}/second", sink.url), "body": {"n": 2}}
+            ]}),
+        )
+        .await;
+        let run = fire(&app, &key, &pilot, json!({})).await;
+
+        // Node A runs the first step, then dies inside the second: no release, no
+        // settle — its lease simply stops being renewed.
+        let node_a = app.node(config.clone()).await;
+        let a_stop = CancellationToken::new();
+        let a = tokio::spawn(node_a.worker().run(a_stop.clone()));
+        assert_eq!(sink.next().await.path, "/first");
+        assert_eq!(sink.next().await.path, "/second");
+        a.abort();
+        let _ = a.await;
+        sink.release();
+
+        // Node B reaps the expired lease and resumes at the second step.
+        let node_b = app.node(config.clone()).await;
+        let b_stop = CancellationToken::new();
+        let b = tokio::spawn(node_b.worker().run(b_stop.clone()));
+        let resumed = sink.next().await;
+        assert_eq!(resumed.path, "/second", "the first step is not run again");
+        let done = finished_run(&app, &key, run).await;
+        assert_eq!(done["status"], "success", "{done}");
+        assert_eq!(done["steps"][0]["attempts"], 1);
+        assert!(sink.drain().is_empty());
+        b_stop.cancel();
+        b.await.unwrap();
+        a_stop.cancel();
+    }
+}
