@@ -180,7 +180,7 @@ mod tests {
         );
         assert!(parse_recipients("not an address").is_err());
         assert!(parse_recipients(" , ").is_err());
-        let many = vec!["x@example.com"; 11].join(",");
+        let many = ["x@example.com"; 11].join(",");
         assert!(parse_recipients(&many).is_err());
     }
 

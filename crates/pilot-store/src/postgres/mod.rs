@@ -1,9 +1,10 @@
 //! The multi-node store: PostgreSQL shared by any number of API and worker processes.
 //!
 //! Claims lock rows with `FOR UPDATE SKIP LOCKED`, so concurrent workers on any node
-//! take disjoint jobs without waiting on each other. A listener task forwards
-//! `NOTIFY pilot_jobs` (sent by a trigger on every insert into `jobs`) to the local
-//! [`Notify`], so idle workers everywhere wake when work arrives.
+//! take disjoint jobs without waiting on each other; fair claims, which count each
+//! workspace's running jobs, take turns on an advisory lock instead (`claim.rs`). A
+//! listener task forwards `NOTIFY pilot_jobs` (sent by a trigger on every insert into
+//! `jobs`) to the local [`Notify`], so idle workers everywhere wake when work arrives.
 
 mod claim;
 mod jobs;
