@@ -5,6 +5,14 @@
 //! workspace's running jobs, take turns on an advisory lock instead (`claim.rs`). A
 //! listener task forwards `NOTIFY pilot_jobs` (sent by a trigger on every insert into
 //! `jobs`) to the local [`Notify`], so idle workers everywhere wake when work arrives.
+//!
+//! A run's progress writes (its status and each step's result) go through a second
+//! pool whose sessions commit asynchronously (`synchronous_commit = off`): they do
+//! not wait for the WAL flush. That is safe because every such write is followed,
+//! in WAL order, by a synchronous commit of the same worker (the job's settlement),
+//! whose flush makes the earlier records durable too; a crash before it loses at
+//! most progress the at-least-once run would redo anyway. Everything a client was
+//! told is accepted (runs, jobs, keys, secrets) commits synchronously.
 
 mod claim;
 mod jobs;
@@ -34,6 +42,8 @@ const JOBS_CHANNEL: &str = "pilot_jobs";
 
 pub struct PostgresStore {
     pool: PgPool,
+    /// Sessions with `synchronous_commit = off`, for run progress only.
+    progress: PgPool,
     job_notify: Arc<Notify>,
     listener: JoinHandle<()>,
 }
@@ -44,12 +54,25 @@ impl PostgresStore {
             .max_connections(options.max_connections.max(2))
             .connect(url)
             .await?;
+        let progress = PgPoolOptions::new()
+            .max_connections((options.max_connections / 2).max(2))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    sqlx::query("SET synchronous_commit = off")
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
+            .connect(url)
+            .await?;
         let job_notify = Arc::new(Notify::new());
         let mut listener = PgListener::connect_with(&pool).await?;
         listener.listen(JOBS_CHANNEL).await?;
         let listener = tokio::spawn(forward_notifications(listener, job_notify.clone()));
         Ok(PostgresStore {
             pool,
+            progress,
             job_notify,
             listener,
         })
@@ -104,5 +127,6 @@ impl Store for PostgresStore {
     async fn close(&self) {
         self.listener.abort();
         self.pool.close().await;
+        self.progress.close().await;
     }
 }

@@ -245,7 +245,7 @@ impl RunStore for PostgresStore {
         )
         .bind(now.0)
         .bind(id.0)
-        .execute(&self.pool)
+        .execute(&self.progress)
         .await?;
         Ok(())
     }
@@ -270,7 +270,7 @@ impl RunStore for PostgresStore {
         .bind(result.attempts)
         .bind(result.started_at.0)
         .bind(result.duration_ms)
-        .execute(&self.pool)
+        .execute(&self.progress)
         .await?;
         Ok(())
     }
@@ -279,7 +279,7 @@ impl RunStore for PostgresStore {
         sqlx::query("UPDATE runs SET status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&self.progress)
             .await?;
         Ok(())
     }
@@ -296,7 +296,7 @@ impl RunStore for PostgresStore {
             .bind(error)
             .bind(now.0)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&self.progress)
             .await?;
         Ok(())
     }
