@@ -10,6 +10,7 @@
 pub mod api_key;
 pub mod credits;
 pub mod crypto;
+pub mod deliberation;
 pub mod environment;
 pub mod ids;
 pub mod job;
@@ -28,6 +29,10 @@ pub mod workspace;
 pub use api_key::{ApiKeyToken, KeyFormatError, WebhookSecret};
 pub use credits::{Credits, MICROS_PER_CREDIT, Price};
 pub use crypto::{CryptoError, MasterKey};
+pub use deliberation::{
+    DeliberationId, DeliberationStatus, Difficulty, EstimateTable, FailureCode, Mode, Submission,
+    UseCase,
+};
 pub use environment::Environment;
 pub use ids::{ApiKeyId, JobId, PilotId, RunId, WorkspaceId};
 pub use job::{Backoff, JobState, NewJob};

@@ -8,11 +8,15 @@
 //! buried — and reaps leases whose worker vanished. Time comes from a [`Clock`], so
 //! tests drive leases and backoff by hand.
 //!
+//! The [`deliberation`] module runs the Deliberations half's panel pipeline and its
+//! `deliberate` job.
+//!
 //! Delivery is at least once: a job whose worker dies runs again after its lease
 //! expires, so handlers must be idempotent (the step engine records each step's
 //! result as it ends and resumes after the last one recorded).
 
 mod clock;
+pub mod deliberation;
 pub mod drafting;
 mod job;
 mod registry;

@@ -15,10 +15,12 @@
 //! panic catching → body limit → authentication → routes.
 
 pub mod auth;
+mod deliberations;
 pub mod error;
 pub mod extract;
 mod health;
 mod hooks;
+pub mod idempotency;
 mod me;
 pub mod metrics;
 mod pilots;
@@ -35,7 +37,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use pilot_domain::MasterKey;
 use pilot_engine::Clock;
+use pilot_engine::deliberation::config::DeliberationsConfig;
 use pilot_engine::drafting::Drafter;
+use pilot_models::Models;
+use pilot_outbound::OutboundClient;
 use pilot_store::Store;
 use serde::Deserialize;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -71,6 +76,18 @@ pub struct AppState {
     /// The base URL clients reach this server at, for links in responses.
     pub public_url: String,
     pub pilots: Arc<PilotsSettings>,
+    pub deliberations: Arc<DeliberationsSettings>,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_ttl_ms: i64,
+}
+
+/// What the Deliberations endpoints need beyond the store.
+pub struct DeliberationsSettings {
+    pub config: DeliberationsConfig,
+    /// Checks `webhook_url`s: HTTPS only, no private or special addresses.
+    pub webhook_guard: OutboundClient,
+    /// For the optional moderation call.
+    pub models: Arc<Models>,
 }
 
 /// What the Pilots endpoints need beyond the store.
@@ -92,7 +109,9 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(secrets::routes());
     let hooks = Router::new().route("/pilots/{token}", axum::routing::post(hooks::webhook));
-    let deliberations = Router::new().route("/me", get(me::me));
+    let deliberations = Router::new()
+        .route("/me", get(me::me))
+        .merge(deliberations::routes());
 
     Router::new()
         .route("/healthz", get(health::healthz))
@@ -119,8 +138,14 @@ pub fn api_surface(
     surface: Surface,
     state: &AppState,
 ) -> Router<AppState> {
+    // Outermost last: authentication runs first, then the idempotency check, which
+    // needs the tenant the key resolved to.
     let routes = routes
         .fallback(surface::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

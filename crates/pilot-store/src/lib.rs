@@ -3,13 +3,18 @@
 //!
 //! The interface is split by concern — [`WorkspaceStore`], [`KeyStore`], [`JobStore`],
 //! and the Pilots half's [`PilotStore`], [`RunStore`], [`SecretStore`] and
-//! [`RateLimitStore`] — and each backend implements each part in a file of its own.
+//! [`RateLimitStore`], and the Deliberations half's [`DeliberationStore`],
+//! [`CreditStore`] and [`IdempotencyStore`] — and each backend implements each part in
+//! a file of its own.
 //! Every method that reads tenant data takes the `(workspace, environment)` it is
 //! scoped to; nothing here trusts a caller to filter afterwards.
 //!
 //! Instants are [`UnixMillis`] computed by the caller's clock, never by the database's,
 //! so the engine's tests can drive time by hand.
 
+mod deliberation_rows;
+mod deliberation_writes;
+mod deliberations;
 mod error;
 mod pilot_rows;
 mod pilots;
@@ -28,6 +33,11 @@ use pilot_domain::{
 };
 use tokio::sync::Notify;
 
+pub use deliberations::{
+    CreateDeliberation, CreditStore, DELIBERATION_JOB_KIND, DeliberationRecord, DeliberationResult,
+    DeliberationStore, EventRecord, IdempotencyBegin, IdempotencyStore, LedgerEntry,
+    NewDeliberation, PanelEntry,
+};
 pub use error::{StoreError, StoreResult};
 pub use pilots::{
     CreateRun, NewPilot, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RUN_JOB_KIND,
@@ -162,6 +172,9 @@ pub trait Store:
     + SecretStore
     + RateLimitStore
     + UsageStore
+    + DeliberationStore
+    + CreditStore
+    + IdempotencyStore
     + Send
     + Sync
     + 'static

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pilot_domain::MasterKey;
+use pilot_engine::deliberation::{DeliberationDeps, Pipeline};
 use pilot_engine::drafting::Drafter;
 use pilot_engine::runner::RunDeps;
 use pilot_engine::scheduler::Scheduler;
@@ -13,7 +14,7 @@ use pilot_engine::steps::StepServices;
 use pilot_engine::steps::email::Mailer;
 use pilot_engine::{Clock, SystemClock, Worker};
 use pilot_http::rate_limit::Limit;
-use pilot_http::{AppState, PilotsSettings};
+use pilot_http::{AppState, DeliberationsSettings, PilotsSettings};
 use pilot_models::Models;
 use pilot_outbound::OutboundClient;
 use pilot_store::Store;
@@ -35,6 +36,10 @@ pub struct App {
     pub models: Arc<Models>,
     /// What pilot steps reach outside a run: models, the outbound guard, SMTP.
     pub step_services: Arc<StepServices>,
+    /// The outbound guard with HTTPS required, for `webhook_url`s.
+    pub webhook_guard: OutboundClient,
+    /// Runs deliberations (the `deliberate` job).
+    pub pipeline: Arc<Pipeline>,
 }
 
 impl App {
@@ -46,6 +51,7 @@ impl App {
             })?;
         }
         config.models.validate()?;
+        config.deliberations.validate()?;
         let master_key = master_key::load(&config)?;
         let url = config.database_url();
         let store = pilot_store::open(&url, &config.store_options())
@@ -64,6 +70,11 @@ impl App {
         let models = Arc::new(build_models(&config, &store, &clock));
         let outbound = OutboundClient::new(config.outbound.clone())
             .context("building the outbound HTTP client from [outbound]")?;
+        let webhook_guard = OutboundClient::new(pilot_outbound::OutboundPolicy {
+            require_https: true,
+            ..config.outbound.clone()
+        })
+        .context("building the webhook guard from [outbound]")?;
         let mailer = Mailer::new(&config.smtp)
             .map_err(|e| anyhow::anyhow!(e))
             .context("reading [smtp]")?;
@@ -72,6 +83,11 @@ impl App {
             outbound: Arc::new(outbound),
             mailer: Arc::new(mailer),
         });
+        let pipeline = Arc::new(Pipeline::new(
+            models.clone(),
+            config.deliberations.clone(),
+            clock.clone(),
+        ));
         Ok(App {
             config,
             store,
@@ -79,6 +95,8 @@ impl App {
             clock,
             models,
             step_services,
+            webhook_guard,
+            pipeline,
         })
     }
 
@@ -104,6 +122,12 @@ impl App {
                 },
                 mail_domain: self.config.email_trigger.domain.clone(),
             }),
+            deliberations: Arc::new(DeliberationsSettings {
+                config: self.config.deliberations.clone(),
+                webhook_guard: self.webhook_guard.clone(),
+                models: self.models.clone(),
+            }),
+            idempotency_ttl_ms: self.config.deliberations.idempotency_ttl_ms(),
         }
     }
 
@@ -158,6 +182,11 @@ impl App {
                 clock: self.clock.clone(),
                 master_key: self.master_key.clone(),
                 services: self.step_services.clone(),
+            },
+            deliberations: DeliberationDeps {
+                store: self.store.clone(),
+                clock: self.clock.clone(),
+                pipeline: self.pipeline.clone(),
             },
         };
         Worker::new(

@@ -56,6 +56,9 @@ pub enum Command {
     Ask(AskArgs),
     /// Print model usage by day and model: calls, tokens and cost.
     Usage(UsageArgs),
+    /// Grant credits, or show a workspace environment's balance and ledger.
+    #[command(subcommand)]
+    Credits(CreditsCommand),
     /// Print the commented default configuration.
     DefaultConfig,
     /// Measure Pilot's parts on this machine.
@@ -72,6 +75,42 @@ pub enum WorkspacesCommand {
     },
     /// List workspaces.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreditsCommand {
+    /// Add credits to a workspace environment (an append-only ledger entry).
+    Grant {
+        #[command(flatten)]
+        target: CreditsTarget,
+        /// Credits to add, e.g. 25 or 4.2.
+        amount: f64,
+        /// Why, kept in the ledger.
+        #[arg(long, default_value = "granted by an operator")]
+        note: String,
+    },
+    /// Print the balance.
+    Balance {
+        #[command(flatten)]
+        target: CreditsTarget,
+    },
+    /// Print the newest ledger entries.
+    Ledger {
+        #[command(flatten)]
+        target: CreditsTarget,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreditsTarget {
+    /// The workspace's name.
+    #[arg(long, default_value = "default")]
+    pub workspace: String,
+    /// Live and test credits are separate balances.
+    #[arg(long = "env", value_enum)]
+    pub env: EnvArg,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

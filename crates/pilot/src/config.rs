@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use pilot_engine::WorkerConfig;
+use pilot_engine::deliberation::config::DeliberationsConfig;
 use pilot_engine::steps::email::SmtpConfig;
 use pilot_http::HttpConfig;
 use pilot_models::ModelsConfig;
@@ -35,6 +36,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "outbound",
     "smtp",
     "email_trigger",
+    "deliberations",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -54,6 +56,7 @@ pub struct Config {
     pub outbound: OutboundPolicy,
     pub smtp: SmtpConfig,
     pub email_trigger: SmtpListenConfig,
+    pub deliberations: DeliberationsConfig,
 }
 
 /// The Pilots half's own settings; see `config.default.toml`.
@@ -222,6 +225,7 @@ mod tests {
         assert_eq!(config.outbound, OutboundPolicy::default());
         assert_eq!(config.smtp, SmtpConfig::default());
         assert_eq!(config.email_trigger, SmtpListenConfig::default());
+        assert_eq!(config.deliberations, DeliberationsConfig::default());
         let store = StoreOptions::default();
         assert_eq!(config.store.max_connections, store.max_connections);
         assert_eq!(config.store.busy_timeout_ms, store.busy_timeout_ms);

@@ -15,6 +15,9 @@
 //! told is accepted (runs, jobs, keys, secrets) commits synchronously.
 
 mod claim;
+mod credits;
+mod deliberations;
+mod idempotency;
 mod jobs;
 mod keys;
 mod pilots;

@@ -8,6 +8,9 @@
 //! `BEGIN IMMEDIATE` transaction so no two claimers read the same due rows.
 
 mod claim;
+mod credits;
+mod deliberations;
+mod idempotency;
 mod jobs;
 mod keys;
 mod pilots;

@@ -2,6 +2,8 @@
 //! a step result, and a look at the queued jobs.
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod deliberations;
+
 use pilot_domain::{
     Environment, PilotId, PilotStatus, StepStatus, TriggerType, UnixMillis, WorkspaceId,
     WorkspaceName,

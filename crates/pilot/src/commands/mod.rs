@@ -1,6 +1,7 @@
 //! One file per command; each takes the loaded configuration.
 
 mod ask;
+mod credits;
 mod default_config;
 mod keys;
 mod migrate;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(command) => keys::run(config, command).await,
         Command::Ask(args) => ask::run(config, args).await,
         Command::Usage(args) => usage::run(config, args).await,
+        Command::Credits(command) => credits::run(config, command).await,
         Command::Bench(BenchCommand::Queue(args)) => crate::bench::queue::run(config, args).await,
         Command::Bench(BenchCommand::Runs(args)) => crate::bench::runs::run(config, args).await,
         Command::DefaultConfig => unreachable!("handled above"),

@@ -23,6 +23,12 @@ pub async fn run(config: Config, command: WorkspacesCommand) -> anyhow::Result<(
                 .await;
             match created {
                 Ok((workspace, _)) => {
+                    crate::bootstrap::grant_starter_credits(
+                        app.store.as_ref(),
+                        workspace.id,
+                        app.clock.now(),
+                    )
+                    .await?;
                     println!("created workspace {} (id {})", workspace.name, workspace.id);
                     println!("keys and webhook secrets are shown only this once:");
                     for issued in [live, test] {

@@ -3,6 +3,7 @@
 //! One test binary, many modules, to keep link time down.
 
 mod auth;
+mod deliberations;
 mod engine;
 mod errors;
 mod harness;

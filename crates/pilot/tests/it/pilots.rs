@@ -705,3 +705,43 @@ async fn every_pilot_endpoint_hides_other_tenants_and_checks_scopes() {
         );
     }
 }
+
+#[tokio::test]
+async fn pilot_posts_honour_idempotency_keys() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let body = json!({"title": "Once", "steps": [{"id": "a", "type": "transform", "values": {"x": 1}}]});
+        let send = |body: &Value| {
+            app.post("/api/v1/pilots")
+                .bearer_auth(&app.test_key)
+                .header("Idempotency-Key", "create-once")
+                .json(body)
+                .send()
+        };
+        let first = send(&body).await.unwrap();
+        assert_eq!(first.status(), StatusCode::CREATED);
+        let first: Value = first.json().await.unwrap();
+        let again = send(&body).await.unwrap();
+        assert_eq!(again.status(), StatusCode::CREATED);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+        let other = send(&json!({"title": "Twice", "steps": body["steps"]}))
+            .await
+            .unwrap();
+        assert_eq!(other.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            other.json::<Value>().await.unwrap(),
+            json!({"error": "This Idempotency-Key was already used with a different request."})
+        );
+        let list: Value = app
+            .get("/api/v1/pilots")
+            .bearer_auth(&app.test_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["pilots"].as_array().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,376 @@
+//! Deliberations (seed 003): what a submission is, validated once at the edge, and
+//! the vocabulary of its lifecycle.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::credits::Credits;
+
+/// `question` length bounds, in characters (§3).
+pub const QUESTION_CHARS: (usize, usize) = (10, 2000);
+/// Largest `metadata`, serialized, in bytes (§3: ≤ 4 KB).
+pub const MAX_METADATA_BYTES: usize = 4096;
+/// Longest `webhook_url`.
+pub const MAX_WEBHOOK_URL_CHARS: usize = 2048;
+/// Longest `Idempotency-Key` (§3).
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// `del_` + a ULID: sortable by creation, unguessable enough to be an id, and the
+/// shape the document shows.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DeliberationId(String);
+
+impl DeliberationId {
+    /// A new id from a ULID's 26-character Crockford base32 text.
+    pub fn from_ulid_text(ulid: &str) -> DeliberationId {
+        DeliberationId(format!("del_{ulid}"))
+    }
+
+    /// Accepts `del_` + 26 Crockford base32 characters; anything else is no id of
+    /// ours (answered `404`, as an unknown one is).
+    pub fn parse(raw: &str) -> Option<DeliberationId> {
+        let body = raw.strip_prefix("del_")?;
+        let crockford =
+            |c: char| c.is_ascii_digit() || (c.is_ascii_uppercase() && !"ILOU".contains(c));
+        (body.len() == 26 && body.chars().all(crockford)).then(|| DeliberationId(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DeliberationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! named_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? } $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+
+            fn from_str(raw: &str) -> Result<Self, String> {
+                match raw {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "{} must be one of {}",
+                        $what,
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                raw.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// How a question is answered: the five-persona panel, or one routed call.
+    Mode { Deliberation1 => "deliberation1", Smartroute1 => "smartroute1" } "mode"
+);
+named_enum!(
+    /// Which panel of personas answers.
+    UseCase {
+        General => "general",
+        Pricing => "pricing",
+        Code => "code",
+        Strategy => "strategy",
+        Marketing => "marketing",
+        Logistics => "logistics",
+    } "use_case"
+);
+named_enum!(
+    /// Sizes the credit reservation; `HARD` also always runs the revision round.
+    Difficulty { Easy => "EASY", Medium => "MEDIUM", Hard => "HARD" } "difficulty"
+);
+named_enum!(
+    DeliberationStatus {
+        Queued => "queued",
+        Running => "running",
+        Completed => "completed",
+        Failed => "failed",
+    } "status"
+);
+named_enum!(
+    /// Why a deliberation failed (§4).
+    FailureCode {
+        ProcessingTimeout => "processing_timeout",
+        ProcessingFailed => "processing_failed",
+    } "error.code"
+);
+
+impl DeliberationStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            DeliberationStatus::Completed | DeliberationStatus::Failed
+        )
+    }
+}
+
+impl FailureCode {
+    /// The document's message for each code.
+    pub fn message(self) -> &'static str {
+        match self {
+            FailureCode::ProcessingTimeout => {
+                "The deliberation exceeded its processing time and was halted before completing. \
+                 This is usually transient — retry the request."
+            }
+            FailureCode::ProcessingFailed => {
+                "The deliberation failed during processing. Retry, or contact support with the \
+                 deliberation id."
+            }
+        }
+    }
+}
+
+/// A submission, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Submission {
+    pub question: String,
+    pub mode: Mode,
+    pub use_case: UseCase,
+    pub difficulty: Difficulty,
+    /// HTTPS; its address is checked by the outbound guard at the edge.
+    pub webhook_url: Option<String>,
+    /// An object, echoed in the webhook.
+    pub metadata: Option<Value>,
+}
+
+/// The raw body of `POST /v1/api/deliberations`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmissionBody {
+    pub question: Option<Value>,
+    pub mode: Option<Value>,
+    pub use_case: Option<Value>,
+    pub webhook_url: Option<Value>,
+    pub metadata: Option<Value>,
+    pub difficulty: Option<Value>,
+}
+
+impl Submission {
+    /// Validates a body, naming the first field that is wrong.
+    pub fn parse(body: &SubmissionBody) -> Result<Submission, String> {
+        let question = match &body.question {
+            Some(Value::String(q)) => q.trim().to_owned(),
+            Some(_) => return Err("question must be a string".to_owned()),
+            None => return Err("question is required".to_owned()),
+        };
+        let chars = question.chars().count();
+        if !(QUESTION_CHARS.0..=QUESTION_CHARS.1).contains(&chars) {
+            return Err(format!(
+                "question must be {} to {} characters (got {chars})",
+                QUESTION_CHARS.0, QUESTION_CHARS.1
+            ));
+        }
+        let mode = match optional_str(&body.mode, "mode")? {
+            None => Mode::Deliberation1,
+            Some("deliberation2") => {
+                return Err(
+                    "mode deliberation2 (Dream Team with HITL checkpoints) is not available via \
+                     the API: it requires interactive pauses incompatible with async webhook \
+                     delivery. Use deliberation1 or smartroute1."
+                        .to_owned(),
+                );
+            }
+            Some(raw) => raw.parse()?,
+        };
+        let use_case =
+            optional_str(&body.use_case, "use_case")?.map_or(Ok(UseCase::General), str::parse)?;
+        let difficulty = optional_str(&body.difficulty, "difficulty")?
+            .map_or(Ok(Difficulty::Medium), str::parse)?;
+        let webhook_url = match optional_str(&body.webhook_url, "webhook_url")? {
+            None => None,
+            Some(url) => {
+                if url.chars().count() > MAX_WEBHOOK_URL_CHARS {
+                    return Err(format!(
+                        "webhook_url must be at most {MAX_WEBHOOK_URL_CHARS} characters"
+                    ));
+                }
+                if !url.to_ascii_lowercase().starts_with("https://") {
+                    return Err("webhook_url must be an https:// URL".to_owned());
+                }
+                Some(url.to_owned())
+            }
+        };
+        let metadata = match &body.metadata {
+            None | Some(Value::Null) => None,
+            Some(value @ Value::Object(_)) => {
+                let size = value.to_string().len();
+                if size > MAX_METADATA_BYTES {
+                    return Err(format!(
+                        "metadata must be at most {MAX_METADATA_BYTES} bytes serialized (got {size})"
+                    ));
+                }
+                Some(value.clone())
+            }
+            Some(_) => return Err("metadata must be a JSON object".to_owned()),
+        };
+        Ok(Submission {
+            question,
+            mode,
+            use_case,
+            difficulty,
+            webhook_url,
+            metadata,
+        })
+    }
+}
+
+fn optional_str<'a>(value: &'a Option<Value>, name: &str) -> Result<Option<&'a str>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(format!("{name} must be a string")),
+    }
+}
+
+/// What is reserved at submit for each mode and difficulty (configurable; these are
+/// the defaults, after the document's "~4 cr" and "~0.5 cr").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstimateTable {
+    pub deliberation1: [Credits; 3],
+    pub smartroute1: [Credits; 3],
+}
+
+impl Default for EstimateTable {
+    fn default() -> Self {
+        EstimateTable {
+            deliberation1: [
+                Credits::from_micros(3_000_000),
+                Credits::from_micros(4_200_000),
+                Credits::from_micros(6_500_000),
+            ],
+            smartroute1: [
+                Credits::from_micros(300_000),
+                Credits::from_micros(500_000),
+                Credits::from_micros(900_000),
+            ],
+        }
+    }
+}
+
+impl EstimateTable {
+    pub fn estimate(&self, mode: Mode, difficulty: Difficulty) -> Credits {
+        let row = match mode {
+            Mode::Deliberation1 => &self.deliberation1,
+            Mode::Smartroute1 => &self.smartroute1,
+        };
+        row[difficulty as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn body(value: Value) -> SubmissionBody {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn defaults_and_boundaries() {
+        let ok = Submission::parse(&body(json!({"question": "x".repeat(10)}))).unwrap();
+        assert_eq!(ok.mode, Mode::Deliberation1);
+        assert_eq!(ok.use_case, UseCase::General);
+        assert_eq!(ok.difficulty, Difficulty::Medium);
+        assert!(Submission::parse(&body(json!({"question": "x".repeat(9)}))).is_err());
+        assert!(Submission::parse(&body(json!({"question": "é".repeat(2000)}))).is_ok());
+        assert!(Submission::parse(&body(json!({"question": "é".repeat(2001)}))).is_err());
+        let meta = json!({"k": "v".repeat(MAX_METADATA_BYTES - 8)});
+        assert_eq!(meta.to_string().len(), MAX_METADATA_BYTES);
+        assert!(
+            Submission::parse(&body(json!({"question": "x".repeat(10), "metadata": meta}))).is_ok()
+        );
+        let meta = json!({"k": "v".repeat(MAX_METADATA_BYTES - 7)});
+        assert!(
+            Submission::parse(&body(json!({"question": "x".repeat(10), "metadata": meta})))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn every_field_is_checked() {
+        let q = "x".repeat(20);
+        for (extra, needle) in [
+            (
+                json!({"mode": "deliberation2"}),
+                "not available via the API",
+            ),
+            (json!({"mode": "turbo"}), "mode must be one of"),
+            (json!({"use_case": "legal"}), "use_case must be one of"),
+            (json!({"difficulty": "medium"}), "difficulty must be one of"),
+            (json!({"webhook_url": "http://example.com/h"}), "https://"),
+            (json!({"metadata": [1]}), "metadata must be a JSON object"),
+            (json!({"question": 5}), "question must be a string"),
+        ] {
+            let mut value = json!({"question": q});
+            value
+                .as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let error = Submission::parse(&body(value)).unwrap_err();
+            assert!(error.contains(needle), "{error}");
+        }
+    }
+
+    #[test]
+    fn ids_and_estimates() {
+        let id = DeliberationId::from_ulid_text("01HXYZABCDEFGHJKMNPQRSTVWX");
+        assert_eq!(DeliberationId::parse(id.as_str()), Some(id));
+        assert!(DeliberationId::parse("del_short").is_none());
+        assert!(DeliberationId::parse("01HXYZABCDEFGHJKMNPQRSTVWX").is_none());
+        let table = EstimateTable::default();
+        assert_eq!(
+            table
+                .estimate(Mode::Deliberation1, Difficulty::Medium)
+                .to_string(),
+            "4.2"
+        );
+        assert_eq!(
+            table
+                .estimate(Mode::Smartroute1, Difficulty::Medium)
+                .to_string(),
+            "0.5"
+        );
+    }
+}

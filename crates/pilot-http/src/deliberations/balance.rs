@@ -1,0 +1,25 @@
+//! `GET /v1/api/balance`: the caller's environment's credit balance.
+
+use axum::Json;
+use axum::extract::State;
+use pilot_domain::Scope;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+pub async fn balance(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let who = caller.require(Scope::DeliberationsRead)?;
+    let balance = state
+        .store
+        .balance(who.workspace_id, who.environment)
+        .await?;
+    Ok(Json(json!({
+        "balance": balance,
+        "environment": who.environment.as_str(),
+    })))
+}

@@ -1,0 +1,89 @@
+//! `GET /v1/api/deliberations/{id}` and `…/result` (§4): `202` with the status-only
+//! shape while queued or running, `200` with the full payload when terminal.
+//! `?include=panel` adds every persona answer, review and the arbiter's work.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use pilot_domain::{DeliberationId, Principal, Scope};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::limits::{self, Kind};
+use super::views;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Include {
+    include: Option<String>,
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(include): Query<Include>,
+) -> Result<Response, ApiError> {
+    respond(&state, caller, &id, include).await
+}
+
+pub async fn result(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(include): Query<Include>,
+) -> Result<Response, ApiError> {
+    respond(&state, caller, &id, include).await
+}
+
+async fn respond(
+    state: &AppState,
+    caller: Caller,
+    id: &str,
+    include: Include,
+) -> Result<Response, ApiError> {
+    let who = caller.require(Scope::DeliberationsRead)?.clone();
+    let verdict = limits::count(state, &who, Kind::Get).await?;
+    let response = if verdict.allowed {
+        read(state, &who, id, include)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+    } else {
+        StatusCode::TOO_MANY_REQUESTS.into_response()
+    };
+    Ok(limits::respond(&verdict, 60, response))
+}
+
+async fn read(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    include: Include,
+) -> Result<Response, ApiError> {
+    let id = DeliberationId::parse(id).ok_or_else(super::not_found)?;
+    let record = state
+        .store
+        .get_deliberation(who.workspace_id, who.environment, &id)
+        .await?
+        .ok_or_else(super::not_found)?;
+    let (status, mut body) = if views::is_terminal(&record) {
+        (StatusCode::OK, views::terminal(&record))
+    } else {
+        (StatusCode::ACCEPTED, views::pending(&record))
+    };
+    let wants_panel = include
+        .include
+        .as_deref()
+        .is_some_and(|v| v.split(',').any(|part| part.trim() == "panel"));
+    if wants_panel {
+        let entries = state.store.panel_entries(&id).await?;
+        let panel: Vec<Value> = entries.iter().map(views::panel_entry).collect();
+        if let Some(object) = body.as_object_mut() {
+            object.insert("panel".into(), Value::Array(panel));
+        }
+    }
+    Ok((status, Json(body)).into_response())
+}

@@ -1,0 +1,87 @@
+//! §6 rate limits: `POST` per key per hour, `GET` per key per minute, with the
+//! document's `X-RateLimit-*` headers and the IETF `RateLimit` / `RateLimit-Policy`
+//! fields on every response they apply to.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use pilot_domain::Principal;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::rate_limit::{self, Limit, Verdict};
+
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Post,
+    Get,
+}
+
+/// Counts one request of `kind` for the caller's key.
+pub async fn count(state: &AppState, who: &Principal, kind: Kind) -> Result<Verdict, ApiError> {
+    let config = &state.deliberations.config;
+    let (name, limit) = match kind {
+        Kind::Post => (
+            "post",
+            Limit {
+                limit: i64::from(config.post_per_hour),
+                window_ms: 3_600_000,
+            },
+        ),
+        Kind::Get => (
+            "get",
+            Limit {
+                limit: i64::from(config.get_per_minute),
+                window_ms: 60_000,
+            },
+        ),
+    };
+    rate_limit::check(state, &format!("dlb:{name}:{}", who.key_id), limit).await
+}
+
+/// The rate-limit header fields for a verdict.
+pub fn headers(verdict: &Verdict, window_secs: i64) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let reset_at = verdict.resets_at.as_secs();
+    let reset_in = verdict.retry_after_secs();
+    let mut put = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    };
+    put("x-ratelimit-limit", verdict.limit.to_string());
+    put("x-ratelimit-remaining", verdict.remaining.to_string());
+    put("x-ratelimit-reset", reset_at.to_string());
+    put(
+        "ratelimit",
+        format!("\"default\";r={};t={reset_in}", verdict.remaining),
+    );
+    put(
+        "ratelimit-policy",
+        format!("\"default\";q={};w={window_secs}", verdict.limit),
+    );
+    headers
+}
+
+/// A response with the verdict's headers; `429` when the request is over the limit.
+pub fn respond(verdict: &Verdict, window_secs: i64, response: Response) -> Response {
+    let mut response = if verdict.allowed {
+        response
+    } else {
+        ApiError::rate_limited(
+            format!(
+                "Rate limit exceeded ({} per {}). Retry after {} seconds.",
+                verdict.limit,
+                if window_secs == 3600 {
+                    "hour"
+                } else {
+                    "minute"
+                },
+                verdict.retry_after_secs()
+            ),
+            verdict.retry_after_secs(),
+        )
+        .into_response()
+    };
+    response.headers_mut().extend(headers(verdict, window_secs));
+    response
+}
