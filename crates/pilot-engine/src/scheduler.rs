@@ -7,6 +7,10 @@
 //! forward and creates the run in one transaction, guarded by the tick it read: of
 //! two nodes racing for one tick, one creates the run and the other's update matches
 //! no row. Ticks missed while no node ran fire once on start-up, not once per tick.
+//!
+//! The same loop does the store's housekeeping: once an hour it purges
+//! `Idempotency-Key`s older than their TTL (an idempotent `DELETE`, harmless when
+//! several nodes run it).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +29,12 @@ pub struct Scheduler {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     interval: Duration,
+    /// Idempotency keys live this long; `None`: no purging.
+    idempotency_ttl_ms: Option<i64>,
 }
+
+/// How often housekeeping runs.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 impl Scheduler {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, interval: Duration) -> Scheduler {
@@ -33,16 +42,42 @@ impl Scheduler {
             store,
             clock,
             interval,
+            idempotency_ttl_ms: None,
         }
+    }
+
+    /// Also purge idempotency keys older than `ttl_ms`, hourly.
+    pub fn purging_idempotency_keys(mut self, ttl_ms: i64) -> Scheduler {
+        self.idempotency_ttl_ms = Some(ttl_ms);
+        self
+    }
+
+    /// Deletes expired idempotency keys; returns how many.
+    pub async fn purge(&self) -> Result<u64, pilot_store::StoreError> {
+        let Some(ttl_ms) = self.idempotency_ttl_ms else {
+            return Ok(0);
+        };
+        let before = pilot_domain::UnixMillis(self.clock.now().0.saturating_sub(ttl_ms));
+        self.store.purge_idempotency(before).await
     }
 
     /// Runs passes until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut ticker = tokio::time::interval(self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut housekeeping = tokio::time::interval(PURGE_EVERY);
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
+                _ = housekeeping.tick() => {
+                    match self.purge().await {
+                        Ok(0) => {}
+                        Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
+                        Err(error) => tracing::warn!(%error, "idempotency key purge failed"),
+                    }
+                    continue;
+                }
                 _ = ticker.tick() => {}
             }
             if let Err(error) = self.pass().await {

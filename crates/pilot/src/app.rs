@@ -137,6 +137,7 @@ impl App {
             self.clock.clone(),
             Duration::from_millis(self.config.pilots.scheduler_interval_ms.max(10)),
         )
+        .purging_idempotency_keys(self.config.deliberations.idempotency_ttl_ms())
     }
 
     /// Runs the background parts — worker, scheduler, and the email trigger's SMTP

@@ -173,7 +173,7 @@ impl Pipeline {
         let synthesis = stages::synthesis(run, &members, panel.len()).await?;
         let (confidence_index, confidence_inputs) = stages::assess(&members, panel.len(), revise);
         Ok(DeliberationResult {
-            synthesis: synthesis.synthesis,
+            synthesis: self.label(run, Role::Arbiter, synthesis.synthesis),
             summary: synthesis.summary,
             minority_report: synthesis.minority_report,
             confidence_index,
@@ -196,7 +196,7 @@ impl Pipeline {
             .map_err(|failure| Stop::call_failed("the router", &failure))?;
         let cap = self.config.smartroute_confidence_cap;
         Ok(DeliberationResult {
-            synthesis: routed.answer,
+            synthesis: self.label(run, Role::Router, routed.answer),
             summary: routed.summary,
             minority_report: None,
             confidence_index: round1(routed.confidence.min(cap)),
@@ -207,5 +207,19 @@ impl Pipeline {
             }),
             degraded: false,
         })
+    }
+
+    /// Marks text the built-in scripted model wrote, so no reader mistakes it for a
+    /// real model's words (DESIGN §5).
+    fn label(&self, run: &Run<'_>, role: Role, text: String) -> String {
+        let scripted = self
+            .models
+            .route(run.record.environment, &role, None)
+            .is_ok_and(|route| route.provider == "scripted");
+        if scripted && !text.starts_with("[scripted]") {
+            format!("[scripted] {text}")
+        } else {
+            text
+        }
     }
 }

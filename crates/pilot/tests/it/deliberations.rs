@@ -499,3 +499,28 @@ async fn concurrent_submits_never_overdraw_the_balance() {
         assert!(balance.micros() >= 0);
     }
 }
+
+#[tokio::test]
+async fn expired_idempotency_keys_are_purged_by_the_scheduler() {
+    use std::sync::Arc;
+
+    use pilot_engine::ManualClock;
+    use pilot_engine::scheduler::Scheduler;
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let response = submit(&app, &app.test_key, &json!({"question": QUESTION}))
+            .header("Idempotency-Key", "old")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let day = 24 * 3_600_000;
+        let later = Arc::new(ManualClock::new(pilot_domain::UnixMillis(
+            app.app.clock.now().0 + day + 1_000,
+        )));
+        let scheduler = Scheduler::new(app.db.store.clone(), later, Duration::from_secs(1))
+            .purging_idempotency_keys(day);
+        assert_eq!(scheduler.purge().await.unwrap(), 1);
+        assert_eq!(scheduler.purge().await.unwrap(), 0);
+    }
+}
