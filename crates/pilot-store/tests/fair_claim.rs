@@ -55,7 +55,8 @@ async fn a_small_workspace_is_served_past_a_large_backlog() {
     for backend in backends() {
         let db = TestDb::new(backend).await;
         let store = &*db.store;
-        enqueue(store, Some(A), 50, T0).await;
+        // The case: a thousand of A's runs queued before B's one.
+        enqueue(store, Some(A), 1_000, T0).await;
         enqueue(store, Some(B), 1, T0.plus_ms(1)).await;
 
         let first = store.claim(&claim("w", 2, Some(10))).await.unwrap();
