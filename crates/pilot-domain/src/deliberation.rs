@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::credits::Credits;
 
@@ -28,6 +29,22 @@ impl DeliberationId {
     /// A new id from a ULID's 26-character Crockford base32 text.
     pub fn from_ulid_text(ulid: &str) -> DeliberationId {
         DeliberationId(format!("del_{ulid}"))
+    }
+
+    /// A deterministic id: a ULID whose time part is `millis` and whose 80 "random"
+    /// bits are the first 80 bits of SHA-256(`seed`). The same inputs always give the
+    /// same id, so a submission keyed on them (a pilot run's `deliberate` step) finds
+    /// what an earlier attempt submitted instead of submitting twice.
+    pub fn derived(millis: u64, seed: &str) -> DeliberationId {
+        let digest = Sha256::digest(seed.as_bytes());
+        let mut random = [0_u8; 16];
+        random[6..].copy_from_slice(&digest[..10]);
+        let value = (u128::from(millis & ((1 << 48) - 1)) << 80) | u128::from_be_bytes(random);
+        const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        let text: String = (0..26)
+            .map(|i| char::from(CROCKFORD[((value >> (125 - 5 * i)) & 31) as usize]))
+            .collect();
+        DeliberationId::from_ulid_text(&text)
     }
 
     /// Accepts `del_` + 26 Crockford base32 characters; anything else is no id of
@@ -359,6 +376,24 @@ mod tests {
         assert_eq!(DeliberationId::parse(id.as_str()), Some(id));
         assert!(DeliberationId::parse("del_short").is_none());
         assert!(DeliberationId::parse("01HXYZABCDEFGHJKMNPQRSTVWX").is_none());
+        // Derived ids: the ULID spec's time example, well formed, stable, seed-bound.
+        let derived = DeliberationId::derived(1_469_918_176_385, "run:1:step:0:attempt:1");
+        assert!(derived.as_str().starts_with("del_01ARYZ6S41"), "{derived}");
+        assert_eq!(
+            DeliberationId::parse(derived.as_str()),
+            Some(derived.clone())
+        );
+        assert_eq!(
+            DeliberationId::derived(1_469_918_176_385, "run:1:step:0:attempt:1"),
+            derived
+        );
+        assert_ne!(
+            DeliberationId::derived(1_469_918_176_385, "run:1:step:0:attempt:2"),
+            derived
+        );
+        let max = DeliberationId::derived(u64::MAX, "x");
+        assert!(max.as_str().starts_with("del_7ZZZZZZZZZ"), "{max}");
+        assert!(DeliberationId::parse(max.as_str()).is_some());
         let table = EstimateTable::default();
         assert_eq!(
             table

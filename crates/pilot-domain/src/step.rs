@@ -14,6 +14,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::deliberation::{Difficulty, Mode, QUESTION_CHARS, UseCase};
+
 /// Most steps a pilot may have.
 pub const MAX_STEPS: usize = 25;
 /// Longest template (prompt, body, URL …) a step setting may hold, in bytes.
@@ -118,7 +120,8 @@ pub enum StepKind {
     Delay(DelayStep),
     /// Send an email over the configured SMTP server.
     Email(EmailStep),
-    /// Run a deliberation and use its result.
+    /// Submit a deliberation in the run's workspace and environment, wait durably for
+    /// it, and output its result.
     Deliberate(DeliberateStep),
 }
 
@@ -196,14 +199,52 @@ pub struct EmailStep {
     pub body: String,
 }
 
+/// A deliberation (seed 003) as a step: the settings of `POST /v1/api/deliberations`
+/// but `webhook_url` and `metadata`. `question` is a template; the others are fixed
+/// names, checked at validation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliberateStep {
     pub question: String,
+    /// `deliberation1` (default) or `smartroute1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// `general` (default), `pricing`, `code`, `strategy`, `marketing`, `logistics`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub use_case: Option<String>,
+    /// `EASY`, `MEDIUM` (default), `HARD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<String>,
+}
+
+impl DeliberateStep {
+    /// The mode, defaulting to `deliberation1`. `deliberation2` needs interactive
+    /// pauses, which neither the API nor a pilot run can give.
+    pub fn mode(&self) -> Result<Mode, String> {
+        match self.mode.as_deref() {
+            None => Ok(Mode::Deliberation1),
+            Some("deliberation2") => Err(
+                "mode deliberation2 (Dream Team with HITL checkpoints) is not available to \
+                 pilots: it requires interactive pauses. Use deliberation1 or smartroute1."
+                    .to_owned(),
+            ),
+            Some(raw) => raw.parse(),
+        }
+    }
+
+    /// The use case, defaulting to `general`.
+    pub fn use_case(&self) -> Result<UseCase, String> {
+        self.use_case
+            .as_deref()
+            .map_or(Ok(UseCase::General), str::parse)
+    }
+
+    /// The difficulty, defaulting to `MEDIUM`.
+    pub fn difficulty(&self) -> Result<Difficulty, String> {
+        self.difficulty
+            .as_deref()
+            .map_or(Ok(Difficulty::Medium), str::parse)
+    }
 }
 
 impl StepKind {
@@ -398,11 +439,33 @@ fn check_step(step: &Step) -> Vec<String> {
             template("subject", &email.subject, true);
             template("body", &email.body, true);
         }
-        StepKind::Deliberate(_) => problems.push(
-            "step type 'deliberate' is not available yet: the Deliberations pipeline is not \
-             wired to pilots in this version"
-                .to_owned(),
-        ),
+        StepKind::Deliberate(deliberate) => {
+            template("question", &deliberate.question, true);
+            // A question without template syntax is what will be asked: check its
+            // length now rather than when the run reaches it.
+            let question = deliberate.question.trim();
+            let chars = question.chars().count();
+            if !question.is_empty()
+                && !question.contains("{{")
+                && !question.contains("{%")
+                && !(QUESTION_CHARS.0..=QUESTION_CHARS.1).contains(&chars)
+            {
+                problems.push(format!(
+                    "question must be {} to {} characters (got {chars})",
+                    QUESTION_CHARS.0, QUESTION_CHARS.1
+                ));
+            }
+            for problem in [
+                deliberate.mode().err(),
+                deliberate.use_case().err(),
+                deliberate.difficulty().err(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                problems.push(problem);
+            }
+        }
     }
     problems
 }
@@ -428,10 +491,18 @@ mod tests {
             {"id": "gate", "type": "condition", "if": "trigger.total > 10"},
             {"id": "notify", "type": "http", "url": "{{ secrets.SLACK_URL }}",
              "body": {"text": "{{ steps.summarize.output }}"}, "retry": {"max_attempts": 3}},
-            {"id": "wait", "type": "delay", "seconds": 60, "timeout_ms": 1000}
+            {"id": "wait", "type": "delay", "seconds": 60, "timeout_ms": 1000},
+            {"id": "ask", "type": "deliberate", "question": "Should we refund {{ trigger.id }}?",
+             "mode": "smartroute1", "use_case": "pricing", "difficulty": "HARD"}
         ]);
         let steps = Steps::parse(&raw).expect("valid");
-        assert_eq!(steps.len(), 4);
+        assert_eq!(steps.len(), 5);
+        let StepKind::Deliberate(ask) = &steps.as_slice()[4].kind else {
+            panic!("deliberate step")
+        };
+        assert_eq!(ask.mode(), Ok(Mode::Smartroute1));
+        assert_eq!(ask.use_case(), Ok(UseCase::Pricing));
+        assert_eq!(ask.difficulty(), Ok(Difficulty::Hard));
         let StepKind::Http(http) = &steps.as_slice()[2].kind else {
             panic!("http step")
         };
@@ -447,7 +518,7 @@ mod tests {
             {"id": "x", "type": "teleport"},
             {"id": "x", "type": "http", "url": "https://a.example", "method": "BREW"},
             {"id": "x", "type": "delay", "seconds": 0},
-            {"id": "d", "type": "deliberate", "question": "Why?"},
+            {"id": "d", "type": "deliberate", "question": "Why?", "use_case": "legal"},
             {"id": "u", "type": "llm", "prompt": "hi", "colour": "red"}
         ]);
         let errors = Steps::parse(&raw).unwrap_err().0;
@@ -467,7 +538,14 @@ mod tests {
             "{all}"
         );
         assert!(all.contains("seconds must be between 1 and"), "{all}");
-        assert!(all.contains("'deliberate' is not available yet"), "{all}");
+        assert!(
+            all.contains("steps[4] (d): question must be 10 to 2000 characters (got 4)"),
+            "{all}"
+        );
+        assert!(
+            all.contains("steps[4] (d): use_case must be one of general, pricing"),
+            "{all}"
+        );
         assert!(all.contains("unknown field `colour`"), "{all}");
     }
 
@@ -480,6 +558,84 @@ mod tests {
             .collect();
         let errors = Steps::parse(&Value::Array(many)).unwrap_err();
         assert!(errors.to_string().contains("at most 25 steps"));
+    }
+
+    #[test]
+    fn deliberate_steps_are_checked_like_a_submission() {
+        let problems = |step: Value| match Steps::parse(&json!([step])) {
+            Ok(_) => String::new(),
+            Err(errors) => errors.to_string(),
+        };
+        let question = "Should we raise prices for {{ trigger.plan }}?";
+        // Defaults: deliberation1, general, MEDIUM.
+        let steps =
+            Steps::parse(&json!([{"id": "ask", "type": "deliberate", "question": question}]))
+                .expect("valid");
+        let StepKind::Deliberate(ask) = &steps.as_slice()[0].kind else {
+            panic!("deliberate step")
+        };
+        assert_eq!(
+            (ask.mode(), ask.use_case(), ask.difficulty()),
+            (
+                Ok(Mode::Deliberation1),
+                Ok(UseCase::General),
+                Ok(Difficulty::Medium)
+            )
+        );
+        for (step, needle) in [
+            (json!({"question": "  "}), "question must not be empty"),
+            (
+                json!({"question": "x".repeat(MAX_TEMPLATE_BYTES + 1)}),
+                "question must be at most 20000 bytes",
+            ),
+            (
+                json!({"question": "too short"}),
+                "question must be 10 to 2000 characters (got 9)",
+            ),
+            (
+                json!({"question": "é".repeat(2001)}),
+                "question must be 10 to 2000 characters (got 2001)",
+            ),
+            (
+                json!({"question": question, "mode": "deliberation2"}),
+                "not available to pilots",
+            ),
+            (
+                json!({"question": question, "mode": "turbo"}),
+                "mode must be one of",
+            ),
+            (
+                json!({"question": question, "use_case": "legal"}),
+                "use_case must be one of",
+            ),
+            (
+                json!({"question": question, "difficulty": "hard"}),
+                "difficulty must be one of",
+            ),
+            (
+                json!({"question": question, "webhook_url": "https://x.example"}),
+                "unknown field",
+            ),
+        ] {
+            let mut step = step;
+            step["id"] = json!("ask");
+            step["type"] = json!("deliberate");
+            let found = problems(step.clone());
+            assert!(found.contains(needle), "{step} → {found}");
+        }
+        // A template's length is only known once rendered; exactly 10 characters passes.
+        assert_eq!(
+            problems(json!({"id": "a", "type": "deliberate", "question": "{{ x }}"})),
+            ""
+        );
+        assert_eq!(
+            problems(json!({"id": "a", "type": "deliberate", "question": "0123456789"})),
+            ""
+        );
+        assert_eq!(
+            problems(json!({"id": "a", "type": "deliberate", "question": "é".repeat(2000)})),
+            ""
+        );
     }
 
     #[test]

@@ -48,6 +48,13 @@ pub fn draft_schema() -> Value {
                     step("email", json!({
                         "to": template, "subject": template, "body": template
                     }), &["to", "subject", "body"]),
+                    step("deliberate", json!({
+                        "question": template,
+                        "mode": {"type": "string", "enum": ["deliberation1", "smartroute1"]},
+                        "use_case": {"type": "string", "enum": crate::deliberation::UseCase::ALL
+                            .iter().map(|u| u.as_str()).collect::<Vec<_>>()},
+                        "difficulty": {"type": "string", "enum": ["EASY", "MEDIUM", "HARD"]}
+                    }), &["question"]),
                 ]}
             }
         },
@@ -67,6 +74,11 @@ Step types:
 - condition: {\"id\", \"type\": \"condition\", \"if\": expression} stops the run when false.
 - delay: {\"id\", \"type\": \"delay\", \"seconds\"} waits.
 - email: {\"id\", \"type\": \"email\", \"to\", \"subject\", \"body\"} sends an email.
+- deliberate: {\"id\", \"type\": \"deliberate\", \"question\", \"use_case\"} asks a panel of five AI
+  experts and outputs {deliberation_id, synthesis, summary, confidence_index}; it costs
+  credits, so use it only when the description asks for a deliberation, a panel or a
+  considered decision. use_case is one of general, pricing, code, strategy, marketing,
+  logistics.
 Ids are lowercase letters, digits and underscores, unique, starting with a letter.
 String settings are templates: {{ trigger.FIELD }} reads the trigger payload,
 {{ steps.ID.output }} an earlier step's output, {{ secrets.NAME }} a stored secret
@@ -87,7 +99,15 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["llm", "http", "transform", "condition", "delay", "email"]
+            [
+                "llm",
+                "http",
+                "transform",
+                "condition",
+                "delay",
+                "email",
+                "deliberate"
+            ]
         );
     }
 }

@@ -8,7 +8,11 @@
 //!
 //! Each step's result is written as the step ends, with secrets redacted and the
 //! output capped. A `delay` step records its wake-up time, marks the run `waiting`
-//! and snoozes the job: no worker and no lease is held while it waits. A failing
+//! and snoozes the job: no worker and no lease is held while it waits. A
+//! `deliberate` step waits the same way for the deliberation it submitted
+//! ([`crate::steps::deliberate`]): each time the run reaches it, the step looks at its
+//! deliberation (by an id derived from the run and the step, so it is submitted once)
+//! and either snoozes the job again, marked `waiting`, or records its result. A failing
 //! step is retried per its `retry` policy; when it still fails, the run ends
 //! `failed` and the steps after it are recorded `skipped`. A false `condition` ends
 //! the run `filtered`.
@@ -21,12 +25,13 @@ use std::time::Duration;
 
 use pilot_domain::run::cap_output;
 use pilot_domain::secret::{redact, redact_json};
-use pilot_domain::{MasterKey, RunId, RunStatus, StepKind, StepStatus, Steps, UnixMillis};
+use pilot_domain::{MasterKey, RunId, RunStatus, Step, StepKind, StepStatus, Steps, UnixMillis};
 use pilot_store::{RunDetail, StepResultRecord, Store, StoreError};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
 use crate::job::{JobError, JobOutcome};
+use crate::steps::deliberate::{self, Progress};
 use crate::steps::template::{TemplateContext, Templates};
 use crate::steps::{StepCall, StepOutcome, StepServices, execute};
 
@@ -120,35 +125,42 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
                 .collect(),
         };
         let templates = Templates::new(&context);
-        let max_attempts = step.retry.map_or(1, |r| r.max_attempts.max(1));
-        let backoff_ms = step.retry.map_or(0, |r| r.backoff_ms);
-        let timeout = Duration::from_millis(
-            step.timeout_ms
-                .unwrap_or_else(|| default_timeout_ms(&step.kind)),
-        );
-        let started_at = deps.clock.now();
-        let started = std::time::Instant::now();
-        let mut attempt = 0;
-        let outcome = loop {
-            attempt += 1;
-            let result = match tokio::time::timeout(
-                timeout,
-                execute(step, &templates, &deps.services, &call, timeout),
-            )
-            .await
-            {
-                Ok(result) => result,
-                Err(_) => Err(format!("timed out after {} ms", timeout.as_millis())),
-            };
-            match result {
-                Err(_) if attempt < max_attempts => {
-                    let wait = backoff_ms.saturating_mul(1 << (attempt - 1).min(10));
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
+        let (outcome, attempts, started_at, duration_ms) =
+            if let StepKind::Deliberate(_) = &step.kind {
+                // Waits durably, like `delay`; its `timeout_ms` does not bound the wait.
+                let progress = deliberate::advance(
+                    store.as_ref(),
+                    deps.clock.as_ref(),
+                    &deps.services,
+                    &detail.run,
+                    index as usize,
+                    step,
+                    &templates,
+                    &secrets,
+                )
+                .await
+                .map_err(store_error)?;
+                match progress {
+                    Progress::Wait(until) => {
+                        store
+                            .set_run_status(run_id, RunStatus::Waiting)
+                            .await
+                            .map_err(store_error)?;
+                        return Ok(JobOutcome::SnoozeUntil(until));
+                    }
+                    Progress::Finished(finished) => {
+                        let elapsed = deps.clock.now().0.saturating_sub(finished.started_at.0);
+                        (
+                            finished.outcome,
+                            finished.attempts,
+                            finished.started_at,
+                            elapsed.max(0),
+                        )
+                    }
                 }
-                other => break other,
-            }
-        };
-        let duration_ms = started.elapsed().as_millis() as i64;
+            } else {
+                execute_with_retries(deps, step, &templates, &call).await
+            };
         let mut result = StepResultRecord {
             index,
             step_id: step.id.clone(),
@@ -156,7 +168,7 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
             status: StepStatus::Success,
             output: None,
             error: None,
-            attempts: attempt as i32,
+            attempts: attempts as i32,
             started_at,
             duration_ms,
         };
@@ -201,9 +213,50 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
     Ok(JobOutcome::Done)
 }
 
+/// Runs a step (not `delay` nor `deliberate`) per its `retry` policy, each attempt
+/// bounded by its timeout: the last attempt's outcome, how many attempts ran, when
+/// the first started and how long they all took.
+async fn execute_with_retries(
+    deps: &RunDeps,
+    step: &Step,
+    templates: &Templates,
+    call: &StepCall,
+) -> (Result<StepOutcome, String>, u32, UnixMillis, i64) {
+    let max_attempts = step.retry.map_or(1, |r| r.max_attempts.max(1));
+    let backoff_ms = step.retry.map_or(0, |r| r.backoff_ms);
+    let timeout = Duration::from_millis(
+        step.timeout_ms
+            .unwrap_or_else(|| default_timeout_ms(&step.kind)),
+    );
+    let started_at = deps.clock.now();
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    let outcome = loop {
+        attempt += 1;
+        let result = match tokio::time::timeout(
+            timeout,
+            execute(step, templates, &deps.services, call, timeout),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(format!("timed out after {} ms", timeout.as_millis())),
+        };
+        match result {
+            Err(_) if attempt < max_attempts => {
+                let wait = backoff_ms.saturating_mul(1 << (attempt - 1).min(10));
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            other => break other,
+        }
+    };
+    let duration_ms = started.elapsed().as_millis() as i64;
+    (outcome, attempt, started_at, duration_ms)
+}
+
 fn default_timeout_ms(kind: &StepKind) -> u64 {
     match kind {
-        StepKind::Llm(_) | StepKind::Deliberate(_) => 120_000,
+        StepKind::Llm(_) => 120_000,
         StepKind::Http(_) | StepKind::Email(_) => 30_000,
         _ => 5_000,
     }

@@ -149,7 +149,7 @@ mod tests {
             id: DeliberationId::from_ulid_text("01HXYZABCDEFGHJKMNPQRSTVWX"),
             workspace_id: WorkspaceId(1),
             environment: Environment::Live,
-            key_id: ApiKeyId(2),
+            key_id: Some(ApiKeyId(2)),
             mode: Mode::Deliberation1,
             use_case: UseCase::Pricing,
             difficulty: Difficulty::Medium,

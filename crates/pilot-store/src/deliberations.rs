@@ -28,7 +28,8 @@ pub const DELIBERATION_JOB_KIND: &str = "deliberate";
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewDeliberation {
     pub id: DeliberationId,
-    pub key_id: ApiKeyId,
+    /// The API key that submitted it; `None` when a pilot run's `deliberate` step did.
+    pub key_id: Option<ApiKeyId>,
     pub mode: Mode,
     pub use_case: UseCase,
     pub difficulty: Difficulty,
@@ -44,7 +45,8 @@ pub struct DeliberationRecord {
     pub id: DeliberationId,
     pub workspace_id: WorkspaceId,
     pub environment: Environment,
-    pub key_id: ApiKeyId,
+    /// The API key that submitted it; `None` when a pilot run's `deliberate` step did.
+    pub key_id: Option<ApiKeyId>,
     pub mode: Mode,
     pub use_case: UseCase,
     pub difficulty: Difficulty,
@@ -124,7 +126,8 @@ pub struct EventRecord {
     pub deliberation_id: DeliberationId,
     pub workspace_id: WorkspaceId,
     pub environment: Environment,
-    pub key_id: ApiKeyId,
+    /// The submitting API key, if an API key submitted the deliberation.
+    pub key_id: Option<ApiKeyId>,
     pub webhook_url: Option<String>,
     /// The webhook body's `data` (§5) except `result_url`: that depends on the public
     /// base URL, which the store does not know, so the webhook sender adds it.

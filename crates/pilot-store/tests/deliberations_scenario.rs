@@ -39,7 +39,7 @@ async fn a_deliberation_is_created_with_its_reservation_and_job_for_its_tenant_o
             id: new.id.clone(),
             workspace_id: acme,
             environment: LIVE,
-            key_id: KEY,
+            key_id: Some(KEY),
             mode: new.mode,
             use_case: new.use_case,
             difficulty: new.difficulty,
@@ -220,7 +220,7 @@ async fn completing_charges_the_cost_up_to_the_reservation_and_refunds_the_rest(
             deliberation_id: cheap.id.clone(),
             workspace_id: acme,
             environment: LIVE,
-            key_id: KEY,
+            key_id: Some(KEY),
             webhook_url: Some(HOOK.into()),
             payload: json!({
                 "deliberation_id": cheap.id.as_str(),
@@ -287,12 +287,15 @@ async fn failing_refunds_the_whole_reservation_once() {
         let store = &*db.store;
         let acme = workspace(store, "acme").await;
         grant(store, acme, LIVE, 5_000_000).await;
+        // Submitted by a pilot run's `deliberate` step: no API key.
         let new = pilot_store::NewDeliberation {
+            key_id: None,
             webhook_url: None,
             metadata: None,
             ..submission(credits(4_200_000))
         };
         let queued = create(store, acme, &new, T0).await;
+        assert_eq!(queued.key_id, None, "{backend:?}");
         store
             .mark_deliberation_running(&queued.id, T0)
             .await
@@ -330,6 +333,7 @@ async fn failing_refunds_the_whole_reservation_once() {
         assert_eq!(events.len(), 1, "{backend:?}");
         assert_eq!(events[0].event, "deliberation.failed");
         assert_eq!(events[0].webhook_url, None);
+        assert_eq!(events[0].key_id, None);
         assert_eq!(
             events[0].payload,
             json!({

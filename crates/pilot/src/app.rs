@@ -34,7 +34,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Every model call goes through here, metered into the store.
     pub models: Arc<Models>,
-    /// What pilot steps reach outside a run: models, the outbound guard, SMTP.
+    /// What pilot steps reach outside a run: models, the outbound guard, SMTP, the
+    /// deliberations settings.
     pub step_services: Arc<StepServices>,
     /// The outbound guard with HTTPS required, for `webhook_url`s.
     pub webhook_guard: OutboundClient,
@@ -82,6 +83,8 @@ impl App {
             models: models.clone(),
             outbound: Arc::new(outbound),
             mailer: Arc::new(mailer),
+            deliberations: config.deliberations.clone(),
+            deliberate_poll: Duration::from_millis(config.pilots.deliberate_poll_ms.max(10)),
         });
         let pipeline = Arc::new(Pipeline::new(
             models.clone(),

@@ -66,6 +66,8 @@ pub struct PilotsConfig {
     pub creates_per_minute: u32,
     pub draft_repairs: u32,
     pub scheduler_interval_ms: u64,
+    /// How often a run waiting on a `deliberate` step looks at its deliberation.
+    pub deliberate_poll_ms: u64,
 }
 
 impl Default for PilotsConfig {
@@ -74,6 +76,7 @@ impl Default for PilotsConfig {
             creates_per_minute: 60,
             draft_repairs: 2,
             scheduler_interval_ms: 1_000,
+            deliberate_poll_ms: 2_000,
         }
     }
 }

@@ -9,7 +9,9 @@
 //!   outcome handed to a [`PanelRecorder`] as it ends;
 //! * [`confidence`] — the confidence index, computed in code from the panel's work;
 //! * [`driver`] — [`drive_deliberation`]: the `deliberate` job, from `queued` to a
-//!   terminal state in the store.
+//!   terminal state in the store;
+//! * [`guardrails`] — [`guardrails::screen`]: the `content_blocked` check every
+//!   submission passes, from the API or from a pilot's `deliberate` step.
 //!
 //! Every model call is metered to the deliberation's tenant (`CallContext` owner
 //! `deliberation_stage`, id `{deliberation}:{stage}:{persona}`), and every answer is
@@ -20,6 +22,7 @@ mod calls;
 pub mod confidence;
 pub mod config;
 pub mod driver;
+pub mod guardrails;
 mod order;
 pub mod personas;
 pub mod pipeline;

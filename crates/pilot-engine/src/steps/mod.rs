@@ -1,11 +1,13 @@
 //! The step catalog's executors: each takes a validated step and the run's
 //! templates, and returns the step's output or an error message for the run.
 //!
-//! `delay` is not here: it is the runner's, since waiting is a matter of the job
-//! (a snooze), not of a step's work. `deliberate` is refused at validation until the
-//! Deliberations pipeline is wired to pilots, so it never reaches an executor.
+//! `delay` and `deliberate` do not go through [`execute`]: waiting is a matter of the
+//! job (a snooze), not of a step's work, so the runner drives them — `delay` itself,
+//! `deliberate` through [`deliberate::advance`], which submits the step's
+//! deliberation and says whether to wait for it or what the step's result is.
 
 pub mod compute;
+pub mod deliberate;
 pub mod email;
 pub mod http;
 pub mod llm;
@@ -21,12 +23,19 @@ use serde_json::Value;
 
 use self::email::Mailer;
 use self::template::Templates;
+use crate::deliberation::DeliberationsConfig;
 
 /// What steps reach outside the run.
 pub struct StepServices {
     pub models: Arc<Models>,
     pub outbound: Arc<OutboundClient>,
     pub mailer: Arc<Mailer>,
+    /// For `deliberate` steps: the estimates reserved at submit, the guardrails and
+    /// the processing budget — the API's own `[deliberations]`.
+    pub deliberations: DeliberationsConfig,
+    /// How often a run waiting on a `deliberate` step's deliberation wakes to look
+    /// at it (`[pilots] deliberate_poll_ms`).
+    pub deliberate_poll: Duration,
 }
 
 /// Whose run a step belongs to, for metering and scoping.
@@ -45,7 +54,7 @@ pub enum StepOutcome {
     Filtered(Value),
 }
 
-/// Runs one step (any kind but `delay`) once.
+/// Runs one step (any kind but `delay` and `deliberate`) once.
 pub async fn execute(
     step: &Step,
     templates: &Templates,
@@ -69,8 +78,6 @@ pub async fn execute(
                 .map(StepOutcome::Output)
         }
         StepKind::Delay(_) => Err("a delay step is handled by the runner".to_owned()),
-        StepKind::Deliberate(_) => {
-            Err("step type 'deliberate' is not available in this version".to_owned())
-        }
+        StepKind::Deliberate(_) => Err("a deliberate step is handled by the runner".to_owned()),
     }
 }

@@ -44,7 +44,7 @@ async fn submit(
 ) -> DeliberationId {
     let new = NewDeliberation {
         id: DeliberationId::from_ulid_text(ulid),
-        key_id: key,
+        key_id: Some(key),
         mode: Mode::Deliberation1,
         use_case: UseCase::Code,
         difficulty: Difficulty::Medium,

@@ -39,7 +39,7 @@ pub fn record(
         id: id(),
         workspace_id: WORKSPACE,
         environment,
-        key_id: ApiKeyId(1),
+        key_id: Some(ApiKeyId(1)),
         mode,
         use_case: UseCase::Pricing,
         difficulty,

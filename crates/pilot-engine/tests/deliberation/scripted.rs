@@ -56,7 +56,14 @@ async fn the_panel_answers_reviews_and_synthesizes() {
     let synthesis = recorder.stage("synthesis");
     assert_eq!(synthesis.len(), 1);
     assert_eq!(synthesis[0].author, "arbiter");
-    assert_eq!(outcome.result.synthesis, synthesis[0].content["synthesis"]);
+    // The result carries the arbiter's words, labelled as the scripted model's.
+    assert_eq!(
+        outcome.result.synthesis,
+        format!(
+            "[scripted] {}",
+            synthesis[0].content["synthesis"].as_str().unwrap()
+        )
+    );
 
     let result = &outcome.result;
     assert!((0.0..=10.0).contains(&result.confidence_index));
@@ -190,7 +197,13 @@ async fn smartroute_is_one_routed_call_with_a_capped_confidence() {
         assert_eq!(setup.sink.records().len(), 1);
         assert!(setup.sink.records()[0].owner_id.ends_with(":routed:router"));
         let result = &outcome.result;
-        assert_eq!(result.synthesis, entries[0].content["answer"]);
+        assert_eq!(
+            result.synthesis,
+            format!(
+                "[scripted] {}",
+                entries[0].content["answer"].as_str().unwrap()
+            )
+        );
         assert_eq!(result.minority_report, None);
         let own = result.confidence_inputs["self_confidence"]
             .as_f64()

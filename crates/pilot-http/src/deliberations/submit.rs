@@ -79,7 +79,7 @@ async fn accept(
     let id = DeliberationId::from_ulid_text(&ulid::Ulid::new().to_string());
     let new = NewDeliberation {
         id: id.clone(),
-        key_id: who.key_id,
+        key_id: Some(who.key_id),
         mode: submission.mode,
         use_case: submission.use_case,
         difficulty: submission.difficulty,

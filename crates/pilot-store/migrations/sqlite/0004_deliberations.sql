@@ -10,8 +10,9 @@ CREATE TABLE deliberations (
     workspace_id      INTEGER NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     environment       TEXT    NOT NULL CHECK (environment IN ('live', 'test')),
     -- No foreign key: keys are revoked, never deleted, and a deliberation is kept
-    -- whatever happens to the key that submitted it.
-    key_id            INTEGER NOT NULL,
+    -- whatever happens to the key that submitted it. NULL: a pilot run's `deliberate`
+    -- step submitted it, not an API key.
+    key_id            INTEGER,
     mode              TEXT    NOT NULL CHECK (mode IN ('deliberation1', 'smartroute1')),
     use_case          TEXT    NOT NULL
                       CHECK (use_case IN ('general', 'pricing', 'code', 'strategy', 'marketing',
@@ -114,7 +115,7 @@ CREATE TABLE deliberation_events (
     deliberation_id TEXT    NOT NULL REFERENCES deliberations (id) ON DELETE CASCADE,
     workspace_id    INTEGER NOT NULL,
     environment     TEXT    NOT NULL CHECK (environment IN ('live', 'test')),
-    key_id          INTEGER NOT NULL,
+    key_id          INTEGER,
     webhook_url     TEXT,
     payload         TEXT    NOT NULL,
     created_at      INTEGER NOT NULL,

@@ -28,7 +28,7 @@ pub fn new_id() -> DeliberationId {
 pub fn submission(estimate: Credits) -> NewDeliberation {
     NewDeliberation {
         id: new_id(),
-        key_id: KEY,
+        key_id: Some(KEY),
         mode: Mode::Deliberation1,
         use_case: UseCase::Pricing,
         difficulty: Difficulty::Medium,

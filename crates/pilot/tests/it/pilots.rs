@@ -484,9 +484,10 @@ async fn create_validates_steps_and_input_with_precise_errors() {
                 "steps[0] (a): missing field `url`",
             ),
             (
-                json!({"title": "x", "steps": [{"id": "d", "type": "deliberate", "question": "q"}]}),
+                json!({"title": "x", "steps": [{"id": "d", "type": "deliberate",
+                       "question": "Should we raise prices?", "use_case": "legal"}]}),
                 422,
-                "'deliberate' is not available yet",
+                "steps[0] (d): use_case must be one of general, pricing",
             ),
             (json!({"title": "x"}), 422, "description"),
             (json!({"description": "no title"}), 422, "title"),

@@ -1,0 +1,220 @@
+//! The runner's `deliberate` step against a real store (SQLite, and PostgreSQL when
+//! `PILOT_TEST_POSTGRES_URL` is set), on a manual clock: each pass over a waiting run
+//! snoozes it without submitting again, the deliberation's result flows on once it is
+//! done, and a deliberation that never ends fails the step instead of being polled
+//! forever.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pilot_domain::{
+    Credits, DeliberationStatus, Environment, MasterKey, PilotStatus, RunId, RunStatus, StepStatus,
+    TriggerType, UnixMillis, WorkspaceId, WorkspaceName,
+};
+use pilot_engine::deliberation::{
+    DeliberationDeps, DeliberationsConfig, Pipeline, drive_deliberation,
+};
+use pilot_engine::runner::{RunDeps, drive_run};
+use pilot_engine::steps::StepServices;
+use pilot_engine::steps::deliberate::{STALLED_AFTER_MS, deliberation_id};
+use pilot_engine::steps::email::{Mailer, SmtpConfig};
+use pilot_engine::{JobOutcome, ManualClock};
+use pilot_models::{MemorySink, Models, ModelsConfig};
+use pilot_outbound::{OutboundClient, OutboundPolicy};
+use pilot_store::{CreateRun, NewPilot, PilotTrigger, Store};
+use pilot_testkit::{TestDb, backends};
+use serde_json::{Value, json};
+
+const NOW: UnixMillis = UnixMillis(1_700_000_000_000);
+const ENV: Environment = Environment::Test;
+const POLL_MS: i64 = 2_000;
+
+struct Setup {
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    runs: RunDeps,
+    deliberations: DeliberationDeps,
+    workspace: WorkspaceId,
+}
+
+async fn setup(store: Arc<dyn Store>) -> Setup {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let name = WorkspaceName::parse("acme").unwrap();
+    let (workspace, _) = store.create_workspace(&name, &[], NOW).await.unwrap();
+    store
+        .grant_credits(workspace.id, ENV, Credits::from_credits(10), "test", NOW)
+        .await
+        .unwrap();
+    let models = Arc::new(
+        Models::builder(ModelsConfig::default(), Arc::new(MemorySink::new()))
+            .clock(Arc::new(|| NOW))
+            .build(),
+    );
+    let config = DeliberationsConfig::default();
+    let services = StepServices {
+        models: models.clone(),
+        outbound: Arc::new(OutboundClient::new(OutboundPolicy::default()).unwrap()),
+        mailer: Arc::new(Mailer::new(&SmtpConfig::default()).unwrap()),
+        deliberations: config.clone(),
+        deliberate_poll: Duration::from_millis(POLL_MS as u64),
+    };
+    let (master_key, _) = MasterKey::generate();
+    Setup {
+        runs: RunDeps {
+            store: store.clone(),
+            clock: clock.clone(),
+            master_key,
+            services: Arc::new(services),
+        },
+        deliberations: DeliberationDeps {
+            store: store.clone(),
+            clock: clock.clone(),
+            pipeline: Arc::new(Pipeline::new(models, config, clock.clone())),
+        },
+        store,
+        clock,
+        workspace: workspace.id,
+    }
+}
+
+impl Setup {
+    async fn run(&self, steps: Value) -> RunId {
+        let pilot = NewPilot {
+            title: "Ask".into(),
+            description: "Ask the panel".into(),
+            status: PilotStatus::Active,
+            trigger: PilotTrigger::default(),
+            steps,
+        };
+        let pilot = self
+            .store
+            .create_pilot(self.workspace, ENV, &pilot, NOW)
+            .await
+            .unwrap();
+        let created = self
+            .store
+            .create_run(
+                self.workspace,
+                ENV,
+                pilot.id,
+                TriggerType::Manual,
+                &json!({"product": "Acme CRM"}),
+                NOW,
+            )
+            .await
+            .unwrap();
+        let CreateRun::Created(run) = created else {
+            panic!("no run: {created:?}")
+        };
+        run.id
+    }
+
+    async fn reserves(&self) -> usize {
+        let ledger = self.store.ledger(self.workspace, ENV, 100).await.unwrap();
+        ledger.iter().filter(|e| e.kind == "reserve").count()
+    }
+}
+
+#[tokio::test]
+async fn every_pass_over_a_waiting_run_snoozes_it_and_submits_once() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = setup(db.store.clone()).await;
+        let run = s
+            .run(json!([
+                {"id": "ask", "type": "deliberate", "use_case": "pricing",
+                 "question": "Should we price {{ trigger.product }} per seat or by usage?"},
+                {"id": "use", "type": "transform",
+                 "values": {"summary": "{{ steps.ask.output.summary }}"}}
+            ]))
+            .await;
+        let detail = s.store.load_run(run).await.unwrap().unwrap();
+        let id = deliberation_id(&detail.run, 0, "ask", 1);
+
+        // First pass: submitted, the run waiting, the job snoozed for one poll.
+        let outcome = drive_run(&s.runs, run).await.unwrap();
+        assert_eq!(outcome, JobOutcome::SnoozeUntil(NOW.plus_ms(POLL_MS)));
+        let detail = s.store.load_run(run).await.unwrap().unwrap();
+        assert_eq!(detail.run.status, RunStatus::Waiting, "{backend:?}");
+        assert!(detail.steps.is_empty(), "nothing recorded while waiting");
+        let submitted = s.store.load_deliberation(&id).await.unwrap().unwrap();
+        assert_eq!(submitted.status, DeliberationStatus::Queued);
+        assert_eq!(submitted.key_id, None);
+        assert_eq!(
+            submitted.question,
+            "Should we price Acme CRM per seat or by usage?"
+        );
+        assert_eq!(s.reserves().await, 1);
+
+        // Later passes (a wake-up, or a redelivered job after a crash) find it.
+        for pass in 1..=3 {
+            s.clock.advance_ms(POLL_MS);
+            let outcome = drive_run(&s.runs, run).await.unwrap();
+            let now = NOW.plus_ms(POLL_MS * pass);
+            assert_eq!(outcome, JobOutcome::SnoozeUntil(now.plus_ms(POLL_MS)));
+        }
+        assert_eq!(s.reserves().await, 1, "submitted once: {backend:?}");
+
+        // The deliberation completes; the next pass records its result and goes on.
+        let done = drive_deliberation(&s.deliberations, &id).await.unwrap();
+        assert_eq!(done, JobOutcome::Done);
+        let completed = s.store.load_deliberation(&id).await.unwrap().unwrap();
+        let result = completed.result.clone().expect("a result");
+        s.clock.advance_ms(POLL_MS);
+        assert_eq!(drive_run(&s.runs, run).await.unwrap(), JobOutcome::Done);
+        let detail = s.store.load_run(run).await.unwrap().unwrap();
+        assert_eq!(detail.run.status, RunStatus::Success, "{detail:?}");
+        let ask = &detail.steps[0];
+        assert_eq!((ask.status, ask.attempts), (StepStatus::Success, 1));
+        assert_eq!(ask.started_at, NOW, "the step started when it submitted");
+        assert_eq!(ask.duration_ms, 4 * POLL_MS);
+        assert_eq!(
+            ask.output,
+            Some(json!({
+                "deliberation_id": id.as_str(),
+                "synthesis": result.synthesis,
+                "summary": result.summary,
+                "confidence_index": result.confidence_index,
+            }))
+        );
+        assert_eq!(
+            detail.steps[1].output,
+            Some(json!({"summary": result.summary}))
+        );
+        assert_eq!(s.reserves().await, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_deliberation_that_never_ends_fails_the_step_past_its_budget() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = setup(db.store.clone()).await;
+        let run = s
+            .run(json!([{"id": "ask", "type": "deliberate",
+                         "question": "Is this deliberation ever going to finish?"}]))
+            .await;
+        assert!(matches!(
+            drive_run(&s.runs, run).await.unwrap(),
+            JobOutcome::SnoozeUntil(_)
+        ));
+        // Its job is lost: nobody drives it. Just before the limit the run still
+        // waits — and never past the limit.
+        let budget = DeliberationsConfig::default().processing_budget_ms as i64;
+        let limit = NOW.plus_ms(budget + STALLED_AFTER_MS);
+        s.clock.advance_ms(budget + STALLED_AFTER_MS - 1);
+        assert_eq!(
+            drive_run(&s.runs, run).await.unwrap(),
+            JobOutcome::SnoozeUntil(limit)
+        );
+        s.clock.advance_ms(1);
+        assert_eq!(drive_run(&s.runs, run).await.unwrap(), JobOutcome::Done);
+        let detail = s.store.load_run(run).await.unwrap().unwrap();
+        assert_eq!(detail.run.status, RunStatus::Failed, "{backend:?}");
+        let error = detail.steps[0].error.as_deref().unwrap();
+        assert!(
+            error.contains("is still queued long past its processing budget"),
+            "{error}"
+        );
+    }
+}
