@@ -142,6 +142,10 @@ pub struct ProviderConfig {
     pub include_usage: bool,
     /// Anthropic requires an answer length; this one is used when the call sets none.
     pub max_tokens: u32,
+    /// Calls in flight to this provider at once, across the process; more wait their
+    /// turn (waiting does not count against `timeout_ms`). Bounds open connections
+    /// and memory under bursts (1,000 deliberations are 5,000 concurrent calls).
+    pub max_concurrent_calls: u32,
 }
 
 impl Default for ProviderConfig {
@@ -154,6 +158,7 @@ impl Default for ProviderConfig {
             stream: false,
             include_usage: true,
             max_tokens: 4_096,
+            max_concurrent_calls: 1_024,
         }
     }
 }

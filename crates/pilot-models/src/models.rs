@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pilot_domain::{Backoff, Environment, UnixMillis, UsageRecord};
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use crate::answer::{Answer, Ending};
 use crate::config::{ModelsConfig, SCRIPTED};
@@ -40,6 +41,8 @@ pub struct Route {
 pub struct Models {
     config: ModelsConfig,
     providers: BTreeMap<String, Provider>,
+    /// Each provider's `max_concurrent_calls`.
+    in_flight: BTreeMap<String, Arc<Semaphore>>,
     scripted: Scripted,
     sink: Arc<dyn UsageSink>,
     now: NowFn,
@@ -113,9 +116,18 @@ impl ModelsBuilder {
             },
             max_retry_after: Duration::from_millis(config.max_retry_after_ms),
         };
+        let in_flight = config
+            .providers
+            .iter()
+            .map(|(name, provider)| {
+                let permits = provider.max_concurrent_calls.max(1) as usize;
+                (name.clone(), Arc::new(Semaphore::new(permits)))
+            })
+            .collect();
         Models {
             config,
             providers,
+            in_flight,
             scripted: Scripted,
             sink: self.sink,
             now: self.now,
@@ -266,7 +278,12 @@ impl Models {
                 .providers
                 .get(&route.provider)
                 .ok_or_else(|| ModelError::NotConfigured(route.provider.clone()))?;
-            self.with_retries(provider, &route.model, request).await?
+            let in_flight = self
+                .in_flight
+                .get(&route.provider)
+                .ok_or_else(|| ModelError::NotConfigured(route.provider.clone()))?;
+            self.with_retries(provider, in_flight, &route.model, request)
+                .await?
         };
         let latency = started.elapsed();
         self.meter(ctx, &route, request, answer, latency).await
@@ -289,14 +306,22 @@ impl Models {
     async fn with_retries(
         &self,
         provider: &Provider,
+        in_flight: &Semaphore,
         model: &str,
         request: &ChatRequest,
     ) -> Result<Answer, ModelError> {
         let mut retry = 0;
         loop {
+            // Wait for a turn outside the call's timeout; hold it for this attempt only
+            // (not across a backoff).
+            let permit = in_flight
+                .acquire()
+                .await
+                .map_err(|_| ModelError::Transport("the model layer is shutting down".into()))?;
             let attempt = tokio::time::timeout(self.timeout, provider.complete(model, request))
                 .await
                 .unwrap_or(Err(ModelError::Timeout(self.timeout)));
+            drop(permit);
             let error = match attempt {
                 Ok(answer) => return Ok(answer),
                 Err(error) => error,
