@@ -122,15 +122,7 @@ async fn a_valid_key_is_accepted_on_both_surfaces() {
 
 /// Revokes the default workspace's live key; returns a key that is now revoked.
 async fn revoke_live_key(app: &crate::harness::TestApp) -> String {
-    let me: serde_json::Value = app
-        .get("/api/v1/me")
-        .bearer_auth(&app.live_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = app.get_json("/api/v1/me", &app.live_key).await;
     let workspace = app
         .db
         .store

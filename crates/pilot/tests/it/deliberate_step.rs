@@ -197,14 +197,8 @@ async fn a_deliberate_step_waits_durably_and_feeds_its_result_to_the_next_step()
         // The deliberation is the workspace's own, seen with the same environment's key
         // (and not with the other environment's).
         let shown: Value = app
-            .get(&format!("/v1/api/deliberations/{id}"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/v1/api/deliberations/{id}"), &key)
+            .await;
         assert_eq!(shown["status"], "completed", "{shown}");
         assert_eq!(shown["summary"], summary);
         assert_eq!(shown["use_case"], "pricing");

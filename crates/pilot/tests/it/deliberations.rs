@@ -118,25 +118,13 @@ async fn a_test_mode_deliberation_runs_to_a_result_and_settles_credits() {
         }
         // /result answers the same payload.
         let result: Value = app
-            .get(&format!("/v1/api/deliberations/{id}/result"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/v1/api/deliberations/{id}/result"), &key)
+            .await;
         assert_eq!(result["synthesis"], done["synthesis"]);
         // The panel: five answers, reviews and the arbiter's synthesis.
         let panel: Value = app
-            .get(&format!("/v1/api/deliberations/{id}?include=panel"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/v1/api/deliberations/{id}?include=panel"), &key)
+            .await;
         let entries = panel["panel"].as_array().unwrap();
         assert_eq!(entries.iter().filter(|e| e["stage"] == "answer").count(), 5);
         assert!(entries.iter().any(|e| e["stage"] == "synthesis"));
@@ -156,15 +144,7 @@ async fn a_test_mode_deliberation_runs_to_a_result_and_settles_credits() {
             .unwrap();
         let sum = ledger.iter().fold(0_i64, |sum, e| sum + e.amount.micros());
         assert_eq!(sum, balance.micros(), "the ledger sums to the balance");
-        let shown: Value = app
-            .get("/v1/api/balance")
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let shown: Value = app.get_json("/v1/api/balance", &key).await;
         assert_eq!(shown["balance"].as_f64().unwrap(), balance.as_f64());
 
         // The event stream replays to the terminal event.

@@ -197,15 +197,7 @@ async fn a_delay_waits_durably_without_holding_a_worker() {
         // While it waits the run says so, and its job is queued, not running.
         let waiting = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
-                let body: Value = app
-                    .get(&format!("/api/v1/runs/{run}"))
-                    .bearer_auth(&key)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let body: Value = app.get_json(&format!("/api/v1/runs/{run}"), &key).await;
                 if body["status"] == "waiting" {
                     return body;
                 }
@@ -251,14 +243,8 @@ async fn a_schedule_tick_fires_once_across_nodes() {
         assert_eq!(node_a.pass().await.unwrap(), 0, "the tick is spent");
 
         let shown: Value = app
-            .get(&format!("/api/v1/pilots/{}", pilot["id"]))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/v1/pilots/{}", pilot["id"]), &key)
+            .await;
         assert_eq!(shown["runCount"], 1);
         assert_eq!(
             shown["schedule"]["nextRunAt"],
@@ -266,14 +252,8 @@ async fn a_schedule_tick_fires_once_across_nodes() {
             "the next tick, 5 minutes on"
         );
         let runs: Value = app
-            .get(&format!("/api/v1/pilots/{}/runs", pilot["id"]))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/v1/pilots/{}/runs", pilot["id"]), &key)
+            .await;
         assert_eq!(runs["runs"][0]["triggerType"], "schedule");
         other.store.close().await;
     }
@@ -329,14 +309,8 @@ async fn mail_to_a_pilot_address_fires_a_run() {
         );
 
         let runs: Value = app
-            .get(&format!("/api/v1/pilots/{}/runs", pilot["id"]))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/v1/pilots/{}/runs", pilot["id"]), &key)
+            .await;
         let run = runs["runs"][0]["id"].as_i64().expect("a run");
         let run = finished_run(&app, &key, run).await;
         assert_eq!(run["triggerType"], "email");

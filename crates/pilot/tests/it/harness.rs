@@ -90,6 +90,18 @@ impl TestApp {
         .expect("node")
     }
 
+    /// `GET path` with `key`, the body as JSON (whatever the status).
+    pub async fn get_json(&self, path: &str, key: &str) -> serde_json::Value {
+        self.get(path)
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.get(format!("{}{path}", self.url))
     }

@@ -44,15 +44,7 @@ async fn fire(app: &TestApp, key: &str, pilot: i64, payload: Value) -> i64 {
 pub async fn finished_run(app: &TestApp, key: &str, run: i64) -> Value {
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
-            let body: Value = app
-                .get(&format!("/api/v1/runs/{run}"))
-                .bearer_auth(key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body: Value = app.get_json(&format!("/api/v1/runs/{run}"), key).await;
             if matches!(
                 body["status"].as_str(),
                 Some("success" | "failed" | "filtered")
@@ -103,15 +95,7 @@ async fn the_seed_examples_answer_in_the_seed_shapes() {
         assert!(steps.iter().any(|s| s["type"] == "http"), "{created}");
 
         // GET /api/v1/pilots lists exactly the seed's fields.
-        let list: Value = app
-            .get("/api/v1/pilots")
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.get_json("/api/v1/pilots", &key).await;
         let pilot = &list["pilots"][0];
         let mut fields: Vec<&str> = pilot
             .as_object()
@@ -148,14 +132,8 @@ async fn the_seed_examples_answer_in_the_seed_shapes() {
         let id = created["id"].as_i64().unwrap();
         let job = fire(&app, &key, id, json!({"orderId": "1234", "total": 49.0})).await;
         let runs: Value = app
-            .get(&format!("/api/v1/pilots/{id}/runs"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/v1/pilots/{id}/runs"), &key)
+            .await;
         let run = &runs["runs"][0];
         assert_eq!(run["id"], job);
         assert_eq!(run["triggerType"], "manual");
@@ -206,15 +184,7 @@ async fn a_three_step_run_transforms_filters_and_posts() {
         assert!(sink.drain().is_empty(), "a filtered run posts nothing");
 
         // Run counts and last run time show on the list.
-        let list: Value = app
-            .get("/api/v1/pilots")
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.get_json("/api/v1/pilots", &key).await;
         assert_eq!(list["pilots"][0]["runCount"], 2);
         assert!(list["pilots"][0]["lastRunAt"].as_i64().unwrap() > 1_700_000_000);
     }
@@ -302,27 +272,11 @@ async fn secrets_are_write_only_and_redacted_from_outputs() {
             .await
             .unwrap();
         assert_eq!(put.status(), StatusCode::CREATED);
-        let listed: Value = app
-            .get("/api/v1/secrets")
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Value = app.get_json("/api/v1/secrets", &key).await;
         assert_eq!(listed["secrets"][0]["name"], "API_TOKEN");
         assert!(!listed.to_string().contains("tok-very-secret-123"));
         // The other environment does not see it.
-        let other: Value = app
-            .get("/api/v1/secrets")
-            .bearer_auth(&app.test_key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let other: Value = app.get_json("/api/v1/secrets", &app.test_key).await;
         assert_eq!(other["secrets"], json!([]));
 
         let steps = json!([{
@@ -668,15 +622,7 @@ async fn every_pilot_endpoint_hides_other_tenants_and_checks_scopes() {
                 .unwrap();
             assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
         }
-        let list: Value = app
-            .get("/api/v1/pilots")
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.get_json("/api/v1/pilots", &other).await;
         assert_eq!(list["pilots"], json!([]));
 
         // A read-only key reads but cannot write: 403 in the Pilots shape.
@@ -734,15 +680,7 @@ async fn pilot_posts_honour_idempotency_keys() {
             other.json::<Value>().await.unwrap(),
             json!({"error": "This Idempotency-Key was already used with a different request."})
         );
-        let list: Value = app
-            .get("/api/v1/pilots")
-            .bearer_auth(&app.test_key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.get_json("/api/v1/pilots", &app.test_key).await;
         assert_eq!(list["pilots"].as_array().unwrap().len(), 1);
     }
 }
