@@ -128,7 +128,8 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
         let (outcome, attempts, started_at, duration_ms) =
             if let StepKind::Deliberate(_) = &step.kind {
                 // Waits durably, like `delay`; its `timeout_ms` does not bound the wait.
-                let progress = deliberate::advance(
+                // Boxed: its state is large, and every run's future would carry it.
+                let progress = Box::pin(deliberate::advance(
                     store.as_ref(),
                     deps.clock.as_ref(),
                     &deps.services,
@@ -137,7 +138,7 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
                     step,
                     &templates,
                     &secrets,
-                )
+                ))
                 .await
                 .map_err(store_error)?;
                 match progress {
@@ -159,7 +160,7 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
                     }
                 }
             } else {
-                execute_with_retries(deps, step, &templates, &call).await
+                Box::pin(execute_with_retries(deps, step, &templates, &call)).await
             };
         let mut result = StepResultRecord {
             index,
