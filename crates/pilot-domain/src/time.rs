@@ -18,4 +18,25 @@ impl UnixMillis {
     pub fn as_secs(self) -> i64 {
         self.0.div_euclid(1000)
     }
+
+    /// RFC 3339, UTC, whole seconds (`2026-04-29T10:04:12Z`), as the Deliberations
+    /// surface and its webhooks show instants; `None` outside chrono's range.
+    pub fn to_rfc3339(self) -> Option<String> {
+        chrono::DateTime::from_timestamp_millis(self.0)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_render_as_rfc3339_to_the_second() {
+        assert_eq!(
+            UnixMillis(1_745_921_052_999).to_rfc3339().as_deref(),
+            Some("2025-04-29T10:04:12Z")
+        );
+        assert_eq!(UnixMillis(i64::MAX).to_rfc3339(), None);
+    }
 }

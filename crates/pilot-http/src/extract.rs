@@ -23,7 +23,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
+/// The surface's answer to a body axum's JSON extractor refused.
+pub(crate) fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
         JsonRejection::JsonDataError(error) => ApiError::validation(error.body_text()),
         JsonRejection::JsonSyntaxError(error) => ApiError::bad_request(format!(

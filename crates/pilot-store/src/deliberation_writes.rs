@@ -3,7 +3,6 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use chrono::{DateTime, SecondsFormat};
 use pilot_domain::{Credits, DeliberationId, Environment, NewJob, UnixMillis, WorkspaceId};
 use serde_json::json;
 
@@ -118,14 +117,12 @@ pub(crate) fn terminal_event(
 
 /// An instant as the documents show it: RFC 3339, UTC, whole seconds.
 fn rfc3339(at: UnixMillis) -> StoreResult<String> {
-    DateTime::from_timestamp_millis(at.0)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-        .ok_or_else(|| {
-            corrupt(
-                "deliberations.completed_at",
-                format!("out of range: {}", at.0),
-            )
-        })
+    at.to_rfc3339().ok_or_else(|| {
+        corrupt(
+            "deliberations.completed_at",
+            format!("out of range: {}", at.0),
+        )
+    })
 }
 
 /// A ULID whose time part is `now`, not the system clock: ids sort with the instants

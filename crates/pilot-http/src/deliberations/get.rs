@@ -21,34 +21,17 @@ pub struct Include {
     include: Option<String>,
 }
 
+/// Serves both `…/{id}` and `…/{id}/result`: the document gives them one shape.
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Query(include): Query<Include>,
 ) -> Result<Response, ApiError> {
-    respond(&state, caller, &id, include).await
-}
-
-pub async fn result(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Query(include): Query<Include>,
-) -> Result<Response, ApiError> {
-    respond(&state, caller, &id, include).await
-}
-
-async fn respond(
-    state: &AppState,
-    caller: Caller,
-    id: &str,
-    include: Include,
-) -> Result<Response, ApiError> {
     let who = caller.require(Scope::DeliberationsRead)?.clone();
-    let verdict = limits::count(state, &who, Kind::Get).await?;
+    let verdict = limits::count(&state, &who, Kind::Get).await?;
     let response = if verdict.allowed {
-        read(state, &who, id, include)
+        read(&state, &who, &id, include)
             .await
             .unwrap_or_else(IntoResponse::into_response)
     } else {

@@ -19,7 +19,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/deliberations", axum::routing::post(submit::submit))
         .route("/deliberations/{id}", get(get::get))
-        .route("/deliberations/{id}/result", get(get::result))
+        .route("/deliberations/{id}/result", get(get::get))
         .route("/deliberations/{id}/events", get(events::events))
         .route("/balance", get(balance::balance))
 }

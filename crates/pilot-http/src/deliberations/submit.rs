@@ -56,10 +56,10 @@ async fn accept(
             "Send the body as JSON with 'Content-Type: application/json'.",
         ));
     }
-    let raw: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("Request body is not valid JSON: {e}")))?;
-    let parsed: SubmissionBody = serde_json::from_value(raw)
-        .map_err(|e| ApiError::validation(format!("Invalid request body: {e}")))?;
+    // Parsed here rather than by the extractor, so rejections carry the rate-limit
+    // headers too; the mapping (400 syntax, 422 schema) is the extractor's own.
+    let Json(parsed) =
+        Json::<SubmissionBody>::from_bytes(body).map_err(crate::extract::json_rejection)?;
     let submission = Submission::parse(&parsed).map_err(ApiError::validation)?;
     if let Some(url) = &submission.webhook_url {
         state

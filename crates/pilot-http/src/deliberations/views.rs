@@ -1,14 +1,12 @@
 //! How deliberations read (§4): snake_case, `del_` ids, RFC 3339 instants.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use pilot_domain::{Credits, DeliberationStatus, UnixMillis};
 use pilot_store::{DeliberationRecord, PanelEntry};
 use serde_json::{Value, json};
 
 pub fn rfc3339(at: UnixMillis) -> String {
-    DateTime::<Utc>::from_timestamp_millis(at.0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+    at.to_rfc3339()
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
 }
 
 pub fn result_url(public_url: &str, id: &str) -> String {
