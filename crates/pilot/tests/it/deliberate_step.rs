@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, spawn_with, test_config};
-use crate::pilots::finished_run;
+use crate::pilots::{finished_run, fire};
 
 const QUESTION: &str = "Should we price {{ trigger.product }} per seat or by usage for mid-market?";
 
@@ -27,31 +27,9 @@ async fn spawn(backend: pilot_store::Backend) -> TestApp {
 }
 
 async fn create(app: &TestApp, key: &str, steps: Value) -> i64 {
-    let response = app
-        .post("/api/v1/pilots")
-        .bearer_auth(key)
-        .json(&json!({"title": "Ask the panel", "steps": steps}))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["id"].as_i64().unwrap()
-}
-
-async fn fire(app: &TestApp, key: &str, pilot: i64, payload: Value) -> i64 {
-    let response = app
-        .post(&format!("/api/v1/pilots/{pilot}/run"))
-        .bearer_auth(key)
-        .json(&payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-    response.json::<Value>().await.unwrap()["jobId"]
-        .as_i64()
-        .unwrap()
+    let pilot =
+        crate::pilots::create(app, key, json!({"title": "Ask the panel", "steps": steps})).await;
+    pilot["id"].as_i64().unwrap()
 }
 
 async fn run_view(app: &TestApp, key: &str, run: i64) -> Value {

@@ -16,35 +16,9 @@ use pilot_testkit::fake_llm::{FakeLlm, FakeReply};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::harness::{TestApp, spawn_app, spawn_node, spawn_with, test_config};
-use crate::pilots::finished_run;
+use crate::harness::{spawn_app, spawn_node, spawn_with, test_config};
+use crate::pilots::{create, finished_run, fire};
 use crate::sink::Sink;
-
-async fn create(app: &TestApp, key: &str, body: Value) -> Value {
-    let response = app
-        .post("/api/v1/pilots")
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
-}
-
-async fn fire(app: &TestApp, key: &str, pilot: &Value, payload: Value) -> i64 {
-    let response = app
-        .post(&format!("/api/v1/pilots/{}/run", pilot["id"]))
-        .bearer_auth(key)
-        .json(&payload)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    response.json::<Value>().await.unwrap()["jobId"]
-        .as_i64()
-        .unwrap()
-}
 
 #[tokio::test]
 async fn llm_steps_answer_from_the_scripted_model_in_test_mode() {
@@ -60,7 +34,7 @@ async fn llm_steps_answer_from_the_scripted_model_in_test_mode() {
             ]}),
         )
         .await;
-        let run = fire(&app, &key, &pilot, json!({"id": 7})).await;
+        let run = fire(&app, &key, pilot["id"].as_i64().unwrap(), json!({"id": 7})).await;
         let run = finished_run(&app, &key, run).await;
         assert_eq!(run["status"], "success", "{run}");
         let text = run["steps"][0]["output"].as_str().unwrap();
@@ -76,7 +50,7 @@ async fn llm_steps_answer_from_the_scripted_model_in_test_mode() {
             ]}),
         )
         .await;
-        let run = fire(&app, &key, &failing, json!({})).await;
+        let run = fire(&app, &key, failing["id"].as_i64().unwrap(), json!({})).await;
         let run = finished_run(&app, &key, run).await;
         assert_eq!(run["status"], "failed");
         assert!(run["steps"][0]["error"].as_str().unwrap().len() > 5);
@@ -108,7 +82,13 @@ async fn llm_steps_call_the_live_provider_and_are_metered_to_the_workspace() {
             ]}),
         )
         .await;
-        let run = fire(&app, &key, &pilot, json!({"text": "the order"})).await;
+        let run = fire(
+            &app,
+            &key,
+            pilot["id"].as_i64().unwrap(),
+            json!({"text": "the order"}),
+        )
+        .await;
         let run = finished_run(&app, &key, run).await;
         assert_eq!(run["status"], "success", "{run}");
         assert_eq!(run["steps"][0]["output"], "A crisp summary.");
@@ -152,7 +132,13 @@ async fn email_steps_send_over_smtp() {
                 "body": "Total: {{ trigger.total }}"}]}),
         )
         .await;
-        let run = fire(&app, &key, &pilot, json!({"id": "A1", "total": 12})).await;
+        let run = fire(
+            &app,
+            &key,
+            pilot["id"].as_i64().unwrap(),
+            json!({"id": "A1", "total": 12}),
+        )
+        .await;
         let mail = inbox.next_mail().await;
         assert_eq!(mail.subject.as_deref(), Some("Order A1"));
         assert_eq!(mail.text.trim(), "Total: 12");
@@ -168,7 +154,7 @@ async fn email_steps_send_over_smtp() {
                 "to": "nobody@localhost", "subject": "s", "body": "b"}]}),
         )
         .await;
-        let run = fire(&app, &key, &bad, json!({})).await;
+        let run = fire(&app, &key, bad["id"].as_i64().unwrap(), json!({})).await;
         let run = finished_run(&app, &key, run).await;
         assert_eq!(run["status"], "failed");
         assert!(
@@ -193,7 +179,7 @@ async fn a_delay_waits_durably_without_holding_a_worker() {
             ]}),
         )
         .await;
-        let run = fire(&app, &key, &pilot, json!({})).await;
+        let run = fire(&app, &key, pilot["id"].as_i64().unwrap(), json!({})).await;
         // While it waits the run says so, and its job is queued, not running.
         let waiting = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
@@ -342,7 +328,7 @@ async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
             ]}),
         )
         .await;
-        let run = fire(&app, &key, &pilot, json!({})).await;
+        let run = fire(&app, &key, pilot["id"].as_i64().unwrap(), json!({})).await;
 
         // Node A runs the first step, then dies inside the second: no release, no
         // settle — its lease simply stops being renewed.

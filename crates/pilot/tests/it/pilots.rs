@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use crate::harness::{TestApp, spawn_app, spawn_with, test_config};
 use crate::sink::Sink;
 
-async fn create(app: &TestApp, key: &str, body: Value) -> Value {
+/// `POST /api/v1/pilots`, asserting `201`; the created pilot.
+pub async fn create(app: &TestApp, key: &str, body: Value) -> Value {
     let response = app
         .post("/api/v1/pilots")
         .bearer_auth(key)
@@ -26,7 +27,8 @@ async fn create(app: &TestApp, key: &str, body: Value) -> Value {
     body
 }
 
-async fn fire(app: &TestApp, key: &str, pilot: i64, payload: Value) -> i64 {
+/// `POST /api/v1/pilots/{pilot}/run`, asserting `202 {"queued": true, …}`; the run id.
+pub async fn fire(app: &TestApp, key: &str, pilot: i64, payload: Value) -> i64 {
     let response = app
         .post(&format!("/api/v1/pilots/{pilot}/run"))
         .bearer_auth(key)
