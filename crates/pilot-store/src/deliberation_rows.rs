@@ -15,6 +15,7 @@ use crate::deliberations::{
     DeliberationRecord, DeliberationResult, EventRecord, IdempotencyBegin, LedgerEntry, PanelEntry,
 };
 use crate::error::{StoreError, StoreResult};
+use crate::sqlite::row::from_sqlite_row;
 
 /// Column list of every deliberation query, as a literal so queries stay
 /// `&'static str`.
@@ -91,6 +92,32 @@ pub(crate) struct DeliberationRow {
     completed_at: Option<i64>,
 }
 
+from_sqlite_row!(DeliberationRow {
+    id,
+    workspace_id,
+    environment,
+    key_id,
+    mode,
+    use_case,
+    difficulty,
+    question,
+    webhook_url,
+    metadata,
+    status,
+    estimate_micros,
+    charged_micros,
+    synthesis,
+    summary,
+    minority_report,
+    confidence_index,
+    confidence_inputs,
+    degraded,
+    failure_code,
+    created_at,
+    updated_at,
+    completed_at
+});
+
 impl DeliberationRow {
     /// The result columns are written together: all set, or all empty.
     fn result(&mut self) -> StoreResult<Option<DeliberationResult>> {
@@ -166,6 +193,13 @@ pub(crate) struct PanelRow {
     created_at: i64,
 }
 
+from_sqlite_row!(PanelRow {
+    stage,
+    author,
+    content,
+    created_at
+});
+
 impl TryFrom<PanelRow> for PanelEntry {
     type Error = StoreError;
 
@@ -189,6 +223,16 @@ pub(crate) struct LedgerRow {
     balance_after_micros: i64,
     created_at: i64,
 }
+
+from_sqlite_row!(LedgerRow {
+    id,
+    amount_micros,
+    kind,
+    deliberation_id,
+    note,
+    balance_after_micros,
+    created_at
+});
 
 impl TryFrom<LedgerRow> for LedgerEntry {
     type Error = StoreError;
@@ -223,6 +267,18 @@ pub(crate) struct EventRow {
     created_at: i64,
 }
 
+from_sqlite_row!(EventRow {
+    id,
+    event,
+    deliberation_id,
+    workspace_id,
+    environment,
+    key_id,
+    webhook_url,
+    payload,
+    created_at
+});
+
 impl TryFrom<EventRow> for EventRecord {
     type Error = StoreError;
 
@@ -251,6 +307,12 @@ pub(crate) struct IdempotencyRow {
     status: Option<i32>,
     response: Option<String>,
 }
+
+from_sqlite_row!(IdempotencyRow {
+    body_hash,
+    status,
+    response
+});
 
 impl IdempotencyRow {
     /// What a request whose body hashes to `body_hash` is told about this key. Another

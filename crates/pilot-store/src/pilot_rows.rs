@@ -18,6 +18,7 @@ use crate::pilots::{
     PilotRecord, PilotTrigger, RUN_JOB_KIND, RateLimitCount, RunDetail, RunRecord, SecretRecord,
     StepResultRecord,
 };
+use crate::sqlite::row::from_sqlite_row;
 
 /// Column list of every pilot query, as a literal so queries stay `&'static str`.
 macro_rules! pilot_columns {
@@ -90,6 +91,26 @@ pub(crate) struct PilotRow {
     updated_at: i64,
 }
 
+from_sqlite_row!(PilotRow {
+    id,
+    workspace_id,
+    environment,
+    title,
+    description,
+    status,
+    trigger_type,
+    steps,
+    schedule_cron,
+    schedule_timezone,
+    next_fire_at,
+    webhook_token_sealed,
+    email_address,
+    run_count,
+    last_run_at,
+    created_at,
+    updated_at
+});
+
 impl TryFrom<PilotRow> for PilotRecord {
     type Error = StoreError;
 
@@ -142,6 +163,22 @@ pub(crate) struct RunRow {
     retry_of: Option<i64>,
 }
 
+from_sqlite_row!(RunRow {
+    id,
+    pilot_id,
+    workspace_id,
+    environment,
+    status,
+    trigger_type,
+    payload,
+    steps,
+    error,
+    created_at,
+    started_at,
+    finished_at,
+    retry_of
+});
+
 impl TryFrom<RunRow> for RunRecord {
     type Error = StoreError;
 
@@ -184,6 +221,19 @@ pub(crate) struct StepRow {
     duration_ms: i64,
 }
 
+from_sqlite_row!(StepRow {
+    run_id,
+    step_index,
+    step_id,
+    step_type,
+    status,
+    output,
+    error,
+    attempts,
+    started_at,
+    duration_ms
+});
+
 impl StepRow {
     fn into_record(self) -> StoreResult<(RunId, StepResultRecord)> {
         let status = StepStatus::parse(&self.status).ok_or_else(|| {
@@ -218,6 +268,12 @@ pub(crate) struct SecretRow {
     created_at: i64,
     updated_at: i64,
 }
+
+from_sqlite_row!(SecretRow {
+    name,
+    created_at,
+    updated_at
+});
 
 impl From<SecretRow> for SecretRecord {
     fn from(row: SecretRow) -> Self {

@@ -9,6 +9,7 @@ use crate::error::StoreError;
 use crate::records::{
     ApiKeyRecord, ClaimedJob, JobFinish, JobRecord, KeyLookup, QueueCounts, WorkspaceRecord,
 };
+use crate::sqlite::row::from_sqlite_row;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct WorkspaceRow {
@@ -16,6 +17,12 @@ pub(crate) struct WorkspaceRow {
     name: String,
     created_at: i64,
 }
+
+from_sqlite_row!(WorkspaceRow {
+    id,
+    name,
+    created_at
+});
 
 impl From<WorkspaceRow> for WorkspaceRecord {
     fn from(row: WorkspaceRow) -> Self {
@@ -39,6 +46,17 @@ pub(crate) struct ApiKeyRow {
     created_at: i64,
     revoked_at: Option<i64>,
 }
+
+from_sqlite_row!(ApiKeyRow {
+    id,
+    workspace_id,
+    environment,
+    name,
+    prefix,
+    scopes,
+    created_at,
+    revoked_at
+});
 
 impl TryFrom<ApiKeyRow> for ApiKeyRecord {
     type Error = StoreError;
@@ -68,6 +86,15 @@ pub(crate) struct KeyLookupRow {
     workspace_name: String,
 }
 
+impl crate::sqlite::row::FromSqliteRow for KeyLookupRow {
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(KeyLookupRow {
+            key: ApiKeyRow::from_sqlite_row(row)?,
+            workspace_name: row.get("workspace_name")?,
+        })
+    }
+}
+
 impl TryFrom<KeyLookupRow> for KeyLookup {
     type Error = StoreError;
 
@@ -89,6 +116,26 @@ pub(crate) struct ClaimedJobRow {
     max_attempts: i32,
     run_at: i64,
     created_at: i64,
+}
+
+impl crate::sqlite::row::FromSqliteRow for ClaimedJobRow {
+    /// SQLite keeps the payload as JSON text.
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let payload: String = row.get("payload")?;
+        let payload = serde_json::from_str(&payload).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        Ok(ClaimedJobRow {
+            id: row.get("id")?,
+            kind: row.get("kind")?,
+            payload: sqlx::types::Json(payload),
+            workspace_id: row.get("workspace_id")?,
+            attempts: row.get("attempts")?,
+            max_attempts: row.get("max_attempts")?,
+            run_at: row.get("run_at")?,
+            created_at: row.get("created_at")?,
+        })
+    }
 }
 
 impl From<ClaimedJobRow> for ClaimedJob {
@@ -119,6 +166,19 @@ pub(crate) struct JobRow {
     lease_expires_at: Option<i64>,
     last_error: Option<String>,
 }
+
+from_sqlite_row!(JobRow {
+    id,
+    kind,
+    state,
+    workspace_id,
+    attempts,
+    max_attempts,
+    run_at,
+    lease_owner,
+    lease_expires_at,
+    last_error
+});
 
 impl TryFrom<JobRow> for JobRecord {
     type Error = StoreError;

@@ -5,6 +5,7 @@
 //! backends). Summaries group by UTC day — `created_at` divided by 86,400,000, the
 //! same integer arithmetic on both backends — and by model.
 
+use crate::sqlite::row::from_sqlite_row;
 use pilot_domain::{Credits, Environment, UnixMillis, WorkspaceId};
 
 /// Milliseconds in a UTC day.
@@ -57,6 +58,17 @@ pub(crate) struct SummaryRow {
     output_tokens: i64,
     cost_micros: i64,
 }
+
+from_sqlite_row!(SummaryRow {
+    day,
+    provider,
+    model,
+    calls,
+    estimated_calls,
+    input_tokens,
+    output_tokens,
+    cost_micros
+});
 
 impl From<SummaryRow> for UsageSummaryRow {
     fn from(row: SummaryRow) -> Self {

@@ -11,7 +11,7 @@ use common::*;
 use pilot_domain::{Credits, Environment};
 use pilot_store::{Backend, CreateDeliberation, StoreOptions};
 use pilot_testkit::{TestDb, backends};
-use sqlx::{Connection, PgConnection, SqliteConnection};
+use sqlx::{Connection, PgConnection};
 
 #[tokio::test]
 async fn grants_add_to_a_balance_that_starts_at_zero_each_with_its_entry() {
@@ -151,8 +151,12 @@ async fn a_balance_for_ten_estimates_accepts_exactly_ten_of_a_hundred_concurrent
 async fn refusal(backend: Backend, url: &str, sql: &'static str) -> String {
     let outcome = match backend {
         Backend::Sqlite => {
-            let mut conn = SqliteConnection::connect(url).await.unwrap();
-            sqlx::query(sql).execute(&mut conn).await.map(drop)
+            let path = url.strip_prefix("sqlite://").expect("a sqlite:// URL");
+            let conn = rusqlite::Connection::open(path).unwrap();
+            return match conn.execute(sql, []) {
+                Ok(_) => panic!("{sql} was allowed on {backend:?}"),
+                Err(error) => error.to_string(),
+            };
         }
         Backend::Postgres => {
             let mut conn = PgConnection::connect(url).await.unwrap();

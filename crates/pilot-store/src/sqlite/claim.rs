@@ -1,11 +1,13 @@
 //! Claiming due jobs on SQLite: oldest first, or fairly across workspaces.
 //!
-//! Both run in a `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock before
-//! reading: no two claimers (threads or processes) see the same due rows, and a capped
-//! claim's count of running jobs cannot go stale before its update.
+//! Both run on the writer thread, in its `BEGIN IMMEDIATE` transaction, which takes
+//! SQLite's write lock before reading: no two claimers (threads or processes) see the
+//! same due rows, and a capped claim's count of running jobs cannot go stale before
+//! its update.
 
-use sqlx::SqlitePool;
+use rusqlite::{Connection, params};
 
+use super::row;
 use crate::error::StoreResult;
 use crate::records::{ClaimRequest, ClaimedJob};
 use crate::rows::ClaimedJobRow;
@@ -89,25 +91,42 @@ const ROUND_ROBIN: &str = lease!(
     SELECT id FROM ranked WHERE rank <= room ORDER BY rank, run_at, id LIMIT ?4)"
 );
 
-pub(super) async fn claim(
-    writer: &SqlitePool,
-    request: &ClaimRequest<'_>,
-) -> StoreResult<Vec<ClaimedJob>> {
-    let sql = match request.workspace_cap {
-        Some(_) => ROUND_ROBIN,
-        None => OLDEST_FIRST,
-    };
-    let mut query = sqlx::query_as::<_, ClaimedJobRow>(sql)
-        .bind(request.owner)
-        .bind(request.lease_until.0)
-        .bind(request.now.0)
-        .bind(i64::from(request.limit));
-    if let Some(cap) = request.workspace_cap {
-        query = query.bind(i64::from(cap));
+/// A [`ClaimRequest`] owned, to travel to the writer thread.
+pub(super) struct Claim {
+    owner: String,
+    limit: i64,
+    now: i64,
+    lease_until: i64,
+    workspace_cap: Option<i64>,
+}
+
+impl From<&ClaimRequest<'_>> for Claim {
+    fn from(request: &ClaimRequest<'_>) -> Self {
+        Claim {
+            owner: request.owner.to_owned(),
+            limit: i64::from(request.limit),
+            now: request.now.0,
+            lease_until: request.lease_until.0,
+            workspace_cap: request.workspace_cap.map(i64::from),
+        }
     }
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let rows = query.fetch_all(&mut *tx).await?;
-    tx.commit().await?;
+}
+
+/// Leases the chosen jobs, on the writer's connection (inside its `BEGIN IMMEDIATE`
+/// transaction); oldest first.
+pub(super) fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Vec<ClaimedJob>> {
+    let rows: Vec<ClaimedJobRow> = match claim.workspace_cap {
+        Some(cap) => row::all(
+            conn,
+            ROUND_ROBIN,
+            params![claim.owner, claim.lease_until, claim.now, claim.limit, cap],
+        )?,
+        None => row::all(
+            conn,
+            OLDEST_FIRST,
+            params![claim.owner, claim.lease_until, claim.now, claim.limit],
+        )?,
+    };
     let mut jobs: Vec<ClaimedJob> = rows.into_iter().map(Into::into).collect();
     jobs.sort_by_key(|job| (job.run_at, job.id));
     Ok(jobs)

@@ -1,10 +1,11 @@
 use async_trait::async_trait;
 use pilot_domain::{Credits, DeliberationId, Environment, FailureCode, UnixMillis, WorkspaceId};
-use sqlx::{Sqlite, Transaction};
+use rusqlite::{Connection, params};
 
 use super::SqliteStore;
 use super::credits::{balance_of, credit, debit};
 use super::jobs::insert_job;
+use super::row;
 use crate::deliberation_rows::{
     DeliberationRow, EventRow, PanelRow, deliberation_columns, event_columns,
 };
@@ -16,40 +17,81 @@ use crate::deliberations::{
 use crate::error::StoreResult;
 use crate::pilot_rows::json_text;
 
-/// Settles the deliberation that `tx`'s guarded `UPDATE` just made terminal (`ended`)
-/// — refunds what it was not charged, records its event in the outbox — and commits.
+/// Settles the deliberation that the write's guarded `UPDATE` just made terminal
+/// (`ended`): refunds what it was not charged and records its event in the outbox.
 /// `false`, with nothing written, when the update found it terminal already.
-async fn settle(
-    mut tx: Transaction<'_, Sqlite>,
-    ended: Option<DeliberationRow>,
-    now: UnixMillis,
-) -> StoreResult<bool> {
+fn settle(conn: &Connection, ended: Option<DeliberationRow>, now: UnixMillis) -> StoreResult<bool> {
     let Some(row) = ended else {
         return Ok(false);
     };
     let record: DeliberationRecord = row.try_into()?;
     if let Some(posting) = refund(&record) {
-        credit(&mut tx, &posting, now).await?;
+        credit(conn, &posting, now)?;
     }
     let event = terminal_event(&record, now)?;
-    sqlx::query(
+    row::execute(
+        conn,
         "INSERT INTO deliberation_events (id, event, deliberation_id, workspace_id, environment, \
          key_id, webhook_url, payload, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .bind(&event.id)
-    .bind(&event.event)
-    .bind(record.id.as_str())
-    .bind(record.workspace_id.0)
-    .bind(record.environment.as_str())
-    .bind(record.key_id.map(|key| key.0))
-    .bind(&record.webhook_url)
-    .bind(&event.payload)
-    .bind(now.0)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+        params![
+            event.id,
+            event.event,
+            record.id.as_str(),
+            record.workspace_id.0,
+            record.environment.as_str(),
+            record.key_id.map(|key| key.0),
+            record.webhook_url,
+            event.payload,
+            now.0
+        ],
+    )?;
     Ok(true)
+}
+
+fn create(
+    conn: &Connection,
+    workspace_id: WorkspaceId,
+    environment: Environment,
+    new: &NewDeliberation,
+    now: UnixMillis,
+) -> StoreResult<CreateDeliberation> {
+    // A free deliberation reserves nothing and leaves no ledger entry.
+    if new.estimate > Credits::ZERO {
+        let posting = reservation(workspace_id, environment, &new.id, new.estimate);
+        if debit(conn, &posting, now)?.is_none() {
+            let balance = balance_of(conn, workspace_id, environment)?;
+            return Ok(CreateDeliberation::InsufficientCredits { balance });
+        }
+    }
+    let record: DeliberationRecord = row::one::<DeliberationRow>(
+        conn,
+        concat!(
+            "INSERT INTO deliberations (id, workspace_id, environment, key_id, mode, use_case, \
+             difficulty, question, webhook_url, metadata, status, estimate_micros, created_at, \
+             updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?12) \
+             RETURNING ",
+            deliberation_columns!()
+        ),
+        params![
+            new.id.as_str(),
+            workspace_id.0,
+            environment.as_str(),
+            new.key_id.map(|key| key.0),
+            new.mode.as_str(),
+            new.use_case.as_str(),
+            new.difficulty.as_str(),
+            new.question,
+            new.webhook_url,
+            new.metadata.as_ref().map(json_text),
+            new.estimate.micros(),
+            now.0
+        ],
+    )?
+    .try_into()?;
+    insert_job(conn, &deliberation_job(&record.id, workspace_id, now), now)?;
+    Ok(CreateDeliberation::Created(record))
 }
 
 #[async_trait]
@@ -61,47 +103,15 @@ impl DeliberationStore for SqliteStore {
         new: &NewDeliberation,
         now: UnixMillis,
     ) -> StoreResult<CreateDeliberation> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // A free deliberation reserves nothing and leaves no ledger entry.
-        if new.estimate > Credits::ZERO {
-            let posting = reservation(workspace_id, environment, &new.id, new.estimate);
-            if debit(&mut tx, &posting, now).await?.is_none() {
-                let balance = balance_of(&mut tx, workspace_id, environment).await?;
-                return Ok(CreateDeliberation::InsufficientCredits { balance });
-            }
+        let new = new.clone();
+        let created = self
+            .writer
+            .write(move |conn| create(conn, workspace_id, environment, &new, now))
+            .await?;
+        if matches!(created, CreateDeliberation::Created(_)) {
+            self.job_notify.notify_waiters();
         }
-        let record: DeliberationRecord = sqlx::query_as::<_, DeliberationRow>(concat!(
-            "INSERT INTO deliberations (id, workspace_id, environment, key_id, mode, use_case, \
-             difficulty, question, webhook_url, metadata, status, estimate_micros, created_at, \
-             updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?12) \
-             RETURNING ",
-            deliberation_columns!()
-        ))
-        .bind(new.id.as_str())
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .bind(new.key_id.map(|key| key.0))
-        .bind(new.mode.as_str())
-        .bind(new.use_case.as_str())
-        .bind(new.difficulty.as_str())
-        .bind(&new.question)
-        .bind(&new.webhook_url)
-        .bind(new.metadata.as_ref().map(json_text))
-        .bind(new.estimate.micros())
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_into()?;
-        insert_job(
-            &mut tx,
-            &deliberation_job(&record.id, workspace_id, now),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        self.job_notify.notify_waiters();
-        Ok(CreateDeliberation::Created(record))
+        Ok(created)
     }
 
     async fn get_deliberation(
@@ -110,16 +120,22 @@ impl DeliberationStore for SqliteStore {
         environment: Environment,
         id: &DeliberationId,
     ) -> StoreResult<Option<DeliberationRecord>> {
-        let row = sqlx::query_as::<_, DeliberationRow>(concat!(
-            "SELECT ",
-            deliberation_columns!(),
-            " FROM deliberations WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3"
-        ))
-        .bind(id.as_str())
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
+        let id = id.clone();
+        let row = self
+            .readers
+            .read(move |conn| {
+                row::optional::<DeliberationRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        deliberation_columns!(),
+                        " FROM deliberations WHERE id = ?1 AND workspace_id = ?2 \
+                          AND environment = ?3"
+                    ),
+                    params![id.as_str(), workspace_id.0, environment.as_str()],
+                )
+            })
+            .await?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -127,14 +143,21 @@ impl DeliberationStore for SqliteStore {
         &self,
         id: &DeliberationId,
     ) -> StoreResult<Option<DeliberationRecord>> {
-        let row = sqlx::query_as::<_, DeliberationRow>(concat!(
-            "SELECT ",
-            deliberation_columns!(),
-            " FROM deliberations WHERE id = ?1"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
+        let id = id.clone();
+        let row = self
+            .readers
+            .read(move |conn| {
+                row::optional::<DeliberationRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        deliberation_columns!(),
+                        " FROM deliberations WHERE id = ?1"
+                    ),
+                    [id.as_str()],
+                )
+            })
+            .await?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -143,40 +166,54 @@ impl DeliberationStore for SqliteStore {
         id: &DeliberationId,
         now: UnixMillis,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE deliberations SET status = 'running', updated_at = ?1 \
-             WHERE id = ?2 AND status = 'queued'",
-        )
-        .bind(now.0)
-        .bind(id.as_str())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let id = id.clone();
+        self.writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "UPDATE deliberations SET status = 'running', updated_at = ?1 \
+                     WHERE id = ?2 AND status = 'queued'",
+                    params![now.0, id.as_str()],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn record_panel_entry(&self, id: &DeliberationId, entry: &PanelEntry) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO deliberation_panel (deliberation_id, stage, author, content, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(id.as_str())
-        .bind(&entry.stage)
-        .bind(&entry.author)
-        .bind(json_text(&entry.content))
-        .bind(entry.created_at.0)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let (id, entry) = (id.clone(), entry.clone());
+        self.writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "INSERT INTO deliberation_panel (deliberation_id, stage, author, content, \
+                     created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        id.as_str(),
+                        entry.stage,
+                        entry.author,
+                        json_text(&entry.content),
+                        entry.created_at.0
+                    ],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn panel_entries(&self, id: &DeliberationId) -> StoreResult<Vec<PanelEntry>> {
-        let rows = sqlx::query_as::<_, PanelRow>(
-            "SELECT stage, author, content, created_at FROM deliberation_panel \
-             WHERE deliberation_id = ?1 ORDER BY seq",
-        )
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        let id = id.clone();
+        let rows = self
+            .readers
+            .read(move |conn| {
+                row::all::<PanelRow>(
+                    conn,
+                    "SELECT stage, author, content, created_at FROM deliberation_panel \
+                     WHERE deliberation_id = ?1 ORDER BY seq",
+                    [id.as_str()],
+                )
+            })
+            .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -187,27 +224,35 @@ impl DeliberationStore for SqliteStore {
         cost: Credits,
         now: UnixMillis,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let ended = sqlx::query_as::<_, DeliberationRow>(concat!(
-            "UPDATE deliberations SET status = 'completed', \
-             charged_micros = MIN(estimate_micros, ?1), synthesis = ?2, summary = ?3, \
-             minority_report = ?4, confidence_index = ?5, confidence_inputs = ?6, \
-             degraded = ?7, updated_at = ?8, completed_at = ?8 \
-             WHERE id = ?9 AND status IN ('queued', 'running') RETURNING ",
-            deliberation_columns!()
-        ))
-        .bind(cost.max(Credits::ZERO).micros())
-        .bind(&result.synthesis)
-        .bind(&result.summary)
-        .bind(&result.minority_report)
-        .bind(result.confidence_index)
-        .bind(json_text(&result.confidence_inputs))
-        .bind(result.degraded)
-        .bind(now.0)
-        .bind(id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        settle(tx, ended, now).await
+        let (id, result) = (id.clone(), result.clone());
+        self.writer
+            .write(move |conn| {
+                let ended = row::optional::<DeliberationRow>(
+                    conn,
+                    concat!(
+                        "UPDATE deliberations SET status = 'completed', \
+                         charged_micros = MIN(estimate_micros, ?1), synthesis = ?2, \
+                         summary = ?3, minority_report = ?4, confidence_index = ?5, \
+                         confidence_inputs = ?6, degraded = ?7, updated_at = ?8, \
+                         completed_at = ?8 \
+                         WHERE id = ?9 AND status IN ('queued', 'running') RETURNING ",
+                        deliberation_columns!()
+                    ),
+                    params![
+                        cost.max(Credits::ZERO).micros(),
+                        result.synthesis,
+                        result.summary,
+                        result.minority_report,
+                        result.confidence_index,
+                        json_text(&result.confidence_inputs),
+                        result.degraded,
+                        now.0,
+                        id.as_str()
+                    ],
+                )?;
+                settle(conn, ended, now)
+            })
+            .await
     }
 
     async fn fail_deliberation(
@@ -216,30 +261,41 @@ impl DeliberationStore for SqliteStore {
         code: FailureCode,
         now: UnixMillis,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let ended = sqlx::query_as::<_, DeliberationRow>(concat!(
-            "UPDATE deliberations SET status = 'failed', charged_micros = 0, failure_code = ?1, \
-             updated_at = ?2, completed_at = ?2 \
-             WHERE id = ?3 AND status IN ('queued', 'running') RETURNING ",
-            deliberation_columns!()
-        ))
-        .bind(code.as_str())
-        .bind(now.0)
-        .bind(id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        settle(tx, ended, now).await
+        let id = id.clone();
+        self.writer
+            .write(move |conn| {
+                let ended = row::optional::<DeliberationRow>(
+                    conn,
+                    concat!(
+                        "UPDATE deliberations SET status = 'failed', charged_micros = 0, \
+                         failure_code = ?1, updated_at = ?2, completed_at = ?2 \
+                         WHERE id = ?3 AND status IN ('queued', 'running') RETURNING ",
+                        deliberation_columns!()
+                    ),
+                    params![code.as_str(), now.0, id.as_str()],
+                )?;
+                settle(conn, ended, now)
+            })
+            .await
     }
 
     async fn deliberation_events(&self, id: &DeliberationId) -> StoreResult<Vec<EventRecord>> {
-        let rows = sqlx::query_as::<_, EventRow>(concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM deliberation_events WHERE deliberation_id = ?1 ORDER BY created_at, id"
-        ))
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        let id = id.clone();
+        let rows = self
+            .readers
+            .read(move |conn| {
+                row::all::<EventRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        event_columns!(),
+                        " FROM deliberation_events WHERE deliberation_id = ?1 \
+                          ORDER BY created_at, id"
+                    ),
+                    [id.as_str()],
+                )
+            })
+            .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 }

@@ -1,8 +1,10 @@
 use async_trait::async_trait;
 use pilot_domain::UnixMillis;
+use rusqlite::params;
 use serde_json::Value;
 
 use super::SqliteStore;
+use super::row;
 use crate::deliberation_rows::IdempotencyRow;
 use crate::deliberations::{IdempotencyBegin, IdempotencyStore};
 use crate::error::StoreResult;
@@ -18,39 +20,34 @@ impl IdempotencyStore for SqliteStore {
         now: UnixMillis,
         ttl_ms: i64,
     ) -> StoreResult<IdempotencyBegin> {
-        // The claim and the look at what holds the key are one transaction on the one
-        // writer connection, so concurrent callers are answered one after another.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // Absent, or expired and taken over in place: either way this caller owns it.
-        let claimed: Option<i32> = sqlx::query_scalar(
-            "INSERT INTO idempotency_keys (scope, key, body_hash, created_at) \
-             VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (scope, key) DO UPDATE SET body_hash = excluded.body_hash, \
-                status = NULL, response = NULL, created_at = excluded.created_at \
-             WHERE idempotency_keys.created_at < ?5 \
-             RETURNING 1",
-        )
-        .bind(scope)
-        .bind(key)
-        .bind(body_hash)
-        .bind(now.0)
-        .bind(now.0.saturating_sub(ttl_ms))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let outcome = match claimed {
-            Some(_) => IdempotencyBegin::Started,
-            None => sqlx::query_as::<_, IdempotencyRow>(
-                "SELECT body_hash, status, response FROM idempotency_keys \
-                 WHERE scope = ?1 AND key = ?2",
-            )
-            .bind(scope)
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await?
-            .outcome(body_hash)?,
-        };
-        tx.commit().await?;
-        Ok(outcome)
+        let (scope, key, body_hash) = (scope.to_owned(), key.to_owned(), body_hash.to_owned());
+        // The claim and the look at what holds the key are one write on the one writer
+        // thread, so concurrent callers are answered one after another.
+        self.writer
+            .write(move |conn| {
+                // Absent, or expired and taken over in place: either way this caller owns it.
+                let claimed: Option<i32> = row::optional_scalar(
+                    conn,
+                    "INSERT INTO idempotency_keys (scope, key, body_hash, created_at) \
+                     VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (scope, key) DO UPDATE SET body_hash = excluded.body_hash, \
+                        status = NULL, response = NULL, created_at = excluded.created_at \
+                     WHERE idempotency_keys.created_at < ?5 \
+                     RETURNING 1",
+                    params![scope, key, body_hash, now.0, now.0.saturating_sub(ttl_ms)],
+                )?;
+                match claimed {
+                    Some(_) => Ok(IdempotencyBegin::Started),
+                    None => row::one::<IdempotencyRow>(
+                        conn,
+                        "SELECT body_hash, status, response FROM idempotency_keys \
+                         WHERE scope = ?1 AND key = ?2",
+                        params![scope, key],
+                    )?
+                    .outcome(&body_hash),
+                }
+            })
+            .await
     }
 
     async fn idempotency_finish(
@@ -60,35 +57,46 @@ impl IdempotencyStore for SqliteStore {
         status: u16,
         body: &Value,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET status = ?1, response = ?2 \
-             WHERE scope = ?3 AND key = ?4 AND status IS NULL",
-        )
-        .bind(i32::from(status))
-        .bind(json_text(body))
-        .bind(scope)
-        .bind(key)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let (scope, key, body) = (scope.to_owned(), key.to_owned(), json_text(body));
+        self.writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "UPDATE idempotency_keys SET status = ?1, response = ?2 \
+                     WHERE scope = ?3 AND key = ?4 AND status IS NULL",
+                    params![i32::from(status), body, scope, key],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn idempotency_abandon(&self, scope: &str, key: &str) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND status IS NULL",
-        )
-        .bind(scope)
-        .bind(key)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let (scope, key) = (scope.to_owned(), key.to_owned());
+        self.writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "DELETE FROM idempotency_keys \
+                     WHERE scope = ?1 AND key = ?2 AND status IS NULL",
+                    params![scope, key],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn purge_idempotency(&self, before: UnixMillis) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?1")
-            .bind(before.0)
-            .execute(&self.writer)
+        let purged = self
+            .writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "DELETE FROM idempotency_keys WHERE created_at < ?1",
+                    [before.0],
+                )
+            })
             .await?;
-        Ok(done.rows_affected())
+        Ok(purged as u64)
     }
 }

@@ -1,33 +1,35 @@
 use async_trait::async_trait;
 use pilot_domain::{ApiKeyId, Environment, UnixMillis, WorkspaceId};
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, params};
 
 use super::SqliteStore;
+use super::row;
 use crate::KeyStore;
 use crate::error::StoreResult;
 use crate::records::{ApiKeyRecord, KeyLookup, NewApiKey};
 use crate::rows::{ApiKeyRow, KeyLookupRow, key_columns};
 
-pub(super) async fn insert_key(
-    conn: &mut SqliteConnection,
+pub(super) fn insert_key(
+    conn: &Connection,
     workspace_id: WorkspaceId,
     key: &NewApiKey,
     now: UnixMillis,
 ) -> StoreResult<ApiKeyRecord> {
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = row::scalar(
+        conn,
         "INSERT INTO api_keys (workspace_id, environment, name, prefix, digest, scopes, \
-         webhook_secret_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(workspace_id.0)
-    .bind(key.environment.as_str())
-    .bind(&key.name)
-    .bind(&key.prefix)
-    .bind(&key.digest)
-    .bind(key.scopes.to_string())
-    .bind(&key.webhook_secret_sealed)
-    .bind(now.0)
-    .fetch_one(conn)
-    .await?;
+         webhook_secret_sealed, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+        params![
+            workspace_id.0,
+            key.environment.as_str(),
+            key.name,
+            key.prefix,
+            key.digest,
+            key.scopes.to_string(),
+            key.webhook_secret_sealed,
+            now.0
+        ],
+    )?;
     Ok(key.stored_as(ApiKeyId(id), workspace_id, now))
 }
 
@@ -39,8 +41,10 @@ impl KeyStore for SqliteStore {
         key: &NewApiKey,
         now: UnixMillis,
     ) -> StoreResult<ApiKeyRecord> {
-        let mut conn = self.writer.acquire().await?;
-        insert_key(&mut conn, workspace_id, key, now).await
+        let key = key.clone();
+        self.writer
+            .write(move |conn| insert_key(conn, workspace_id, &key, now))
+            .await
     }
 
     async fn list_api_keys(
@@ -48,30 +52,41 @@ impl KeyStore for SqliteStore {
         workspace_id: WorkspaceId,
         environment: Option<Environment>,
     ) -> StoreResult<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query_as::<_, ApiKeyRow>(concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM api_keys k WHERE k.workspace_id = ? AND (? IS NULL OR k.environment = ?) \
-             ORDER BY k.id"
-        ))
-        .bind(workspace_id.0)
-        .bind(environment.map(Environment::as_str))
-        .bind(environment.map(Environment::as_str))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .readers
+            .read(move |conn| {
+                row::all::<ApiKeyRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        key_columns!(),
+                        " FROM api_keys k WHERE k.workspace_id = ?1 \
+                          AND (?2 IS NULL OR k.environment = ?2) ORDER BY k.id"
+                    ),
+                    params![workspace_id.0, environment.map(Environment::as_str)],
+                )
+            })
+            .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
     async fn find_key_by_digest(&self, digest: &str) -> StoreResult<Option<KeyLookup>> {
-        let row = sqlx::query_as::<_, KeyLookupRow>(concat!(
-            "SELECT ",
-            key_columns!(),
-            ", w.name AS workspace_name FROM api_keys k \
-             JOIN workspaces w ON w.id = k.workspace_id WHERE k.digest = ?"
-        ))
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await?;
+        let digest = digest.to_owned();
+        let row = self
+            .readers
+            .read(move |conn| {
+                row::optional::<KeyLookupRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        key_columns!(),
+                        ", w.name AS workspace_name FROM api_keys k \
+                         JOIN workspaces w ON w.id = k.workspace_id WHERE k.digest = ?1"
+                    ),
+                    [digest],
+                )
+            })
+            .await?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -81,16 +96,18 @@ impl KeyStore for SqliteStore {
         key_id: ApiKeyId,
         now: UnixMillis,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = ? \
-             WHERE id = ? AND workspace_id = ? AND revoked_at IS NULL",
-        )
-        .bind(now.0)
-        .bind(key_id.0)
-        .bind(workspace_id.0)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let revoked = self
+            .writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "UPDATE api_keys SET revoked_at = ?1 \
+                     WHERE id = ?2 AND workspace_id = ?3 AND revoked_at IS NULL",
+                    params![now.0, key_id.0, workspace_id.0],
+                )
+            })
+            .await?;
+        Ok(revoked == 1)
     }
 
     async fn sealed_webhook_secret(
@@ -99,15 +116,15 @@ impl KeyStore for SqliteStore {
         environment: Environment,
         key_id: ApiKeyId,
     ) -> StoreResult<Option<String>> {
-        let sealed = sqlx::query_scalar::<_, String>(
-            "SELECT webhook_secret_sealed FROM api_keys \
-             WHERE id = ? AND workspace_id = ? AND environment = ?",
-        )
-        .bind(key_id.0)
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(sealed)
+        self.readers
+            .read(move |conn| {
+                row::optional_scalar(
+                    conn,
+                    "SELECT webhook_secret_sealed FROM api_keys \
+                     WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3",
+                    params![key_id.0, workspace_id.0, environment.as_str()],
+                )
+            })
+            .await
     }
 }

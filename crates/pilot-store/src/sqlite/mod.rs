@@ -1,75 +1,75 @@
-//! The embedded store: one SQLite file in WAL mode.
+//! The embedded store: one SQLite file in WAL mode, through rusqlite.
 //!
-//! SQLite allows one writer at a time. Within a process, every write goes through a
-//! pool of one connection (`writer`), so writers queue in memory instead of meeting
-//! SQLite's lock and backing off by sleeping; reads use a pool of several. Between
+//! SQLite allows one writer at a time. Every write of this process is a closure run
+//! by one writer thread that owns the write connection and commits whatever writes
+//! are waiting in one transaction (group commit, [`writer`]); reads run on a few
+//! reader threads, each with its own connection ([`readers`]). A store call is one
+//! round trip to one of those threads, however many statements it runs. Between
 //! processes sharing the file (`pilot serve` beside `pilot worker`), `busy_timeout`
-//! makes a writer wait for the lock rather than fail. The claim runs in a
-//! `BEGIN IMMEDIATE` transaction so no two claimers read the same due rows.
+//! makes a writer wait for the lock rather than fail. Writes run in `BEGIN IMMEDIATE`
+//! transactions, so a claim's reads and updates see no other writer in between.
 
 mod claim;
+mod connection;
 mod credits;
 mod deliberations;
 mod idempotency;
 mod jobs;
 mod keys;
+mod migrate;
 mod pilots;
 mod rate_limits;
+mod readers;
+pub(crate) mod row;
 mod runs;
 mod secrets;
 mod usage;
 mod workspaces;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use rusqlite::Connection;
 use tokio::sync::Notify;
 
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::records::Backend;
 use crate::{Store, StoreOptions};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+use readers::Readers;
+use writer::Writer;
 
 pub struct SqliteStore {
-    /// Reads.
-    pool: SqlitePool,
-    /// Writes: one connection.
-    writer: SqlitePool,
+    readers: Readers,
+    writer: Writer,
     job_notify: Arc<Notify>,
 }
 
 impl SqliteStore {
+    /// Opens (creating if missing) the database at `path`: the write connection
+    /// first, so it creates the file and sets WAL mode, then one read connection per
+    /// `options.max_connections`.
     pub async fn open(path: &Path, options: &StoreOptions) -> StoreResult<Self> {
-        let connect = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_millis(options.busy_timeout_ms));
-        // The writer connects first, so it creates the file and sets WAL mode.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(connect.clone())
-            .await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .connect_with(connect)
-            .await?;
+        let path = path.to_owned();
+        let busy = Duration::from_millis(options.busy_timeout_ms);
+        let readers = options.max_connections.max(1) as usize;
+        let (write, reads) = tokio::task::spawn_blocking(move || {
+            let write = connection::open(&path, busy)?;
+            let reads = (0..readers)
+                .map(|_| connection::open(&path, busy))
+                .collect::<rusqlite::Result<Vec<Connection>>>()?;
+            Ok::<_, rusqlite::Error>((write, reads))
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("opening SQLite: {e}")))??;
+        let threads = |e: std::io::Error| StoreError::Unavailable(format!("starting threads: {e}"));
         Ok(SqliteStore {
-            pool,
-            writer,
+            writer: Writer::start(write).map_err(threads)?,
+            readers: Readers::start(reads).map_err(threads)?,
             job_notify: Arc::new(Notify::new()),
         })
-    }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
     }
 }
 
@@ -80,13 +80,13 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.writer).await?;
-        Ok(())
+        self.writer.write(migrate::run).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.readers
+            .read(|conn| row::scalar::<i64>(conn, "SELECT 1", []).map(drop))
+            .await
     }
 
     fn job_notify(&self) -> Arc<Notify> {
@@ -94,7 +94,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
-        self.pool.close().await;
+        self.readers.close().await;
         self.writer.close().await;
     }
 }

@@ -1,25 +1,25 @@
 use async_trait::async_trait;
 use pilot_domain::{Environment, PilotId, TriggerType, UnixMillis, WorkspaceId};
+use rusqlite::params;
 use serde_json::Value;
-use sqlx::SqlitePool;
 
 use super::SqliteStore;
+use super::row;
 use super::runs::queue_run_of_pilot;
 use crate::error::StoreResult;
 use crate::pilot_rows::{PilotRow, json_text, pilot_columns, trigger_type_of};
 use crate::pilots::{NewPilot, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RunRecord};
 
-/// The pilot that a unique trigger column (`sql` compares it with `?1`) names.
-async fn pilot_by_key(
-    pool: &SqlitePool,
-    sql: &'static str,
-    key: &str,
-) -> StoreResult<Option<PilotRecord>> {
-    let row = sqlx::query_as::<_, PilotRow>(sql)
-        .bind(key)
-        .fetch_optional(pool)
-        .await?;
-    row.map(TryInto::try_into).transpose()
+impl SqliteStore {
+    /// The pilot that a unique trigger column (`sql` compares it with `?1`) names.
+    async fn pilot_by_key(&self, sql: &'static str, key: &str) -> StoreResult<Option<PilotRecord>> {
+        let key = key.to_owned();
+        let row = self
+            .readers
+            .read(move |conn| row::optional::<PilotRow>(conn, sql, [key]))
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
 }
 
 #[async_trait]
@@ -31,32 +31,41 @@ impl PilotStore for SqliteStore {
         pilot: &NewPilot,
         now: UnixMillis,
     ) -> StoreResult<PilotRecord> {
-        let trigger = &pilot.trigger;
-        sqlx::query_as::<_, PilotRow>(concat!(
-            "INSERT INTO pilots (workspace_id, environment, title, description, status, \
-             trigger_type, steps, schedule_cron, schedule_timezone, next_fire_at, \
-             webhook_token_digest, webhook_token_sealed, email_address, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14) \
-             RETURNING ",
-            pilot_columns!()
-        ))
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .bind(&pilot.title)
-        .bind(&pilot.description)
-        .bind(pilot.status.as_str())
-        .bind(trigger_type_of(trigger))
-        .bind(json_text(&pilot.steps))
-        .bind(&trigger.schedule_cron)
-        .bind(&trigger.schedule_timezone)
-        .bind(trigger.next_fire_at.map(|t| t.0))
-        .bind(&trigger.webhook_token_digest)
-        .bind(&trigger.webhook_token_sealed)
-        .bind(&trigger.email_address)
-        .bind(now.0)
-        .fetch_one(&self.writer)
-        .await?
-        .try_into()
+        let pilot = pilot.clone();
+        self.writer
+            .write(move |conn| {
+                let trigger = &pilot.trigger;
+                row::one::<PilotRow>(
+                    conn,
+                    concat!(
+                        "INSERT INTO pilots (workspace_id, environment, title, description, \
+                         status, trigger_type, steps, schedule_cron, schedule_timezone, \
+                         next_fire_at, webhook_token_digest, webhook_token_sealed, \
+                         email_address, created_at, updated_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14) \
+                         RETURNING ",
+                        pilot_columns!()
+                    ),
+                    params![
+                        workspace_id.0,
+                        environment.as_str(),
+                        pilot.title,
+                        pilot.description,
+                        pilot.status.as_str(),
+                        trigger_type_of(trigger),
+                        json_text(&pilot.steps),
+                        trigger.schedule_cron,
+                        trigger.schedule_timezone,
+                        trigger.next_fire_at.map(|t| t.0),
+                        trigger.webhook_token_digest,
+                        trigger.webhook_token_sealed,
+                        trigger.email_address,
+                        now.0
+                    ],
+                )?
+                .try_into()
+            })
+            .await
     }
 
     async fn list_pilots(
@@ -64,15 +73,21 @@ impl PilotStore for SqliteStore {
         workspace_id: WorkspaceId,
         environment: Environment,
     ) -> StoreResult<Vec<PilotRecord>> {
-        let rows = sqlx::query_as::<_, PilotRow>(concat!(
-            "SELECT ",
-            pilot_columns!(),
-            " FROM pilots WHERE workspace_id = ?1 AND environment = ?2 ORDER BY id DESC"
-        ))
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .readers
+            .read(move |conn| {
+                row::all::<PilotRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        pilot_columns!(),
+                        " FROM pilots WHERE workspace_id = ?1 AND environment = ?2 \
+                          ORDER BY id DESC"
+                    ),
+                    params![workspace_id.0, environment.as_str()],
+                )
+            })
+            .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -82,16 +97,20 @@ impl PilotStore for SqliteStore {
         environment: Environment,
         id: PilotId,
     ) -> StoreResult<Option<PilotRecord>> {
-        let row = sqlx::query_as::<_, PilotRow>(concat!(
-            "SELECT ",
-            pilot_columns!(),
-            " FROM pilots WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3"
-        ))
-        .bind(id.0)
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = self
+            .readers
+            .read(move |conn| {
+                row::optional::<PilotRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        pilot_columns!(),
+                        " FROM pilots WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3"
+                    ),
+                    params![id.0, workspace_id.0, environment.as_str()],
+                )
+            })
+            .await?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -103,42 +122,51 @@ impl PilotStore for SqliteStore {
         patch: &PilotPatch,
         now: UnixMillis,
     ) -> StoreResult<Option<PilotRecord>> {
-        // One statement: `?5` says whether the trigger columns are replaced at all.
-        let unchanged = PilotTrigger::default();
-        let trigger = patch.trigger.as_ref().unwrap_or(&unchanged);
-        let row = sqlx::query_as::<_, PilotRow>(concat!(
-            "UPDATE pilots SET title = COALESCE(?1, title), \
-             description = COALESCE(?2, description), status = COALESCE(?3, status), \
-             steps = COALESCE(?4, steps), \
-             trigger_type = CASE WHEN ?5 THEN ?6 ELSE trigger_type END, \
-             schedule_cron = CASE WHEN ?5 THEN ?7 ELSE schedule_cron END, \
-             schedule_timezone = CASE WHEN ?5 THEN ?8 ELSE schedule_timezone END, \
-             next_fire_at = CASE WHEN ?5 THEN ?9 ELSE next_fire_at END, \
-             webhook_token_digest = CASE WHEN ?5 THEN ?10 ELSE webhook_token_digest END, \
-             webhook_token_sealed = CASE WHEN ?5 THEN ?11 ELSE webhook_token_sealed END, \
-             email_address = CASE WHEN ?5 THEN ?12 ELSE email_address END, \
-             updated_at = ?13 \
-             WHERE id = ?14 AND workspace_id = ?15 AND environment = ?16 RETURNING ",
-            pilot_columns!()
-        ))
-        .bind(&patch.title)
-        .bind(&patch.description)
-        .bind(patch.status.map(|s| s.as_str()))
-        .bind(patch.steps.as_ref().map(json_text))
-        .bind(patch.trigger.is_some())
-        .bind(trigger_type_of(trigger))
-        .bind(&trigger.schedule_cron)
-        .bind(&trigger.schedule_timezone)
-        .bind(trigger.next_fire_at.map(|t| t.0))
-        .bind(&trigger.webhook_token_digest)
-        .bind(&trigger.webhook_token_sealed)
-        .bind(&trigger.email_address)
-        .bind(now.0)
-        .bind(id.0)
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_optional(&self.writer)
-        .await?;
+        let patch = patch.clone();
+        let row = self
+            .writer
+            .write(move |conn| {
+                // One statement: `?5` says whether the trigger columns are replaced at all.
+                let unchanged = PilotTrigger::default();
+                let trigger = patch.trigger.as_ref().unwrap_or(&unchanged);
+                row::optional::<PilotRow>(
+                    conn,
+                    concat!(
+                        "UPDATE pilots SET title = COALESCE(?1, title), \
+                         description = COALESCE(?2, description), status = COALESCE(?3, status), \
+                         steps = COALESCE(?4, steps), \
+                         trigger_type = CASE WHEN ?5 THEN ?6 ELSE trigger_type END, \
+                         schedule_cron = CASE WHEN ?5 THEN ?7 ELSE schedule_cron END, \
+                         schedule_timezone = CASE WHEN ?5 THEN ?8 ELSE schedule_timezone END, \
+                         next_fire_at = CASE WHEN ?5 THEN ?9 ELSE next_fire_at END, \
+                         webhook_token_digest = CASE WHEN ?5 THEN ?10 ELSE webhook_token_digest END, \
+                         webhook_token_sealed = CASE WHEN ?5 THEN ?11 ELSE webhook_token_sealed END, \
+                         email_address = CASE WHEN ?5 THEN ?12 ELSE email_address END, \
+                         updated_at = ?13 \
+                         WHERE id = ?14 AND workspace_id = ?15 AND environment = ?16 RETURNING ",
+                        pilot_columns!()
+                    ),
+                    params![
+                        patch.title,
+                        patch.description,
+                        patch.status.map(|s| s.as_str()),
+                        patch.steps.as_ref().map(json_text),
+                        patch.trigger.is_some(),
+                        trigger_type_of(trigger),
+                        trigger.schedule_cron,
+                        trigger.schedule_timezone,
+                        trigger.next_fire_at.map(|t| t.0),
+                        trigger.webhook_token_digest,
+                        trigger.webhook_token_sealed,
+                        trigger.email_address,
+                        now.0,
+                        id.0,
+                        workspace_id.0,
+                        environment.as_str()
+                    ],
+                )
+            })
+            .await?;
         row.map(TryInto::try_into).transpose()
     }
 
@@ -148,15 +176,17 @@ impl PilotStore for SqliteStore {
         environment: Environment,
         id: PilotId,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "DELETE FROM pilots WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3",
-        )
-        .bind(id.0)
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let deleted = self
+            .writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "DELETE FROM pilots WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3",
+                    params![id.0, workspace_id.0, environment.as_str()],
+                )
+            })
+            .await?;
+        Ok(deleted == 1)
     }
 
     async fn find_pilot_by_webhook(&self, token_digest: &str) -> StoreResult<Option<PilotRecord>> {
@@ -165,7 +195,7 @@ impl PilotStore for SqliteStore {
             pilot_columns!(),
             " FROM pilots WHERE webhook_token_digest = ?1"
         );
-        pilot_by_key(&self.pool, sql, token_digest).await
+        self.pilot_by_key(sql, token_digest).await
     }
 
     async fn find_pilot_by_email(&self, address: &str) -> StoreResult<Option<PilotRecord>> {
@@ -174,20 +204,25 @@ impl PilotStore for SqliteStore {
             pilot_columns!(),
             " FROM pilots WHERE email_address = ?1"
         );
-        pilot_by_key(&self.pool, sql, address).await
+        self.pilot_by_key(sql, address).await
     }
 
     async fn due_schedules(&self, now: UnixMillis, limit: u32) -> StoreResult<Vec<PilotRecord>> {
-        let rows = sqlx::query_as::<_, PilotRow>(concat!(
-            "SELECT ",
-            pilot_columns!(),
-            " FROM pilots WHERE status = 'active' AND trigger_type = 'schedule' \
-              AND next_fire_at <= ?1 ORDER BY next_fire_at, id LIMIT ?2"
-        ))
-        .bind(now.0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .readers
+            .read(move |conn| {
+                row::all::<PilotRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        pilot_columns!(),
+                        " FROM pilots WHERE status = 'active' AND trigger_type = 'schedule' \
+                          AND next_fire_at <= ?1 ORDER BY next_fire_at, id LIMIT ?2"
+                    ),
+                    params![now.0, i64::from(limit)],
+                )
+            })
+            .await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
@@ -199,26 +234,28 @@ impl PilotStore for SqliteStore {
         payload: &Value,
         now: UnixMillis,
     ) -> StoreResult<Option<RunRecord>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        // The guard: only the claimer that moves `next_fire_at` off `expected` fires.
-        let moved = sqlx::query(
-            "UPDATE pilots SET next_fire_at = ?1, run_count = run_count + 1, last_run_at = ?2 \
-             WHERE id = ?3 AND next_fire_at = ?4 AND status = 'active' \
-               AND trigger_type = 'schedule'",
-        )
-        .bind(next.map(|t| t.0))
-        .bind(now.0)
-        .bind(pilot_id.0)
-        .bind(expected.0)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() != 1 {
-            return Ok(None);
+        let payload = json_text(payload);
+        let fired = self
+            .writer
+            .write(move |conn| {
+                // The guard: only the claimer that moves `next_fire_at` off `expected` fires.
+                let moved = row::execute(
+                    conn,
+                    "UPDATE pilots SET next_fire_at = ?1, run_count = run_count + 1, \
+                            last_run_at = ?2 \
+                     WHERE id = ?3 AND next_fire_at = ?4 AND status = 'active' \
+                       AND trigger_type = 'schedule'",
+                    params![next.map(|t| t.0), now.0, pilot_id.0, expected.0],
+                )?;
+                if moved != 1 {
+                    return Ok(None);
+                }
+                queue_run_of_pilot(conn, pilot_id, TriggerType::Schedule, &payload, now).map(Some)
+            })
+            .await?;
+        if fired.is_some() {
+            self.job_notify.notify_waiters();
         }
-        let run =
-            queue_run_of_pilot(&mut tx, pilot_id, TriggerType::Schedule, payload, now).await?;
-        tx.commit().await?;
-        self.job_notify.notify_waiters();
-        Ok(Some(run))
+        Ok(fired)
     }
 }

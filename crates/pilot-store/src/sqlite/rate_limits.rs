@@ -1,7 +1,9 @@
 use async_trait::async_trait;
 use pilot_domain::UnixMillis;
+use rusqlite::params;
 
 use super::SqliteStore;
+use super::row;
 use crate::error::StoreResult;
 use crate::pilot_rows::Window;
 use crate::pilots::{RateLimitCount, RateLimitStore};
@@ -15,23 +17,28 @@ impl RateLimitStore for SqliteStore {
         now: UnixMillis,
     ) -> StoreResult<RateLimitCount> {
         let window = Window::holding(now, window_ms);
-        let count: i64 = sqlx::query_scalar(
-            "INSERT INTO rate_limits (bucket, window_start, count) VALUES (?1, ?2, 1) \
-             ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limits.count + 1 \
-             RETURNING count",
-        )
-        .bind(bucket)
-        .bind(window.start)
-        .fetch_one(&self.writer)
-        .await?;
-        if count == 1 {
-            // A new window began for this bucket: its ended ones are no longer needed.
-            sqlx::query("DELETE FROM rate_limits WHERE bucket = ?1 AND window_start < ?2")
-                .bind(bucket)
-                .bind(window.start)
-                .execute(&self.writer)
-                .await?;
-        }
+        let (bucket, start) = (bucket.to_owned(), window.start);
+        let count = self
+            .writer
+            .write(move |conn| {
+                let count: i64 = row::scalar(
+                    conn,
+                    "INSERT INTO rate_limits (bucket, window_start, count) VALUES (?1, ?2, 1) \
+                     ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limits.count + 1 \
+                     RETURNING count",
+                    params![bucket, start],
+                )?;
+                if count == 1 {
+                    // A new window began for this bucket: its ended ones are no longer needed.
+                    row::execute(
+                        conn,
+                        "DELETE FROM rate_limits WHERE bucket = ?1 AND window_start < ?2",
+                        params![bucket, start],
+                    )?;
+                }
+                Ok(count)
+            })
+            .await?;
         Ok(window.counted(count))
     }
 }

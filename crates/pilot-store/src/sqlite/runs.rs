@@ -1,11 +1,11 @@
 use async_trait::async_trait;
 use pilot_domain::{Environment, PilotId, RunId, RunStatus, TriggerType, UnixMillis, WorkspaceId};
+use rusqlite::{Connection, params};
 use serde_json::Value;
-use sqlx::types::Json;
-use sqlx::{SqliteConnection, SqlitePool};
 
 use super::SqliteStore;
-use super::jobs::insert_job;
+use super::jobs::{ids_json, insert_job};
+use super::row;
 use crate::error::StoreResult;
 use crate::pilot_rows::{
     RunRow, StepRow, before_bound, is_finished, json_text, run_columns, run_ids, run_job,
@@ -16,51 +16,50 @@ use crate::pilots::{
 };
 
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
-/// `conn`: inside the caller's transaction, which has already checked the pilot and
-/// counted the run on it.
-pub(super) async fn queue_run_of_pilot(
-    conn: &mut SqliteConnection,
+/// the writer's connection: inside the caller's write, which has already checked the
+/// pilot and counted the run on it.
+pub(super) fn queue_run_of_pilot(
+    conn: &Connection,
     pilot_id: PilotId,
     trigger_type: TriggerType,
-    payload: &Value,
+    payload: &str,
     now: UnixMillis,
 ) -> StoreResult<RunRecord> {
-    let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
-        "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, payload, \
-         steps, created_at) \
-         SELECT id, workspace_id, environment, 'queued', ?2, ?3, steps, ?4 FROM pilots \
-         WHERE id = ?1 RETURNING ",
-        run_columns!()
-    ))
-    .bind(pilot_id.0)
-    .bind(trigger_type.as_str())
-    .bind(json_text(payload))
-    .bind(now.0)
-    .fetch_one(&mut *conn)
-    .await?
+    let run: RunRecord = row::one::<RunRow>(
+        conn,
+        concat!(
+            "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
+             payload, steps, created_at) \
+             SELECT id, workspace_id, environment, 'queued', ?2, ?3, steps, ?4 FROM pilots \
+             WHERE id = ?1 RETURNING ",
+            run_columns!()
+        ),
+        params![pilot_id.0, trigger_type.as_str(), payload, now.0],
+    )?
     .try_into()?;
-    insert_job(conn, &run_job(&run, now), now).await?;
+    insert_job(conn, &run_job(&run, now), now)?;
     Ok(run)
 }
 
-/// The step results of these runs, attached to them in order.
-async fn details(pool: &SqlitePool, runs: Vec<RunRow>) -> StoreResult<Vec<RunDetail>> {
+/// These runs with their step results attached, in order.
+fn details(conn: &Connection, runs: Vec<RunRow>) -> StoreResult<Vec<RunDetail>> {
     if runs.is_empty() {
         return Ok(Vec::new());
     }
-    let steps = sqlx::query_as::<_, StepRow>(concat!(
-        "SELECT ",
-        step_columns!(),
-        " FROM run_steps WHERE run_id IN (SELECT value FROM json_each(?1))"
-    ))
-    .bind(Json(run_ids(&runs)))
-    .fetch_all(pool)
-    .await?;
+    let steps = row::all::<StepRow>(
+        conn,
+        concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM run_steps WHERE run_id IN (SELECT value FROM json_each(?1))"
+        ),
+        [ids_json(run_ids(&runs))],
+    )?;
     with_steps(runs, steps)
 }
 
-async fn detail(pool: &SqlitePool, run: Option<RunRow>) -> StoreResult<Option<RunDetail>> {
-    Ok(details(pool, run.into_iter().collect()).await?.pop())
+fn detail(conn: &Connection, run: Option<RunRow>) -> StoreResult<Option<RunDetail>> {
+    Ok(details(conn, run.into_iter().collect())?.pop())
 }
 
 #[async_trait]
@@ -74,37 +73,38 @@ impl RunStore for SqliteStore {
         payload: &Value,
         now: UnixMillis,
     ) -> StoreResult<CreateRun> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let counted = sqlx::query(
-            "UPDATE pilots SET run_count = run_count + 1, last_run_at = ?1 \
-             WHERE id = ?2 AND workspace_id = ?3 AND environment = ?4 AND status = 'active'",
-        )
-        .bind(now.0)
-        .bind(pilot_id.0)
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if counted.rows_affected() != 1 {
-            let exists: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM pilots \
-                 WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3)",
-            )
-            .bind(pilot_id.0)
-            .bind(workspace_id.0)
-            .bind(environment.as_str())
-            .fetch_one(&mut *tx)
+        let payload = json_text(payload);
+        let created = self
+            .writer
+            .write(move |conn| {
+                let counted = row::execute(
+                    conn,
+                    "UPDATE pilots SET run_count = run_count + 1, last_run_at = ?1 \
+                     WHERE id = ?2 AND workspace_id = ?3 AND environment = ?4 \
+                       AND status = 'active'",
+                    params![now.0, pilot_id.0, workspace_id.0, environment.as_str()],
+                )?;
+                if counted != 1 {
+                    let exists: bool = row::scalar(
+                        conn,
+                        "SELECT EXISTS (SELECT 1 FROM pilots \
+                         WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3)",
+                        params![pilot_id.0, workspace_id.0, environment.as_str()],
+                    )?;
+                    return Ok(if exists {
+                        CreateRun::PilotPaused
+                    } else {
+                        CreateRun::PilotNotFound
+                    });
+                }
+                let run = queue_run_of_pilot(conn, pilot_id, trigger_type, &payload, now)?;
+                Ok(CreateRun::Created(run))
+            })
             .await?;
-            return Ok(if exists {
-                CreateRun::PilotPaused
-            } else {
-                CreateRun::PilotNotFound
-            });
+        if matches!(created, CreateRun::Created(_)) {
+            self.job_notify.notify_waiters();
         }
-        let run = queue_run_of_pilot(&mut tx, pilot_id, trigger_type, payload, now).await?;
-        tx.commit().await?;
-        self.job_notify.notify_waiters();
-        Ok(CreateRun::Created(run))
+        Ok(created)
     }
 
     async fn get_run(
@@ -113,17 +113,20 @@ impl RunStore for SqliteStore {
         environment: Environment,
         id: RunId,
     ) -> StoreResult<Option<RunDetail>> {
-        let run = sqlx::query_as::<_, RunRow>(concat!(
-            "SELECT ",
-            run_columns!(),
-            " FROM runs WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3"
-        ))
-        .bind(id.0)
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        detail(&self.pool, run).await
+        self.readers
+            .read(move |conn| {
+                let run = row::optional::<RunRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        run_columns!(),
+                        " FROM runs WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3"
+                    ),
+                    params![id.0, workspace_id.0, environment.as_str()],
+                )?;
+                detail(conn, run)
+            })
+            .await
     }
 
     async fn list_runs(
@@ -134,20 +137,27 @@ impl RunStore for SqliteStore {
         before: Option<RunId>,
         limit: u32,
     ) -> StoreResult<Vec<RunDetail>> {
-        let runs = sqlx::query_as::<_, RunRow>(concat!(
-            "SELECT ",
-            run_columns!(),
-            " FROM runs WHERE pilot_id = ?1 AND workspace_id = ?2 AND environment = ?3 \
-              AND id < ?4 ORDER BY id DESC LIMIT ?5"
-        ))
-        .bind(pilot_id.0)
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .bind(before_bound(before))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        details(&self.pool, runs).await
+        self.readers
+            .read(move |conn| {
+                let runs = row::all::<RunRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        run_columns!(),
+                        " FROM runs WHERE pilot_id = ?1 AND workspace_id = ?2 \
+                          AND environment = ?3 AND id < ?4 ORDER BY id DESC LIMIT ?5"
+                    ),
+                    params![
+                        pilot_id.0,
+                        workspace_id.0,
+                        environment.as_str(),
+                        before_bound(before),
+                        i64::from(limit)
+                    ],
+                )?;
+                details(conn, runs)
+            })
+            .await
     }
 
     async fn retry_run(
@@ -158,131 +168,61 @@ impl RunStore for SqliteStore {
         from: RetryFrom,
         now: UnixMillis,
     ) -> StoreResult<RetryRun> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let original: Option<(i64, String)> = sqlx::query_as(
-            "SELECT pilot_id, status FROM runs \
-             WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3",
-        )
-        .bind(id.0)
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((pilot_id, status)) = original else {
-            return Ok(RetryRun::RunNotFound);
-        };
-        if !is_finished(&status)? {
-            return Ok(RetryRun::NotFinished);
-        }
-        // Resuming at the first failed step keeps the results of the steps before it.
-        let keep_before = match from {
-            RetryFrom::Start => None,
-            RetryFrom::FailedStep => {
-                let failed: Option<i32> = sqlx::query_scalar(
-                    "SELECT MIN(step_index) FROM run_steps WHERE run_id = ?1 AND status = 'failed'",
-                )
-                .bind(id.0)
-                .fetch_one(&mut *tx)
-                .await?;
-                match failed {
-                    Some(index) => Some(index),
-                    None => return Ok(RetryRun::NoFailedStep),
-                }
-            }
-        };
-        sqlx::query("UPDATE pilots SET run_count = run_count + 1, last_run_at = ?1 WHERE id = ?2")
-            .bind(now.0)
-            .bind(pilot_id)
-            .execute(&mut *tx)
+        let retried = self
+            .writer
+            .write(move |conn| retry(conn, workspace_id, environment, id, from, now))
             .await?;
-        let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
-            "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             payload, steps, created_at, retry_of) \
-             SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, payload, steps, \
-                    ?2, id FROM runs WHERE id = ?1 RETURNING ",
-            run_columns!()
-        ))
-        .bind(id.0)
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_into()?;
-        if let Some(index) = keep_before {
-            sqlx::query(
-                "INSERT INTO run_steps (run_id, step_index, step_id, step_type, status, output, \
-                 error, attempts, started_at, duration_ms) \
-                 SELECT ?1, step_index, step_id, step_type, status, output, error, attempts, \
-                        started_at, duration_ms \
-                 FROM run_steps WHERE run_id = ?2 AND step_index < ?3",
-            )
-            .bind(run.id.0)
-            .bind(id.0)
-            .bind(index)
-            .execute(&mut *tx)
-            .await?;
+        if matches!(retried, RetryRun::Created(_)) {
+            self.job_notify.notify_waiters();
         }
-        insert_job(&mut tx, &run_job(&run, now), now).await?;
-        tx.commit().await?;
-        self.job_notify.notify_waiters();
-        Ok(RetryRun::Created(run))
+        Ok(retried)
     }
 
     async fn load_run(&self, id: RunId) -> StoreResult<Option<RunDetail>> {
-        let run = sqlx::query_as::<_, RunRow>(concat!(
-            "SELECT ",
-            run_columns!(),
-            " FROM runs WHERE id = ?1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?;
-        detail(&self.pool, run).await
+        self.readers
+            .read(move |conn| {
+                let run = row::optional::<RunRow>(
+                    conn,
+                    concat!("SELECT ", run_columns!(), " FROM runs WHERE id = ?1"),
+                    [id.0],
+                )?;
+                detail(conn, run)
+            })
+            .await
     }
 
     async fn start_run(&self, id: RunId, now: UnixMillis) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?1) \
-             WHERE id = ?2",
-        )
-        .bind(now.0)
-        .bind(id.0)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?1) \
+                     WHERE id = ?2",
+                    params![now.0, id.0],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn record_step(&self, id: RunId, result: &StepResultRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO run_steps (run_id, step_index, step_id, step_type, status, output, \
-             error, attempts, started_at, duration_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-             ON CONFLICT (run_id, step_index) DO UPDATE SET step_id = excluded.step_id, \
-                step_type = excluded.step_type, status = excluded.status, \
-                output = excluded.output, error = excluded.error, attempts = excluded.attempts, \
-                started_at = excluded.started_at, duration_ms = excluded.duration_ms",
-        )
-        .bind(id.0)
-        .bind(result.index)
-        .bind(&result.step_id)
-        .bind(&result.step_type)
-        .bind(result.status.as_str())
-        .bind(result.output.as_ref().map(json_text))
-        .bind(&result.error)
-        .bind(result.attempts)
-        .bind(result.started_at.0)
-        .bind(result.duration_ms)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let result = result.clone();
+        self.writer
+            .write(move |conn| record_step(conn, id, &result))
+            .await
     }
 
     async fn set_run_status(&self, id: RunId, status: RunStatus) -> StoreResult<()> {
-        sqlx::query("UPDATE runs SET status = ?1 WHERE id = ?2")
-            .bind(status.as_str())
-            .bind(id.0)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        self.writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "UPDATE runs SET status = ?1 WHERE id = ?2",
+                    params![status.as_str(), id.0],
+                )
+                .map(drop)
+            })
+            .await
     }
 
     async fn finish_run(
@@ -292,13 +232,110 @@ impl RunStore for SqliteStore {
         error: Option<&str>,
         now: UnixMillis,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE runs SET status = ?1, error = ?2, finished_at = ?3 WHERE id = ?4")
-            .bind(status.as_str())
-            .bind(error)
-            .bind(now.0)
-            .bind(id.0)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let error = error.map(str::to_owned);
+        self.writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "UPDATE runs SET status = ?1, error = ?2, finished_at = ?3 WHERE id = ?4",
+                    params![status.as_str(), error, now.0, id.0],
+                )
+                .map(drop)
+            })
+            .await
     }
+}
+
+fn record_step(conn: &Connection, id: RunId, result: &StepResultRecord) -> StoreResult<()> {
+    row::execute(
+        conn,
+        "INSERT INTO run_steps (run_id, step_index, step_id, step_type, status, output, \
+         error, attempts, started_at, duration_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         ON CONFLICT (run_id, step_index) DO UPDATE SET step_id = excluded.step_id, \
+            step_type = excluded.step_type, status = excluded.status, \
+            output = excluded.output, error = excluded.error, attempts = excluded.attempts, \
+            started_at = excluded.started_at, duration_ms = excluded.duration_ms",
+        params![
+            id.0,
+            result.index,
+            result.step_id,
+            result.step_type,
+            result.status.as_str(),
+            result.output.as_ref().map(json_text),
+            result.error,
+            result.attempts,
+            result.started_at.0,
+            result.duration_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// A new run repeating finished run `id`, from its start or from its first failed step.
+fn retry(
+    conn: &Connection,
+    workspace_id: WorkspaceId,
+    environment: Environment,
+    id: RunId,
+    from: RetryFrom,
+    now: UnixMillis,
+) -> StoreResult<RetryRun> {
+    let original = row::optional::<(i64, String)>(
+        conn,
+        "SELECT pilot_id, status FROM runs \
+         WHERE id = ?1 AND workspace_id = ?2 AND environment = ?3",
+        params![id.0, workspace_id.0, environment.as_str()],
+    )?;
+    let Some((pilot_id, status)) = original else {
+        return Ok(RetryRun::RunNotFound);
+    };
+    if !is_finished(&status)? {
+        return Ok(RetryRun::NotFinished);
+    }
+    // Resuming at the first failed step keeps the results of the steps before it.
+    let keep_before = match from {
+        RetryFrom::Start => None,
+        RetryFrom::FailedStep => {
+            let failed: Option<i32> = row::scalar(
+                conn,
+                "SELECT MIN(step_index) FROM run_steps WHERE run_id = ?1 AND status = 'failed'",
+                [id.0],
+            )?;
+            match failed {
+                Some(index) => Some(index),
+                None => return Ok(RetryRun::NoFailedStep),
+            }
+        }
+    };
+    row::execute(
+        conn,
+        "UPDATE pilots SET run_count = run_count + 1, last_run_at = ?1 WHERE id = ?2",
+        params![now.0, pilot_id],
+    )?;
+    let run: RunRecord = row::one::<RunRow>(
+        conn,
+        concat!(
+            "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
+             payload, steps, created_at, retry_of) \
+             SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, payload, steps, \
+                    ?2, id FROM runs WHERE id = ?1 RETURNING ",
+            run_columns!()
+        ),
+        params![id.0, now.0],
+    )?
+    .try_into()?;
+    if let Some(index) = keep_before {
+        row::execute(
+            conn,
+            "INSERT INTO run_steps (run_id, step_index, step_id, step_type, status, output, \
+             error, attempts, started_at, duration_ms) \
+             SELECT ?1, step_index, step_id, step_type, status, output, error, attempts, \
+                    started_at, duration_ms \
+             FROM run_steps WHERE run_id = ?2 AND step_index < ?3",
+            params![run.id.0, id.0, index],
+        )?;
+    }
+    insert_job(conn, &run_job(&run, now), now)?;
+    Ok(RetryRun::Created(run))
 }

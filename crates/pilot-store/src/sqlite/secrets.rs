@@ -1,7 +1,9 @@
 use async_trait::async_trait;
 use pilot_domain::{Environment, UnixMillis, WorkspaceId};
+use rusqlite::params;
 
 use super::SqliteStore;
+use super::row;
 use crate::error::StoreResult;
 use crate::pilot_rows::SecretRow;
 use crate::pilots::{SecretRecord, SecretStore};
@@ -16,36 +18,42 @@ impl SecretStore for SqliteStore {
         sealed_value: &str,
         now: UnixMillis,
     ) -> StoreResult<bool> {
+        let (name, sealed_value) = (name.to_owned(), sealed_value.to_owned());
         // SQLite cannot tell an upsert's insert from its update, so: insert if absent,
-        // else replace, under one write lock.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let inserted = sqlx::query(
-            "INSERT INTO secrets (workspace_id, environment, name, sealed_value, created_at, \
-             updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO NOTHING",
-        )
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .bind(name)
-        .bind(sealed_value)
-        .bind(now.0)
-        .execute(&mut *tx)
-        .await?;
-        let created = inserted.rows_affected() == 1;
-        if !created {
-            sqlx::query(
-                "UPDATE secrets SET sealed_value = ?1, updated_at = ?2 \
-                 WHERE workspace_id = ?3 AND environment = ?4 AND name = ?5",
-            )
-            .bind(sealed_value)
-            .bind(now.0)
-            .bind(workspace_id.0)
-            .bind(environment.as_str())
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(created)
+        // else replace, in one write.
+        self.writer
+            .write(move |conn| {
+                let inserted = row::execute(
+                    conn,
+                    "INSERT INTO secrets (workspace_id, environment, name, sealed_value, \
+                     created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
+                     ON CONFLICT DO NOTHING",
+                    params![
+                        workspace_id.0,
+                        environment.as_str(),
+                        name,
+                        sealed_value,
+                        now.0
+                    ],
+                )?;
+                let created = inserted == 1;
+                if !created {
+                    row::execute(
+                        conn,
+                        "UPDATE secrets SET sealed_value = ?1, updated_at = ?2 \
+                         WHERE workspace_id = ?3 AND environment = ?4 AND name = ?5",
+                        params![
+                            sealed_value,
+                            now.0,
+                            workspace_id.0,
+                            environment.as_str(),
+                            name
+                        ],
+                    )?;
+                }
+                Ok(created)
+            })
+            .await
     }
 
     async fn list_secrets(
@@ -53,14 +61,17 @@ impl SecretStore for SqliteStore {
         workspace_id: WorkspaceId,
         environment: Environment,
     ) -> StoreResult<Vec<SecretRecord>> {
-        let rows = sqlx::query_as::<_, SecretRow>(
-            "SELECT name, created_at, updated_at FROM secrets \
-             WHERE workspace_id = ?1 AND environment = ?2 ORDER BY name",
-        )
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .readers
+            .read(move |conn| {
+                row::all::<SecretRow>(
+                    conn,
+                    "SELECT name, created_at, updated_at FROM secrets \
+                     WHERE workspace_id = ?1 AND environment = ?2 ORDER BY name",
+                    params![workspace_id.0, environment.as_str()],
+                )
+            })
+            .await?;
         Ok(rows.into_iter().map(SecretRecord::from).collect())
     }
 
@@ -70,15 +81,19 @@ impl SecretStore for SqliteStore {
         environment: Environment,
         name: &str,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "DELETE FROM secrets WHERE workspace_id = ?1 AND environment = ?2 AND name = ?3",
-        )
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .bind(name)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let name = name.to_owned();
+        let deleted = self
+            .writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "DELETE FROM secrets \
+                     WHERE workspace_id = ?1 AND environment = ?2 AND name = ?3",
+                    params![workspace_id.0, environment.as_str(), name],
+                )
+            })
+            .await?;
+        Ok(deleted == 1)
     }
 
     async fn sealed_secrets(
@@ -86,14 +101,15 @@ impl SecretStore for SqliteStore {
         workspace_id: WorkspaceId,
         environment: Environment,
     ) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query_as(
-            "SELECT name, sealed_value FROM secrets \
-             WHERE workspace_id = ?1 AND environment = ?2 ORDER BY name",
-        )
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows)
+        self.readers
+            .read(move |conn| {
+                row::all::<(String, String)>(
+                    conn,
+                    "SELECT name, sealed_value FROM secrets \
+                     WHERE workspace_id = ?1 AND environment = ?2 ORDER BY name",
+                    params![workspace_id.0, environment.as_str()],
+                )
+            })
+            .await
     }
 }

@@ -1,8 +1,10 @@
 use async_trait::async_trait;
 use pilot_domain::{UnixMillis, WorkspaceName};
+use rusqlite::params;
 
 use super::SqliteStore;
 use super::keys::insert_key;
+use super::row;
 use crate::WorkspaceStore;
 use crate::error::StoreResult;
 use crate::records::{ApiKeyRecord, NewApiKey, WorkspaceRecord};
@@ -16,40 +18,51 @@ impl WorkspaceStore for SqliteStore {
         keys: &[NewApiKey],
         now: UnixMillis,
     ) -> StoreResult<(WorkspaceRecord, Vec<ApiKeyRecord>)> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let workspace: WorkspaceRecord = sqlx::query_as::<_, WorkspaceRow>(
-            "INSERT INTO workspaces (name, created_at) VALUES (?, ?) \
-             RETURNING id, name, created_at",
-        )
-        .bind(name.as_str())
-        .bind(now.0)
-        .fetch_one(&mut *tx)
-        .await?
-        .into();
-        let mut records = Vec::with_capacity(keys.len());
-        for key in keys {
-            records.push(insert_key(&mut tx, workspace.id, key, now).await?);
-        }
-        tx.commit().await?;
-        Ok((workspace, records))
+        let (name, keys) = (name.as_str().to_owned(), keys.to_vec());
+        self.writer
+            .write(move |conn| {
+                let workspace: WorkspaceRecord = row::one::<WorkspaceRow>(
+                    conn,
+                    "INSERT INTO workspaces (name, created_at) VALUES (?1, ?2) \
+                     RETURNING id, name, created_at",
+                    params![name, now.0],
+                )?
+                .into();
+                let records = keys
+                    .iter()
+                    .map(|key| insert_key(conn, workspace.id, key, now))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                Ok((workspace, records))
+            })
+            .await
     }
 
     async fn list_workspaces(&self) -> StoreResult<Vec<WorkspaceRecord>> {
-        let rows = sqlx::query_as::<_, WorkspaceRow>(
-            "SELECT id, name, created_at FROM workspaces ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .readers
+            .read(|conn| {
+                row::all::<WorkspaceRow>(
+                    conn,
+                    "SELECT id, name, created_at FROM workspaces ORDER BY id",
+                    [],
+                )
+            })
+            .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn find_workspace(&self, name: &str) -> StoreResult<Option<WorkspaceRecord>> {
-        let row = sqlx::query_as::<_, WorkspaceRow>(
-            "SELECT id, name, created_at FROM workspaces WHERE name = ?",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
+        let name = name.to_owned();
+        let row = self
+            .readers
+            .read(move |conn| {
+                row::optional::<WorkspaceRow>(
+                    conn,
+                    "SELECT id, name, created_at FROM workspaces WHERE name = ?1",
+                    [name],
+                )
+            })
+            .await?;
         Ok(row.map(Into::into))
     }
 }

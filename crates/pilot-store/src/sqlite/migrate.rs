@@ -1,0 +1,139 @@
+//! SQLite migrations: the files in `migrations/sqlite`, applied in order.
+//!
+//! The ledger is sqlx's `_sqlx_migrations` table, in sqlx's format (version, SHA-384
+//! checksum of the file): the PostgreSQL backend migrates with sqlx, and SQLite
+//! databases made before this runner existed are read as they are. An applied
+//! migration whose file has changed since is refused, not re-run.
+
+use std::time::Instant;
+
+use rusqlite::{Connection, OptionalExtension};
+use sha2::{Digest, Sha384};
+
+use crate::error::{StoreError, StoreResult};
+
+struct Migration {
+    version: i64,
+    description: &'static str,
+    sql: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $description:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            description: $description,
+            sql: include_str!(concat!("../../migrations/sqlite/", $file)),
+        }
+    };
+}
+
+const MIGRATIONS: &[Migration] = &[
+    migration!(1, "foundation", "0001_foundation.sql"),
+    migration!(2, "model usage", "0002_model_usage.sql"),
+    migration!(3, "pilots", "0003_pilots.sql"),
+    migration!(4, "deliberations", "0004_deliberations.sql"),
+];
+
+const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    success BOOLEAN NOT NULL,
+    checksum BLOB NOT NULL,
+    execution_time BIGINT NOT NULL
+)";
+
+/// Applies every pending migration on `conn`, inside the caller's transaction: all
+/// of them or none.
+pub(super) fn run(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(LEDGER)?;
+    for migration in MIGRATIONS {
+        let checksum = Sha384::digest(migration.sql.as_bytes()).to_vec();
+        let applied: Option<(Vec<u8>, bool)> = conn
+            .query_row(
+                "SELECT checksum, success FROM _sqlx_migrations WHERE version = ?1",
+                [migration.version],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        match applied {
+            Some((stored, true)) if stored == checksum => continue,
+            Some((_, true)) => {
+                return Err(StoreError::Migrate(format!(
+                    "migration {} ({}) was changed after it was applied",
+                    migration.version, migration.description
+                )));
+            }
+            Some((_, false)) => {
+                return Err(StoreError::Migrate(format!(
+                    "migration {} ({}) failed earlier and was left partly applied",
+                    migration.version, migration.description
+                )));
+            }
+            None => {}
+        }
+        let started = Instant::now();
+        conn.execute_batch(migration.sql).map_err(|error| {
+            StoreError::Migrate(format!(
+                "migration {} ({}): {error}",
+                migration.version, migration.description
+            ))
+        })?;
+        conn.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (?1, ?2, TRUE, ?3, ?4)",
+            rusqlite::params![
+                migration.version,
+                migration.description,
+                checksum,
+                i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_listed_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("the migrations folder")
+            .map(|entry| entry.expect("an entry").file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), MIGRATIONS.len(), "{files:?}");
+        for (file, migration) in files.iter().zip(MIGRATIONS) {
+            let version: i64 = file[..4].parse().expect("a numbered file");
+            assert_eq!(version, migration.version, "{file}");
+            let description = file[5..file.len() - 4].replace('_', " ");
+            assert_eq!(description, migration.description, "{file}");
+        }
+    }
+
+    #[test]
+    fn migrating_twice_applies_once_and_a_changed_file_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        run(&conn).unwrap();
+        run(&conn).unwrap();
+        let count: i64 = conn
+            .query_row("SELECT COUNT(*) FROM _sqlx_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, MIGRATIONS.len() as i64);
+        conn.execute(
+            "UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1",
+            [],
+        )
+        .unwrap();
+        let refused = run(&conn).unwrap_err().to_string();
+        assert!(
+            refused.contains("changed after it was applied"),
+            "{refused}"
+        );
+    }
+}
