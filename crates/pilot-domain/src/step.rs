@@ -259,6 +259,12 @@ impl StepKind {
             StepKind::Deliberate(_) => "deliberate",
         }
     }
+
+    /// A step computed from its inputs alone, in microseconds: no I/O, no waiting,
+    /// the same result every time. Running one again after a crash changes nothing.
+    pub fn is_pure(&self) -> bool {
+        matches!(self, StepKind::Transform(_) | StepKind::Condition(_))
+    }
 }
 
 /// A validated, non-empty list of steps with unique ids.

@@ -7,7 +7,14 @@
 //! `http` step's receiver should be idempotent, as any webhook receiver should).
 //!
 //! Each step's result is written as the step ends, with secrets redacted and the
-//! output capped. A `delay` step records its wake-up time, marks the run `waiting`
+//! output capped, together with the run's status in one store write
+//! ([`RunStore::record_progress`](pilot_store::RunStore::record_progress)). Results of
+//! pure steps (`transform`, `condition`: computed from their inputs in microseconds,
+//! the same every time) wait for the next write, which comes before any step that
+//! does I/O or waits starts, and at the run's end: so a run of `transform →
+//! condition → http` costs two writes (running with two results, before the request;
+//! the request's result with the final status), and a crash can lose only results
+//! that running the run again recomputes exactly. A `delay` step records its wake-up time, marks the run `waiting`
 //! and snoozes the job: no worker and no lease is held while it waits. A
 //! `deliberate` step waits the same way for the deliberation it submitted
 //! ([`crate::steps::deliberate`]): each time the run reaches it, the step looks at its
@@ -26,7 +33,7 @@ use std::time::Duration;
 use pilot_domain::run::cap_output;
 use pilot_domain::secret::{redact, redact_json};
 use pilot_domain::{MasterKey, RunId, RunStatus, Step, StepKind, StepStatus, Steps, UnixMillis};
-use pilot_store::{RunDetail, StepResultRecord, Store, StoreError};
+use pilot_store::{RunDetail, RunProgress, StepResultRecord, Store, StoreError};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
@@ -62,11 +69,9 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
         Ok(steps) => steps,
         Err(errors) => {
             let message = format!("the run's steps are not valid: {errors}");
-            let now = deps.clock.now();
-            store
-                .finish_run(run_id, RunStatus::Failed, Some(&message), now)
-                .await
-                .map_err(store_error)?;
+            let mut progress = RunProgress::default();
+            progress.finish(RunStatus::Failed, Some(message), deps.clock.now());
+            write(deps, run_id, &mut progress).await?;
             return Ok(JobOutcome::Done);
         }
     };
@@ -80,10 +85,12 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
         return Ok(JobOutcome::SnoozeUntil(until));
     }
 
-    store
-        .start_run(run_id, deps.clock.now())
-        .await
-        .map_err(store_error)?;
+    // What is not written yet: it starts as the running mark.
+    let mut progress = RunProgress {
+        status: Some(RunStatus::Running),
+        started_at: Some(deps.clock.now()),
+        ..RunProgress::default()
+    };
     let call = StepCall {
         run_id,
         workspace_id: detail.run.workspace_id,
@@ -94,7 +101,7 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
         if let StepKind::Delay(delay) = &step.kind {
             let now = deps.clock.now();
             let until = now.plus_ms((delay.seconds as i64).saturating_mul(1000));
-            let result = StepResultRecord {
+            progress.steps.push(StepResultRecord {
                 index,
                 step_id: step.id.clone(),
                 step_type: "delay".to_owned(),
@@ -104,16 +111,14 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
                 attempts: 1,
                 started_at: now,
                 duration_ms: (delay.seconds as i64).saturating_mul(1000),
-            };
-            store
-                .record_step(run_id, &result)
-                .await
-                .map_err(store_error)?;
-            store
-                .set_run_status(run_id, RunStatus::Waiting)
-                .await
-                .map_err(store_error)?;
+            });
+            progress.status = Some(RunStatus::Waiting);
+            write(deps, run_id, &mut progress).await?;
             return Ok(JobOutcome::SnoozeUntil(until));
+        }
+        // A step that does I/O or waits starts only once what came before is written.
+        if !step.kind.is_pure() {
+            write(deps, run_id, &mut progress).await?;
         }
 
         let context = TemplateContext {
@@ -129,7 +134,7 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
             if let StepKind::Deliberate(_) = &step.kind {
                 // Waits durably, like `delay`; its `timeout_ms` does not bound the wait.
                 // Boxed: its state is large, and every run's future would carry it.
-                let progress = Box::pin(deliberate::advance(
+                let advanced = Box::pin(deliberate::advance(
                     store.as_ref(),
                     deps.clock.as_ref(),
                     &deps.services,
@@ -141,12 +146,10 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
                 ))
                 .await
                 .map_err(store_error)?;
-                match progress {
+                match advanced {
                     Progress::Wait(until) => {
-                        store
-                            .set_run_status(run_id, RunStatus::Waiting)
-                            .await
-                            .map_err(store_error)?;
+                        progress.status = Some(RunStatus::Waiting);
+                        write(deps, run_id, &mut progress).await?;
                         return Ok(JobOutcome::SnoozeUntil(until));
                     }
                     Progress::Finished(finished) => {
@@ -194,24 +197,31 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
                 ))
             }
         };
-        store
-            .record_step(run_id, &result)
-            .await
-            .map_err(store_error)?;
+        progress.steps.push(result);
         if let Some((status, error)) = stop {
-            skip_rest(deps, run_id, &steps, index + 1).await?;
-            store
-                .finish_run(run_id, status, error.as_deref(), deps.clock.now())
-                .await
-                .map_err(store_error)?;
+            let now = deps.clock.now();
+            progress.steps.extend(skipped(&steps, index + 1, now));
+            progress.finish(status, error, now);
+            write(deps, run_id, &mut progress).await?;
             return Ok(JobOutcome::Done);
         }
     }
-    store
-        .finish_run(run_id, RunStatus::Success, None, deps.clock.now())
+    progress.finish(RunStatus::Success, None, deps.clock.now());
+    write(deps, run_id, &mut progress).await?;
+    Ok(JobOutcome::Done)
+}
+
+/// Writes what `progress` holds, if anything, and empties it.
+async fn write(deps: &RunDeps, run_id: RunId, progress: &mut RunProgress) -> Result<(), JobError> {
+    if progress.is_empty() {
+        return Ok(());
+    }
+    deps.store
+        .record_progress(run_id, progress)
         .await
         .map_err(store_error)?;
-    Ok(JobOutcome::Done)
+    *progress = RunProgress::default();
+    Ok(())
 }
 
 /// Runs a step (not `delay` nor `deliberate`) per its `retry` policy, each attempt
@@ -319,15 +329,14 @@ fn pending_delay(detail: &RunDetail, resume_at: usize) -> Option<UnixMillis> {
     Some(UnixMillis(until_secs.saturating_mul(1000)))
 }
 
-async fn skip_rest(
-    deps: &RunDeps,
-    run_id: RunId,
-    steps: &Steps,
-    from: i32,
-) -> Result<(), JobError> {
-    let now = deps.clock.now();
-    for (index, step) in steps.as_slice().iter().enumerate().skip(from as usize) {
-        let result = StepResultRecord {
+/// The results of the steps from `from` on, which a stopped run never reached.
+fn skipped(steps: &Steps, from: i32, now: UnixMillis) -> Vec<StepResultRecord> {
+    steps
+        .as_slice()
+        .iter()
+        .enumerate()
+        .skip(from as usize)
+        .map(|(index, step)| StepResultRecord {
             index: index as i32,
             step_id: step.id.clone(),
             step_type: step.kind.type_name().to_owned(),
@@ -337,11 +346,6 @@ async fn skip_rest(
             attempts: 0,
             started_at: now,
             duration_ms: 0,
-        };
-        deps.store
-            .record_step(run_id, &result)
-            .await
-            .map_err(store_error)?;
-    }
-    Ok(())
+        })
+        .collect()
 }

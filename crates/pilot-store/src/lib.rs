@@ -41,8 +41,8 @@ pub use deliberations::{
 pub use error::{StoreError, StoreResult};
 pub use pilots::{
     CreateRun, NewPilot, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RUN_JOB_KIND,
-    RateLimitCount, RateLimitStore, RetryFrom, RetryRun, RunDetail, RunRecord, RunStore,
-    SecretRecord, SecretStore, StepResultRecord,
+    RateLimitCount, RateLimitStore, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord,
+    RunStore, SecretRecord, SecretStore, StepResultRecord,
 };
 pub use postgres::PostgresStore;
 pub use records::{

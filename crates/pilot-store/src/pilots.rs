@@ -3,7 +3,7 @@
 //!
 //! Every tenant method takes the `(workspace, environment)` it is scoped to and puts
 //! both in its `WHERE` clause. Methods that the worker calls on a run it was handed by
-//! the queue (`load_run`, `record_step`, `finish_run` …) are keyed by the run id
+//! the queue (`load_run`, `record_progress`) are keyed by the run id
 //! alone: the queue is not tenant-facing, and the job carries only the id.
 //!
 //! A run is accepted only once committed: [`RunStore::create_run`] inserts the run and
@@ -113,6 +113,36 @@ pub struct StepResultRecord {
     pub attempts: i32,
     pub started_at: UnixMillis,
     pub duration_ms: i64,
+}
+
+/// What changed in a run since its last write, written together by
+/// [`RunStore::record_progress`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunProgress {
+    /// The run's status after this write, when it changes.
+    pub status: Option<RunStatus>,
+    /// When the run started; kept only if it has no start yet (a resumed run keeps
+    /// its first).
+    pub started_at: Option<UnixMillis>,
+    /// Results of steps that ended, in the order they ended.
+    pub steps: Vec<StepResultRecord>,
+    /// A failed run's reason.
+    pub error: Option<String>,
+    /// When the run reached a terminal status.
+    pub finished_at: Option<UnixMillis>,
+}
+
+impl RunProgress {
+    pub fn is_empty(&self) -> bool {
+        *self == RunProgress::default()
+    }
+
+    /// The run ends `status` at `at`, with `error` if it failed.
+    pub fn finish(&mut self, status: RunStatus, error: Option<String>, at: UnixMillis) {
+        self.status = Some(status);
+        self.error = error;
+        self.finished_at = Some(at);
+    }
 }
 
 /// A run with its step results, in step order.
@@ -272,23 +302,10 @@ pub trait RunStore {
     /// For the worker: the run and the results recorded so far.
     async fn load_run(&self, id: RunId) -> StoreResult<Option<RunDetail>>;
 
-    /// Marks the run `running` (setting `started_at` the first time).
-    async fn start_run(&self, id: RunId, now: UnixMillis) -> StoreResult<()>;
-
-    /// Writes one step's result (replacing an earlier attempt's at that index).
-    async fn record_step(&self, id: RunId, result: &StepResultRecord) -> StoreResult<()>;
-
-    /// Sets a non-terminal status (`waiting` during a delay, `running` after).
-    async fn set_run_status(&self, id: RunId, status: RunStatus) -> StoreResult<()>;
-
-    /// Sets the terminal status, error and `finished_at`.
-    async fn finish_run(
-        &self,
-        id: RunId,
-        status: RunStatus,
-        error: Option<&str>,
-        now: UnixMillis,
-    ) -> StoreResult<()>;
+    /// Records a run's progress in one transaction: its step results (each replacing
+    /// an earlier attempt's at that index) and the run's columns that change with
+    /// them. Nothing is written when `progress` is empty.
+    async fn record_progress(&self, id: RunId, progress: &RunProgress) -> StoreResult<()>;
 }
 
 #[async_trait]

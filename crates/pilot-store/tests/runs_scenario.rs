@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use pilot_domain::{Environment, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType};
-use pilot_store::{CreateRun, NewPilot, PilotPatch, RUN_JOB_KIND, RetryFrom, RetryRun, RunRecord};
+use pilot_store::{
+    CreateRun, NewPilot, PilotPatch, RUN_JOB_KIND, RetryFrom, RetryRun, RunProgress, RunRecord,
+};
 use pilot_testkit::{TestDb, backends};
 use serde_json::{Value, json};
 
@@ -174,16 +176,26 @@ async fn a_run_records_its_steps_replacing_retried_attempts_and_finishes() {
         let queued = queue_run(store, acme, pilot.id, T0).await;
         let id = queued.id;
 
-        store.start_run(id, T0.plus_ms(10)).await.unwrap();
+        // Results may come in any order; a write with nothing in it changes nothing.
         store
-            .record_step(id, &step(1, StepStatus::Failed, 1))
+            .record_progress(id, &RunProgress::default())
             .await
             .unwrap();
         store
-            .record_step(id, &step(0, StepStatus::Success, 1))
+            .record_progress(
+                id,
+                &RunProgress {
+                    status: Some(RunStatus::Waiting),
+                    started_at: Some(T0.plus_ms(10)),
+                    steps: vec![
+                        step(1, StepStatus::Failed, 1),
+                        step(0, StepStatus::Success, 1),
+                    ],
+                    ..RunProgress::default()
+                },
+            )
             .await
             .unwrap();
-        store.set_run_status(id, RunStatus::Waiting).await.unwrap();
         let waiting = store.load_run(id).await.unwrap().unwrap();
         assert_eq!(waiting.run.status, RunStatus::Waiting, "{backend:?}");
         assert_eq!(
@@ -196,13 +208,24 @@ async fn a_run_records_its_steps_replacing_retried_attempts_and_finishes() {
 
         // A resumed run starts again without losing when it first started, and the
         // step's second attempt replaces its first.
-        store.start_run(id, T0.plus_ms(20)).await.unwrap();
         let second_attempt = step(1, StepStatus::Success, 2);
-        store.record_step(id, &second_attempt).await.unwrap();
         store
-            .finish_run(id, RunStatus::Success, None, T0.plus_ms(30))
+            .record_progress(
+                id,
+                &RunProgress {
+                    status: Some(RunStatus::Running),
+                    started_at: Some(T0.plus_ms(20)),
+                    ..RunProgress::default()
+                },
+            )
             .await
             .unwrap();
+        let mut last = RunProgress {
+            steps: vec![second_attempt.clone()],
+            ..RunProgress::default()
+        };
+        last.finish(RunStatus::Success, None, T0.plus_ms(30));
+        store.record_progress(id, &last).await.unwrap();
         let done = store.get_run(acme, LIVE, id).await.unwrap().unwrap();
         assert_eq!(
             done.run,
@@ -221,15 +244,13 @@ async fn a_run_records_its_steps_replacing_retried_attempts_and_finishes() {
         assert_eq!(store.load_run(id).await.unwrap(), Some(done));
 
         let failed = queue_run(store, acme, pilot.id, T0).await;
-        store
-            .finish_run(
-                failed.id,
-                RunStatus::Failed,
-                Some("step post failed"),
-                T0.plus_ms(5),
-            )
-            .await
-            .unwrap();
+        let mut failing = RunProgress::default();
+        failing.finish(
+            RunStatus::Failed,
+            Some("step post failed".into()),
+            T0.plus_ms(5),
+        );
+        store.record_progress(failed.id, &failing).await.unwrap();
         let failed = store.load_run(failed.id).await.unwrap().unwrap().run;
         assert_eq!(failed.status, RunStatus::Failed);
         assert_eq!(failed.error.as_deref(), Some("step post failed"));
@@ -259,13 +280,12 @@ async fn a_finished_run_is_retried_from_the_start_or_its_failed_step() {
             step(2, StepStatus::Failed, 3),
             step(3, StepStatus::Skipped, 0),
         ];
-        for result in &results {
-            store.record_step(id, result).await.unwrap();
-        }
-        store
-            .finish_run(id, RunStatus::Failed, Some("boom"), T0)
-            .await
-            .unwrap();
+        let mut ended = RunProgress {
+            steps: results.to_vec(),
+            ..RunProgress::default()
+        };
+        ended.finish(RunStatus::Failed, Some("boom".into()), T0);
+        store.record_progress(id, &ended).await.unwrap();
         let jobs_before = take_jobs(store).await.len();
 
         for (workspace, environment) in [(other, LIVE), (acme, Environment::Test)] {
@@ -330,14 +350,12 @@ async fn a_finished_run_is_retried_from_the_start_or_its_failed_step() {
 
         // A run with no failed step cannot resume at one.
         let succeeded = queue_run(store, acme, pilot.id, T0).await;
-        store
-            .record_step(succeeded.id, &step(0, StepStatus::Success, 1))
-            .await
-            .unwrap();
-        store
-            .finish_run(succeeded.id, RunStatus::Success, None, T0)
-            .await
-            .unwrap();
+        let mut ended = RunProgress {
+            steps: vec![step(0, StepStatus::Success, 1)],
+            ..RunProgress::default()
+        };
+        ended.finish(RunStatus::Success, None, T0);
+        store.record_progress(succeeded.id, &ended).await.unwrap();
         let refused = store
             .retry_run(acme, LIVE, succeeded.id, RetryFrom::FailedStep, later)
             .await

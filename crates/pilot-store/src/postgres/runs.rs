@@ -11,7 +11,7 @@ use crate::pilot_rows::{
     step_columns, with_steps,
 };
 use crate::pilots::{
-    CreateRun, RetryFrom, RetryRun, RunDetail, RunRecord, RunStore, StepResultRecord,
+    CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, StepResultRecord,
 };
 
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
@@ -238,66 +238,58 @@ impl RunStore for PostgresStore {
         detail(&self.pool, run).await
     }
 
-    async fn start_run(&self, id: RunId, now: UnixMillis) -> StoreResult<()> {
+    async fn record_progress(&self, id: RunId, progress: &RunProgress) -> StoreResult<()> {
+        if progress.is_empty() {
+            return Ok(());
+        }
+        // One statement, so one round trip: the step results as arrays, unnested. A
+        // step recorded twice keeps its last result (one row may be upserted once).
+        let mut steps: Vec<&StepResultRecord> = Vec::with_capacity(progress.steps.len());
+        for result in progress.steps.iter().rev() {
+            if !steps.iter().any(|kept| kept.index == result.index) {
+                steps.push(result);
+            }
+        }
+        let column =
+            |f: fn(&StepResultRecord) -> String| steps.iter().map(|r| f(r)).collect::<Vec<_>>();
         sqlx::query(
-            "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, $1) \
-             WHERE id = $2",
+            "WITH recorded AS ( \
+                INSERT INTO run_steps (run_id, step_index, step_id, step_type, status, output, \
+                    error, attempts, started_at, duration_ms) \
+                SELECT $1, * FROM UNNEST($2::int[], $3::text[], $4::text[], $5::text[], \
+                    $6::text[], $7::text[], $8::int[], $9::bigint[], $10::bigint[]) \
+                ON CONFLICT (run_id, step_index) DO UPDATE SET step_id = excluded.step_id, \
+                    step_type = excluded.step_type, status = excluded.status, \
+                    output = excluded.output, error = excluded.error, \
+                    attempts = excluded.attempts, started_at = excluded.started_at, \
+                    duration_ms = excluded.duration_ms \
+             ) \
+             UPDATE runs SET status = COALESCE($11, status), \
+                    started_at = COALESCE(started_at, $12), error = COALESCE($13, error), \
+                    finished_at = COALESCE($14, finished_at) \
+             WHERE id = $1",
         )
-        .bind(now.0)
         .bind(id.0)
+        .bind(steps.iter().map(|r| r.index).collect::<Vec<_>>())
+        .bind(column(|r| r.step_id.clone()))
+        .bind(column(|r| r.step_type.clone()))
+        .bind(column(|r| r.status.as_str().to_owned()))
+        .bind(
+            steps
+                .iter()
+                .map(|r| r.output.as_ref().map(json_text))
+                .collect::<Vec<_>>(),
+        )
+        .bind(steps.iter().map(|r| r.error.clone()).collect::<Vec<_>>())
+        .bind(steps.iter().map(|r| r.attempts).collect::<Vec<_>>())
+        .bind(steps.iter().map(|r| r.started_at.0).collect::<Vec<_>>())
+        .bind(steps.iter().map(|r| r.duration_ms).collect::<Vec<_>>())
+        .bind(progress.status.map(RunStatus::as_str))
+        .bind(progress.started_at.map(|t| t.0))
+        .bind(&progress.error)
+        .bind(progress.finished_at.map(|t| t.0))
         .execute(&self.progress)
         .await?;
-        Ok(())
-    }
-
-    async fn record_step(&self, id: RunId, result: &StepResultRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO run_steps (run_id, step_index, step_id, step_type, status, output, \
-             error, attempts, started_at, duration_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (run_id, step_index) DO UPDATE SET step_id = excluded.step_id, \
-                step_type = excluded.step_type, status = excluded.status, \
-                output = excluded.output, error = excluded.error, attempts = excluded.attempts, \
-                started_at = excluded.started_at, duration_ms = excluded.duration_ms",
-        )
-        .bind(id.0)
-        .bind(result.index)
-        .bind(&result.step_id)
-        .bind(&result.step_type)
-        .bind(result.status.as_str())
-        .bind(result.output.as_ref().map(json_text))
-        .bind(&result.error)
-        .bind(result.attempts)
-        .bind(result.started_at.0)
-        .bind(result.duration_ms)
-        .execute(&self.progress)
-        .await?;
-        Ok(())
-    }
-
-    async fn set_run_status(&self, id: RunId, status: RunStatus) -> StoreResult<()> {
-        sqlx::query("UPDATE runs SET status = $1 WHERE id = $2")
-            .bind(status.as_str())
-            .bind(id.0)
-            .execute(&self.progress)
-            .await?;
-        Ok(())
-    }
-
-    async fn finish_run(
-        &self,
-        id: RunId,
-        status: RunStatus,
-        error: Option<&str>,
-        now: UnixMillis,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE runs SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
-            .bind(status.as_str())
-            .bind(error)
-            .bind(now.0)
-            .bind(id.0)
-            .execute(&self.progress)
-            .await?;
         Ok(())
     }
 }

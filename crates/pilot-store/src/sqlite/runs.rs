@@ -12,7 +12,7 @@ use crate::pilot_rows::{
     step_columns, with_steps,
 };
 use crate::pilots::{
-    CreateRun, RetryFrom, RetryRun, RunDetail, RunRecord, RunStore, StepResultRecord,
+    CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, StepResultRecord,
 };
 
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
@@ -191,54 +191,30 @@ impl RunStore for SqliteStore {
             .await
     }
 
-    async fn start_run(&self, id: RunId, now: UnixMillis) -> StoreResult<()> {
+    async fn record_progress(&self, id: RunId, progress: &RunProgress) -> StoreResult<()> {
+        if progress.is_empty() {
+            return Ok(());
+        }
+        let progress = progress.clone();
         self.writer
             .write(move |conn| {
+                for result in &progress.steps {
+                    record_step(conn, id, result)?;
+                }
                 row::execute(
                     conn,
-                    "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?1) \
-                     WHERE id = ?2",
-                    params![now.0, id.0],
-                )
-                .map(drop)
-            })
-            .await
-    }
-
-    async fn record_step(&self, id: RunId, result: &StepResultRecord) -> StoreResult<()> {
-        let result = result.clone();
-        self.writer
-            .write(move |conn| record_step(conn, id, &result))
-            .await
-    }
-
-    async fn set_run_status(&self, id: RunId, status: RunStatus) -> StoreResult<()> {
-        self.writer
-            .write(move |conn| {
-                row::execute(
-                    conn,
-                    "UPDATE runs SET status = ?1 WHERE id = ?2",
-                    params![status.as_str(), id.0],
-                )
-                .map(drop)
-            })
-            .await
-    }
-
-    async fn finish_run(
-        &self,
-        id: RunId,
-        status: RunStatus,
-        error: Option<&str>,
-        now: UnixMillis,
-    ) -> StoreResult<()> {
-        let error = error.map(str::to_owned);
-        self.writer
-            .write(move |conn| {
-                row::execute(
-                    conn,
-                    "UPDATE runs SET status = ?1, error = ?2, finished_at = ?3 WHERE id = ?4",
-                    params![status.as_str(), error, now.0, id.0],
+                    "UPDATE runs SET status = COALESCE(?1, status), \
+                            started_at = COALESCE(started_at, ?2), \
+                            error = COALESCE(?3, error), \
+                            finished_at = COALESCE(?4, finished_at) \
+                     WHERE id = ?5",
+                    params![
+                        progress.status.map(RunStatus::as_str),
+                        progress.started_at.map(|t| t.0),
+                        progress.error,
+                        progress.finished_at.map(|t| t.0),
+                        id.0
+                    ],
                 )
                 .map(drop)
             })
