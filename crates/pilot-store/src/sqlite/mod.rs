@@ -4,11 +4,13 @@
 //! by one writer thread that owns the write connection and commits whatever writes
 //! are waiting in one transaction (group commit, [`writer`]); reads run on a few
 //! reader threads, each with its own connection ([`readers`]). A store call is one
-//! round trip to one of those threads, however many statements it runs. Between
+//! round trip to one of those threads, however many statements it runs. A fourth
+//! kind of thread checkpoints the WAL off the write path ([`checkpointer`]). Between
 //! processes sharing the file (`pilot serve` beside `pilot worker`), `busy_timeout`
 //! makes a writer wait for the lock rather than fail. Writes run in `BEGIN IMMEDIATE`
 //! transactions, so a claim's reads and updates see no other writer in between.
 
+mod checkpointer;
 mod claim;
 mod connection;
 mod credits;
@@ -38,12 +40,14 @@ use tokio::sync::Notify;
 use crate::error::{StoreError, StoreResult};
 use crate::records::Backend;
 use crate::{Store, StoreOptions};
+use checkpointer::{Checkpointer, Wal};
 use readers::Readers;
 use writer::Writer;
 
 pub struct SqliteStore {
     readers: Readers,
     writer: Writer,
+    checkpointer: Checkpointer,
     job_notify: Arc<Notify>,
 }
 
@@ -55,19 +59,22 @@ impl SqliteStore {
         let path = path.to_owned();
         let busy = Duration::from_millis(options.busy_timeout_ms);
         let readers = options.max_connections.max(1) as usize;
-        let (write, reads) = tokio::task::spawn_blocking(move || {
+        let (write, reads, checkpoints) = tokio::task::spawn_blocking(move || {
             let write = connection::open(&path, busy)?;
             let reads = (0..readers)
                 .map(|_| connection::open(&path, busy))
                 .collect::<rusqlite::Result<Vec<Connection>>>()?;
-            Ok::<_, rusqlite::Error>((write, reads))
+            let checkpoints = connection::open(&path, busy)?;
+            Ok::<_, rusqlite::Error>((write, reads, checkpoints))
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("opening SQLite: {e}")))??;
         let threads = |e: std::io::Error| StoreError::Unavailable(format!("starting threads: {e}"));
+        let wal = Arc::new(Wal::default());
         Ok(SqliteStore {
-            writer: Writer::start(write).map_err(threads)?,
+            writer: Writer::start(write, wal.clone())?,
             readers: Readers::start(reads).map_err(threads)?,
+            checkpointer: Checkpointer::start(checkpoints, wal).map_err(threads)?,
             job_notify: Arc::new(Notify::new()),
         })
     }
@@ -96,5 +103,6 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.readers.close().await;
         self.writer.close().await;
+        self.checkpointer.close().await;
     }
 }

@@ -15,12 +15,14 @@
 //!   to fill: a lone write is committed at once.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::RwLock;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
+
+use super::checkpointer::Wal;
 
 use crate::error::{StoreError, StoreResult};
 
@@ -90,12 +92,15 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn`.
-    pub(super) fn start(conn: Connection) -> std::io::Result<Writer> {
+    /// Starts the writer thread on `conn`. Its commits never checkpoint: the
+    /// checkpointer sharing `wal` does, off the write path.
+    pub(super) fn start(conn: Connection, wal: Arc<Wal>) -> StoreResult<Writer> {
+        Wal::attach(&conn)?;
         let (sender, receiver) = channel();
         let thread = std::thread::Builder::new()
             .name("pilot-sqlite-writer".into())
-            .spawn(move || serve(conn, receiver))?;
+            .spawn(move || serve(conn, receiver, &wal))
+            .map_err(|e| StoreError::Unavailable(format!("starting the writer: {e}")))?;
         Ok(Writer {
             sender: RwLock::new(Some(sender)),
             thread: std::sync::Mutex::new(Some(thread)),
@@ -148,7 +153,7 @@ impl Writer {
 }
 
 /// The thread's loop: a batch per wake-up until closed or every sender is gone.
-fn serve(conn: Connection, receiver: Receiver<Message>) {
+fn serve(conn: Connection, receiver: Receiver<Message>, wal: &Wal) {
     let mut batch: Vec<Box<dyn Write>> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = receiver.recv() {
         let mut close = None;
@@ -168,6 +173,7 @@ fn serve(conn: Connection, receiver: Receiver<Message>) {
         }
         if !batch.is_empty() {
             commit(&conn, &mut batch);
+            wal.committed(&conn);
         }
         if let Some(ack) = close {
             drop(conn);
@@ -214,7 +220,6 @@ fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use super::*;
@@ -225,7 +230,8 @@ mod tests {
         let conn = connection::open(&dir.path().join("w.db"), Duration::from_secs(5)).unwrap();
         conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
             .unwrap();
-        (dir, Arc::new(Writer::start(conn).unwrap()))
+        let writer = Writer::start(conn, Arc::new(Wal::default())).unwrap();
+        (dir, Arc::new(writer))
     }
 
     fn count(writer: &Writer) -> impl Future<Output = StoreResult<i64>> + '_ {
