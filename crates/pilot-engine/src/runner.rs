@@ -33,7 +33,7 @@ use std::time::Duration;
 use pilot_domain::run::cap_output;
 use pilot_domain::secret::{redact, redact_json};
 use pilot_domain::{MasterKey, RunId, RunStatus, Step, StepKind, StepStatus, Steps, UnixMillis};
-use pilot_store::{RunDetail, RunProgress, StepResultRecord, Store, StoreError};
+use pilot_store::{RunDetail, RunProgress, RunWork, StepResultRecord, Store, StoreError};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
@@ -58,7 +58,11 @@ fn store_error(error: StoreError) -> JobError {
 /// Runs `run_id` onward from where it stopped.
 pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobError> {
     let store = &deps.store;
-    let Some(detail) = store.load_run(run_id).await.map_err(store_error)? else {
+    let Some(RunWork {
+        detail,
+        sealed_secrets,
+    }) = store.load_run_work(run_id).await.map_err(store_error)?
+    else {
         // The pilot (and its runs) were deleted meanwhile: nothing is left to do.
         return Ok(JobOutcome::Done);
     };
@@ -75,7 +79,7 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
             return Ok(JobOutcome::Done);
         }
     };
-    let secrets = open_secrets(deps, &detail).await?;
+    let secrets = open_secrets(&deps.master_key, sealed_secrets);
     let (resume_at, mut outputs) = completed_prefix(&detail, &steps);
 
     // Woken early from a delay (a spurious claim): wait out the rest.
@@ -274,25 +278,17 @@ fn default_timeout_ms(kind: &StepKind) -> u64 {
 }
 
 /// The run's workspace secrets, unsealed: `(name, value)`.
-async fn open_secrets(
-    deps: &RunDeps,
-    detail: &RunDetail,
-) -> Result<Vec<(String, String)>, JobError> {
-    let sealed = deps
-        .store
-        .sealed_secrets(detail.run.workspace_id, detail.run.environment)
-        .await
-        .map_err(store_error)?;
+fn open_secrets(master_key: &MasterKey, sealed: Vec<(String, String)>) -> Vec<(String, String)> {
     let mut secrets = Vec::with_capacity(sealed.len());
     for (name, sealed) in sealed {
-        match deps.master_key.open(&sealed) {
+        match master_key.open(&sealed) {
             Ok(value) => secrets.push((name, value)),
             // A secret sealed under another master key: leave it out, so a template
             // that needs it fails naming it, rather than failing every run.
             Err(error) => tracing::warn!(secret = %name, %error, "cannot unseal a secret"),
         }
     }
-    Ok(secrets)
+    secrets
 }
 
 /// How many leading steps already succeeded, and their outputs by step id.

@@ -42,7 +42,7 @@ pub use error::{StoreError, StoreResult};
 pub use pilots::{
     CreateRun, NewPilot, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RUN_JOB_KIND,
     RateLimitCount, RateLimitStore, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord,
-    RunStore, SecretRecord, SecretStore, StepResultRecord,
+    RunStore, RunWork, SecretRecord, SecretStore, StepResultRecord,
 };
 pub use postgres::PostgresStore;
 pub use records::{

@@ -52,6 +52,14 @@ fn corrupt(column: &str, error: impl Display) -> StoreError {
     StoreError::Corrupt(format!("{column}: {error}"))
 }
 
+/// A JSON column holding a value of type `T`.
+pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(
+    column: &str,
+    text: &str,
+) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(column, e))
+}
+
 fn json_column(column: &str, text: &str) -> StoreResult<Value> {
     serde_json::from_str(text).map_err(|e| corrupt(column, e))
 }
@@ -207,7 +215,8 @@ impl TryFrom<RunRow> for RunRecord {
     }
 }
 
-#[derive(sqlx::FromRow)]
+/// Also read from JSON, where PostgreSQL aggregates a run's results into one column.
+#[derive(sqlx::FromRow, serde::Deserialize)]
 pub(crate) struct StepRow {
     run_id: i64,
     step_index: i32,
@@ -315,7 +324,17 @@ pub(crate) fn is_finished(raw_status: &str) -> StoreResult<bool> {
 
 /// The job that runs `run`, in the run's workspace lane so fair claiming counts it.
 pub(crate) fn run_job(run: &RunRecord, now: UnixMillis) -> NewJob {
-    NewJob::new(RUN_JOB_KIND, json!({ "run_id": run.id.0 }), now).for_workspace(run.workspace_id)
+    NewJob {
+        payload: json!({ "run_id": run.id.0 }),
+        ..run_job_shape(now)
+    }
+    .for_workspace(run.workspace_id)
+}
+
+/// A run's job before its run exists: kind, due time and attempts, for a statement
+/// that builds the payload (`{"run_id": …}`) and lane itself, as [`run_job`] does.
+pub(crate) fn run_job_shape(now: UnixMillis) -> NewJob {
+    NewJob::new(RUN_JOB_KIND, Value::Null, now)
 }
 
 /// `before` as the exclusive upper bound of a run-list page: `None` is no bound.

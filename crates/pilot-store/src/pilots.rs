@@ -145,6 +145,14 @@ impl RunProgress {
     }
 }
 
+/// What a worker needs to drive a run: the run with its results so far, and its
+/// tenant's secrets, sealed: `(name, sealed)` by name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunWork {
+    pub detail: RunDetail,
+    pub sealed_secrets: Vec<(String, String)>,
+}
+
 /// A run with its step results, in step order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunDetail {
@@ -301,6 +309,10 @@ pub trait RunStore {
 
     /// For the worker: the run and the results recorded so far.
     async fn load_run(&self, id: RunId) -> StoreResult<Option<RunDetail>>;
+
+    /// For the worker, in one round trip: the run, the results recorded so far, and
+    /// its tenant's sealed secrets.
+    async fn load_run_work(&self, id: RunId) -> StoreResult<Option<RunWork>>;
 
     /// Records a run's progress in one transaction: its step results (each replacing
     /// an earlier attempt's at that index) and the run's columns that change with

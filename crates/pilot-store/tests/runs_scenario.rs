@@ -4,9 +4,12 @@
 mod common;
 
 use common::*;
-use pilot_domain::{Environment, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType};
+use pilot_domain::{
+    Environment, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType,
+};
 use pilot_store::{
     CreateRun, NewPilot, PilotPatch, RUN_JOB_KIND, RetryFrom, RetryRun, RunProgress, RunRecord,
+    RunWork,
 };
 use pilot_testkit::{TestDb, backends};
 use serde_json::{Value, json};
@@ -90,6 +93,7 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
         assert_eq!(jobs[0].payload, json!({"run_id": run.id.0}));
         assert_eq!(jobs[0].workspace_id, Some(acme));
         assert_eq!(jobs[0].run_at, at);
+        assert_eq!(jobs[0].max_attempts, NewJob::DEFAULT_MAX_ATTEMPTS);
 
         let counted = store
             .get_pilot(acme, LIVE, active.id)
@@ -361,5 +365,66 @@ async fn a_finished_run_is_retried_from_the_start_or_its_failed_step() {
             .await
             .unwrap();
         assert_eq!(refused, RetryRun::NoFailedStep, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_worker_loads_a_run_with_its_results_and_its_tenants_secrets_at_once() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &*db.store;
+        let acme = workspace(store, "acme").await;
+        let other = workspace(store, "other").await;
+        let pilot = pilot(store, acme, &new_pilot("Loaded")).await;
+        let run = queue_run(store, acme, pilot.id, T0).await;
+        assert_eq!(
+            store.load_run_work(run.id).await.unwrap(),
+            Some(RunWork {
+                detail: store.load_run(run.id).await.unwrap().unwrap(),
+                sealed_secrets: vec![],
+            }),
+            "{backend:?}"
+        );
+
+        for (workspace, environment, name, sealed) in [
+            (acme, LIVE, "TOKEN", "v1:token"),
+            (acme, LIVE, "API_KEY", "v1:key"),
+            (acme, Environment::Test, "TOKEN", "v1:test"),
+            (other, LIVE, "TOKEN", "v1:other"),
+        ] {
+            store
+                .put_secret(workspace, environment, name, sealed, T0)
+                .await
+                .unwrap();
+        }
+        // Outputs travel as JSON inside JSON on PostgreSQL: quotes, escapes and
+        // non-ASCII text come back as they went in.
+        let mut tricky = step(1, StepStatus::Success, 1);
+        tricky.output = Some(json!({"text": "a \"quoted\"\n\\ line ✓", "n": [1.5, null]}));
+        let progress = RunProgress {
+            steps: vec![tricky.clone(), step(0, StepStatus::Success, 1)],
+            ..RunProgress::default()
+        };
+        store.record_progress(run.id, &progress).await.unwrap();
+
+        let work = store.load_run_work(run.id).await.unwrap().unwrap();
+        assert_eq!(
+            work.detail,
+            store.load_run(run.id).await.unwrap().unwrap(),
+            "{backend:?}"
+        );
+        assert_eq!(work.detail.steps, [step(0, StepStatus::Success, 1), tricky]);
+        assert_eq!(
+            work.sealed_secrets,
+            [
+                ("API_KEY".to_owned(), "v1:key".to_owned()),
+                ("TOKEN".to_owned(), "v1:token".to_owned())
+            ],
+            "only the run's tenant's, by name, on {backend:?}"
+        );
+        assert_eq!(
+            store.load_run_work(RunId(run.id.0 + 1_000)).await.unwrap(),
+            None
+        );
     }
 }

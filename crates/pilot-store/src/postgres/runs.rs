@@ -1,17 +1,18 @@
 use async_trait::async_trait;
 use pilot_domain::{Environment, PilotId, RunId, RunStatus, TriggerType, UnixMillis, WorkspaceId};
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection, PgPool, Row};
 
 use super::PostgresStore;
 use super::jobs::insert_job;
 use crate::error::StoreResult;
 use crate::pilot_rows::{
-    RunRow, StepRow, before_bound, is_finished, json_text, run_columns, run_ids, run_job,
-    step_columns, with_steps,
+    RunRow, StepRow, before_bound, is_finished, json_rows, json_text, run_columns, run_ids,
+    run_job, run_job_shape, step_columns, with_steps,
 };
 use crate::pilots::{
-    CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, StepResultRecord,
+    CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork,
+    StepResultRecord,
 };
 
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
@@ -73,37 +74,57 @@ impl RunStore for PostgresStore {
         payload: &Value,
         now: UnixMillis,
     ) -> StoreResult<CreateRun> {
-        let mut tx = self.pool.begin().await?;
-        let counted = sqlx::query(
-            "UPDATE pilots SET run_count = run_count + 1, last_run_at = $1 \
-             WHERE id = $2 AND workspace_id = $3 AND environment = $4 AND status = 'active'",
-        )
+        // One statement, so one round trip and no transaction held open in between:
+        // the pilot's row is locked (for its run count) only while it runs and commits.
+        let job = run_job_shape(now);
+        let created = sqlx::query_as::<_, RunRow>(concat!(
+            "WITH counted AS ( \
+                UPDATE pilots SET run_count = run_count + 1, last_run_at = $1 \
+                WHERE id = $2 AND workspace_id = $3 AND environment = $4 AND status = 'active' \
+                RETURNING id, workspace_id, environment, steps \
+             ), run AS ( \
+                INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
+                    payload, steps, created_at) \
+                SELECT id, workspace_id, environment, 'queued', $5, $6, steps, $1 FROM counted \
+                RETURNING ",
+            run_columns!(),
+            " ), job AS ( \
+                INSERT INTO jobs (kind, payload, workspace_id, run_at, max_attempts, \
+                    created_at, updated_at) \
+                SELECT $7, jsonb_build_object('run_id', id), workspace_id, $1, $8, $1, $1 \
+                FROM run \
+             ) SELECT ",
+            run_columns!(),
+            " FROM run"
+        ))
         .bind(now.0)
         .bind(pilot_id.0)
         .bind(workspace_id.0)
         .bind(environment.as_str())
-        .execute(&mut *tx)
+        .bind(trigger_type.as_str())
+        .bind(json_text(payload))
+        .bind(&job.kind)
+        .bind(job.max_attempts)
+        .fetch_optional(&self.pool)
         .await?;
-        if counted.rows_affected() != 1 {
-            let exists: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM pilots \
-                 WHERE id = $1 AND workspace_id = $2 AND environment = $3)",
-            )
-            .bind(pilot_id.0)
-            .bind(workspace_id.0)
-            .bind(environment.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            return Ok(if exists {
-                CreateRun::PilotPaused
-            } else {
-                CreateRun::PilotNotFound
-            });
+        if let Some(run) = created {
+            self.job_notify.notify_waiters();
+            return Ok(CreateRun::Created(run.try_into()?));
         }
-        let run = queue_run_of_pilot(&mut tx, pilot_id, trigger_type, payload, now).await?;
-        tx.commit().await?;
-        self.job_notify.notify_waiters();
-        Ok(CreateRun::Created(run))
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pilots \
+             WHERE id = $1 AND workspace_id = $2 AND environment = $3)",
+        )
+        .bind(pilot_id.0)
+        .bind(workspace_id.0)
+        .bind(environment.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(if exists {
+            CreateRun::PilotPaused
+        } else {
+            CreateRun::PilotNotFound
+        })
     }
 
     async fn get_run(
@@ -236,6 +257,39 @@ impl RunStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         detail(&self.pool, run).await
+    }
+
+    async fn load_run_work(&self, id: RunId) -> StoreResult<Option<RunWork>> {
+        // One statement: the step results and the secrets ride along as JSON.
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            ", (SELECT COALESCE(json_agg(s ORDER BY s.step_index), '[]')::text FROM ( \
+                  SELECT ",
+            step_columns!(),
+            " FROM run_steps WHERE run_id = runs.id) s) AS step_results, \
+               (SELECT COALESCE(json_agg(json_build_array(name, sealed_value) ORDER BY name), \
+                  '[]')::text FROM secrets \
+                WHERE workspace_id = runs.workspace_id AND environment = runs.environment) \
+                  AS sealed_secrets \
+             FROM runs WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let steps: String = row.try_get("step_results")?;
+        let steps: Vec<StepRow> = json_rows("run_steps", &steps)?;
+        let secrets: String = row.try_get("sealed_secrets")?;
+        let Some(detail) = with_steps(vec![RunRow::from_row(&row)?], steps)?.pop() else {
+            return Ok(None);
+        };
+        Ok(Some(RunWork {
+            detail,
+            sealed_secrets: json_rows("secrets", &secrets)?,
+        }))
     }
 
     async fn record_progress(&self, id: RunId, progress: &RunProgress) -> StoreResult<()> {

@@ -12,7 +12,8 @@ use crate::pilot_rows::{
     step_columns, with_steps,
 };
 use crate::pilots::{
-    CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, StepResultRecord,
+    CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork,
+    StepResultRecord,
 };
 
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
@@ -187,6 +188,31 @@ impl RunStore for SqliteStore {
                     [id.0],
                 )?;
                 detail(conn, run)
+            })
+            .await
+    }
+
+    async fn load_run_work(&self, id: RunId) -> StoreResult<Option<RunWork>> {
+        self.readers
+            .read(move |conn| {
+                let run = row::optional::<RunRow>(
+                    conn,
+                    concat!("SELECT ", run_columns!(), " FROM runs WHERE id = ?1"),
+                    [id.0],
+                )?;
+                let Some(detail) = detail(conn, run)? else {
+                    return Ok(None);
+                };
+                let sealed_secrets = row::all::<(String, String)>(
+                    conn,
+                    "SELECT name, sealed_value FROM secrets \
+                     WHERE workspace_id = ?1 AND environment = ?2 ORDER BY name",
+                    params![detail.run.workspace_id.0, detail.run.environment.as_str()],
+                )?;
+                Ok(Some(RunWork {
+                    detail,
+                    sealed_secrets,
+                }))
             })
             .await
     }
