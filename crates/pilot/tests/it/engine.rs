@@ -1,7 +1,7 @@
 //! The step engine and the triggers through the real server: `llm` on the scripted
 //! and a fake live provider, `email` over real SMTP, durable `delay`, schedules that
-//! fire once across nodes, the email trigger, and a run whose worker dies mid-step
-//! finished by another node.
+//! fire once across nodes, the email trigger, a run whose worker dies mid-step
+//! finished by another node, and what a run has recorded when its `http` step goes out.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::harness::{spawn_app, spawn_node, spawn_with, test_config};
-use crate::pilots::{create, finished_run, fire};
+use crate::pilots::{create, finished_run, fire, three_steps};
 use crate::sink::Sink;
 
 #[tokio::test]
@@ -180,21 +180,22 @@ async fn a_delay_waits_durably_without_holding_a_worker() {
         )
         .await;
         let run = fire(&app, &key, pilot["id"].as_i64().unwrap(), json!({})).await;
-        // While it waits the run says so, and its job is queued, not running.
+        // While it waits the run says so, and its job is queued, not running: the
+        // worker snoozes the job just after writing `waiting`, so look until both hold
+        // (which cannot happen if a worker held the job through the wait).
         let waiting = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
                 let body: Value = app.get_json(&format!("/api/v1/runs/{run}"), &key).await;
-                if body["status"] == "waiting" {
+                let counts = app.db.store.queue_counts().await.unwrap();
+                if body["status"] == "waiting" && counts.running == 0 {
                     return body;
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })
         .await
-        .expect("the run reaches its delay");
+        .expect("the run waits with no worker held");
         assert_eq!(waiting["steps"][0]["output"]["waited_seconds"], 1);
-        let counts = app.db.store.queue_counts().await.unwrap();
-        assert_eq!(counts.running, 0, "no worker is held during the wait");
         let done = finished_run(&app, &key, run).await;
         assert_eq!(done["status"], "success");
         assert_eq!(done["steps"][1]["output"], json!({"done": true}));
@@ -354,5 +355,44 @@ async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
         b_stop.cancel();
         b.await.unwrap();
         a_stop.cancel();
+    }
+}
+
+/// Results of pure steps (`transform`, `condition`) are written together, but always
+/// before a step that does I/O starts: while the `http` step's request is held, the
+/// run reads `running` with both earlier results.
+#[tokio::test]
+async fn steps_before_an_http_step_are_recorded_before_its_request_goes_out() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let mut sink = Sink::start().await;
+        sink.hold("/hook");
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Held", "steps": three_steps(&sink.url)}),
+        )
+        .await;
+        let pilot = pilot["id"].as_i64().unwrap();
+        let run = fire(&app, &key, pilot, json!({"orderId": "A-1", "total": 12})).await;
+
+        assert_eq!(sink.next().await.path, "/hook");
+        let during = app.get_json(&format!("/api/v1/runs/{run}"), &key).await;
+        assert_eq!(during["status"], "running", "{backend:?}: {during}");
+        let recorded: Vec<(&str, &str)> = during["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| (s["id"].as_str().unwrap(), s["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(recorded, [("shape", "success"), ("gate", "success")]);
+        assert_eq!(during["steps"][0]["output"]["order"], "A-1");
+
+        sink.release();
+        let done = finished_run(&app, &key, run).await;
+        assert_eq!(done["status"], "success", "{done}");
+        assert_eq!(done["steps"][2]["status"], "success");
+        assert!(done["finishedAt"].is_number(), "{done}");
     }
 }

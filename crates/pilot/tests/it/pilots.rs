@@ -61,7 +61,7 @@ pub async fn finished_run(app: &TestApp, key: &str, run: i64) -> Value {
     .expect("the run finishes in time")
 }
 
-fn three_steps(sink: &str) -> Value {
+pub fn three_steps(sink: &str) -> Value {
     json!([
         {"id": "shape", "type": "transform",
          "values": {"order": "{{ trigger.orderId }}", "double": "{{ trigger.total * 2 }}"}},

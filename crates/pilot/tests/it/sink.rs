@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::any;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 #[derive(Debug)]
 pub struct Received {
@@ -22,14 +22,16 @@ pub struct Sink {
     pub url: String,
     status: Arc<AtomicU16>,
     hold: Arc<std::sync::Mutex<Option<String>>>,
+    released: Arc<Notify>,
     received: mpsc::UnboundedReceiver<Received>,
 }
 
 #[derive(Clone)]
 struct SinkState {
     status: Arc<AtomicU16>,
-    /// A path whose requests are recorded and then never answered.
+    /// A path whose requests are recorded and then not answered until released.
     hold: Arc<std::sync::Mutex<Option<String>>>,
+    released: Arc<Notify>,
     sender: mpsc::UnboundedSender<Received>,
 }
 
@@ -40,9 +42,11 @@ impl Sink {
         let (sender, received) = mpsc::unbounded_channel();
         let status = Arc::new(AtomicU16::new(200));
         let hold = Arc::new(std::sync::Mutex::new(None));
+        let released = Arc::new(Notify::new());
         let state = SinkState {
             status: status.clone(),
             hold: hold.clone(),
+            released: released.clone(),
             sender,
         };
         let app = Router::new()
@@ -53,6 +57,7 @@ impl Sink {
             url,
             status,
             hold,
+            released,
             received,
         }
     }
@@ -62,13 +67,15 @@ impl Sink {
         self.status.store(status, Ordering::SeqCst);
     }
 
-    /// Requests to `path` are recorded but never answered (until `release`).
+    /// Requests to `path` are recorded but not answered until `release`.
     pub fn hold(&self, path: &str) {
         *self.hold.lock().unwrap() = Some(path.to_owned());
     }
 
+    /// Answers the held requests whose callers still wait, and holds no more.
     pub fn release(&self) {
         *self.hold.lock().unwrap() = None;
+        self.released.notify_waiters();
     }
 
     /// The next request received, within a bound.
@@ -102,10 +109,13 @@ async fn receive(
         headers,
         body,
     });
-    let held = state.hold.lock().unwrap().as_deref() == Some(uri.path());
-    if held {
-        // The caller gives up (or dies) first.
-        std::future::pending::<()>().await;
+    loop {
+        // Registered before the look, so a release in between is not missed.
+        let released = state.released.notified();
+        if state.hold.lock().unwrap().as_deref() != Some(uri.path()) {
+            break;
+        }
+        released.await;
     }
     let status = StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap();
     (status, echo)
