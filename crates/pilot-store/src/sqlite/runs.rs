@@ -63,6 +63,16 @@ fn detail(conn: &Connection, run: Option<RunRow>) -> StoreResult<Option<RunDetai
     Ok(details(conn, run.into_iter().collect())?.pop())
 }
 
+/// The run `id` of any tenant with its results, for the worker.
+fn load(conn: &Connection, id: RunId) -> StoreResult<Option<RunDetail>> {
+    let run = row::optional::<RunRow>(
+        conn,
+        concat!("SELECT ", run_columns!(), " FROM runs WHERE id = ?1"),
+        [id.0],
+    )?;
+    detail(conn, run)
+}
+
 #[async_trait]
 impl RunStore for SqliteStore {
     async fn create_run(
@@ -180,27 +190,13 @@ impl RunStore for SqliteStore {
     }
 
     async fn load_run(&self, id: RunId) -> StoreResult<Option<RunDetail>> {
-        self.readers
-            .read(move |conn| {
-                let run = row::optional::<RunRow>(
-                    conn,
-                    concat!("SELECT ", run_columns!(), " FROM runs WHERE id = ?1"),
-                    [id.0],
-                )?;
-                detail(conn, run)
-            })
-            .await
+        self.readers.read(move |conn| load(conn, id)).await
     }
 
     async fn load_run_work(&self, id: RunId) -> StoreResult<Option<RunWork>> {
         self.readers
             .read(move |conn| {
-                let run = row::optional::<RunRow>(
-                    conn,
-                    concat!("SELECT ", run_columns!(), " FROM runs WHERE id = ?1"),
-                    [id.0],
-                )?;
-                let Some(detail) = detail(conn, run)? else {
+                let Some(detail) = load(conn, id)? else {
                     return Ok(None);
                 };
                 let sealed_secrets = row::all::<(String, String)>(
