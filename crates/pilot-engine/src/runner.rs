@@ -14,8 +14,10 @@
 //! does I/O or waits starts, and at the run's end: so a run of `transform →
 //! condition → http` costs two writes (running with two results, before the request;
 //! the request's result with the final status), and a crash can lose only results
-//! that running the run again recomputes exactly. A `delay` step records its wake-up time, marks the run `waiting`
-//! and snoozes the job: no worker and no lease is held while it waits. A
+//! that running the run again recomputes exactly.
+//!
+//! A `delay` step records its wake-up time, marks the run `waiting` and snoozes the
+//! job: no worker and no lease is held while it waits. A
 //! `deliberate` step waits the same way for the deliberation it submitted
 //! ([`crate::steps::deliberate`]): each time the run reaches it, the step looks at its
 //! deliberation (by an id derived from the run and the step, so it is submitted once)
