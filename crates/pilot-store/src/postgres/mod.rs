@@ -55,14 +55,12 @@ impl PostgresStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
-            .after_connect(|conn, _meta| Box::pin(async move { custom_plans(conn).await }))
             .connect(url)
             .await?;
         let progress = PgPoolOptions::new()
             .max_connections((options.max_connections / 2).max(2))
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
-                    custom_plans(conn).await?;
                     sqlx::query("SET synchronous_commit = off")
                         .execute(conn)
                         .await
@@ -86,19 +84,6 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-}
-
-/// Plans every execution of a prepared statement for its parameters and the tables'
-/// current sizes. PostgreSQL otherwise settles, after five executions, on a generic
-/// plan costed from the statistics of that moment; on a new database those say the
-/// tables are nearly empty, and a sequential scan chosen then would stay cached as the
-/// tables grow, until autovacuum next analyzes them. Our statements are small, so
-/// planning each costs little next to a wrong plan.
-async fn custom_plans(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SET plan_cache_mode = force_custom_plan")
-        .execute(conn)
-        .await
-        .map(drop)
 }
 
 /// Turns each `NOTIFY pilot_jobs` into a local wake-up. `PgListener` reconnects by

@@ -1,14 +1,15 @@
 use async_trait::async_trait;
 use pilot_domain::{Environment, PilotId, RunId, RunStatus, TriggerType, UnixMillis, WorkspaceId};
 use serde_json::Value;
-use sqlx::{FromRow, PgConnection, PgPool, Row};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, Row};
 
 use super::PostgresStore;
 use super::jobs::insert_job;
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::pilot_rows::{
-    RunRow, StepRow, before_bound, is_finished, json_rows, json_text, run_columns, run_ids,
-    run_job, run_job_shape, step_columns, with_steps,
+    RunRow, StepRow, before_bound, is_finished, json_rows, json_text, run_columns, run_job,
+    run_job_shape, step_columns, with_steps,
 };
 use crate::pilots::{
     CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork,
@@ -43,24 +44,29 @@ pub(super) async fn queue_run_of_pilot(
     Ok(run)
 }
 
-/// The step results of these runs, attached to them in order.
-async fn details(pool: &PgPool, runs: Vec<RunRow>) -> StoreResult<Vec<RunDetail>> {
-    if runs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let steps = sqlx::query_as::<_, StepRow>(concat!(
-        "SELECT ",
-        step_columns!(),
-        " FROM run_steps WHERE run_id = ANY($1)"
-    ))
-    .bind(run_ids(&runs))
-    .fetch_all(pool)
-    .await?;
-    with_steps(runs, steps)
+/// The run columns and, as `step_results`, the run's step results as one JSON array:
+/// every run read is one statement, and the results are found through the primary
+/// key of `run_steps` once per run (a correlated subquery keeps that plan however
+/// the tables grew since the statement was prepared).
+macro_rules! run_with_results {
+    () => {
+        concat!(
+            run_columns!(),
+            ", (SELECT COALESCE(json_agg(s ORDER BY s.step_index), '[]')::text FROM ( \
+                SELECT ",
+            step_columns!(),
+            " FROM run_steps WHERE run_id = runs.id) s) AS step_results"
+        )
+    };
 }
 
-async fn detail(pool: &PgPool, run: Option<RunRow>) -> StoreResult<Option<RunDetail>> {
-    Ok(details(pool, run.into_iter().collect()).await?.pop())
+/// A run read with [`run_with_results!`].
+fn detail_of(row: &PgRow) -> StoreResult<RunDetail> {
+    let steps: String = row.try_get("step_results")?;
+    let steps: Vec<StepRow> = json_rows("run_steps", &steps)?;
+    with_steps(vec![RunRow::from_row(row)?], steps)?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("a run read came back empty".into()))
 }
 
 #[async_trait]
@@ -133,9 +139,9 @@ impl RunStore for PostgresStore {
         environment: Environment,
         id: RunId,
     ) -> StoreResult<Option<RunDetail>> {
-        let run = sqlx::query_as::<_, RunRow>(concat!(
+        let row = sqlx::query(concat!(
             "SELECT ",
-            run_columns!(),
+            run_with_results!(),
             " FROM runs WHERE id = $1 AND workspace_id = $2 AND environment = $3"
         ))
         .bind(id.0)
@@ -143,7 +149,7 @@ impl RunStore for PostgresStore {
         .bind(environment.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        detail(&self.pool, run).await
+        row.as_ref().map(detail_of).transpose()
     }
 
     async fn list_runs(
@@ -154,9 +160,9 @@ impl RunStore for PostgresStore {
         before: Option<RunId>,
         limit: u32,
     ) -> StoreResult<Vec<RunDetail>> {
-        let runs = sqlx::query_as::<_, RunRow>(concat!(
+        let rows = sqlx::query(concat!(
             "SELECT ",
-            run_columns!(),
+            run_with_results!(),
             " FROM runs WHERE pilot_id = $1 AND workspace_id = $2 AND environment = $3 \
               AND id < $4 ORDER BY id DESC LIMIT $5"
         ))
@@ -167,7 +173,7 @@ impl RunStore for PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        details(&self.pool, runs).await
+        rows.iter().map(detail_of).collect()
     }
 
     async fn retry_run(
@@ -248,27 +254,23 @@ impl RunStore for PostgresStore {
     }
 
     async fn load_run(&self, id: RunId) -> StoreResult<Option<RunDetail>> {
-        let run = sqlx::query_as::<_, RunRow>(concat!(
+        let row = sqlx::query(concat!(
             "SELECT ",
-            run_columns!(),
+            run_with_results!(),
             " FROM runs WHERE id = $1"
         ))
         .bind(id.0)
         .fetch_optional(&self.pool)
         .await?;
-        detail(&self.pool, run).await
+        row.as_ref().map(detail_of).transpose()
     }
 
     async fn load_run_work(&self, id: RunId) -> StoreResult<Option<RunWork>> {
         // One statement: the step results and the secrets ride along as JSON.
         let row = sqlx::query(concat!(
             "SELECT ",
-            run_columns!(),
-            ", (SELECT COALESCE(json_agg(s ORDER BY s.step_index), '[]')::text FROM ( \
-                  SELECT ",
-            step_columns!(),
-            " FROM run_steps WHERE run_id = runs.id) s) AS step_results, \
-               (SELECT COALESCE(json_agg(json_build_array(name, sealed_value) ORDER BY name), \
+            run_with_results!(),
+            ", (SELECT COALESCE(json_agg(json_build_array(name, sealed_value) ORDER BY name), \
                   '[]')::text FROM secrets \
                 WHERE workspace_id = runs.workspace_id AND environment = runs.environment) \
                   AS sealed_secrets \
@@ -280,14 +282,9 @@ impl RunStore for PostgresStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let steps: String = row.try_get("step_results")?;
-        let steps: Vec<StepRow> = json_rows("run_steps", &steps)?;
         let secrets: String = row.try_get("sealed_secrets")?;
-        let Some(detail) = with_steps(vec![RunRow::from_row(&row)?], steps)?.pop() else {
-            return Ok(None);
-        };
         Ok(Some(RunWork {
-            detail,
+            detail: detail_of(&row)?,
             sealed_secrets: json_rows("secrets", &secrets)?,
         }))
     }
