@@ -9,12 +9,12 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use pilot_domain::{ApiKeyId, Credits, DeliberationId, UnixMillis, WorkspaceId};
-use serde_json::Value;
 
 use crate::deliberations::{
     DeliberationRecord, DeliberationResult, EventRecord, IdempotencyBegin, LedgerEntry, PanelEntry,
 };
 use crate::error::{StoreError, StoreResult};
+use crate::pilot_rows::json_column;
 use crate::sqlite::row::from_sqlite_row;
 
 /// Column list of every deliberation query, as a literal so queries stay
@@ -55,10 +55,6 @@ where
     T::Err: Display,
 {
     raw.parse().map_err(|e| corrupt(column, e))
-}
-
-fn json_column(column: &str, text: &str) -> StoreResult<Value> {
-    serde_json::from_str(text).map_err(|e| corrupt(column, e))
 }
 
 fn deliberation_id(column: &str, raw: &str) -> StoreResult<DeliberationId> {

@@ -52,15 +52,11 @@ fn corrupt(column: &str, error: impl Display) -> StoreError {
     StoreError::Corrupt(format!("{column}: {error}"))
 }
 
-/// A JSON column holding a value of type `T`.
-pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(
+/// A JSON text column decoded as `T` (a [`Value`], or rows PostgreSQL aggregated).
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
     column: &str,
     text: &str,
 ) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| corrupt(column, e))
-}
-
-fn json_column(column: &str, text: &str) -> StoreResult<Value> {
     serde_json::from_str(text).map_err(|e| corrupt(column, e))
 }
 
@@ -383,7 +379,7 @@ mod tests {
     #[test]
     fn bad_json_is_corrupt_not_a_panic() {
         assert!(matches!(
-            json_column("runs.payload", "{nope"),
+            json_column::<Value>("runs.payload", "{nope"),
             Err(StoreError::Corrupt(_))
         ));
         assert!(matches!(

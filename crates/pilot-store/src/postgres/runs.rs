@@ -8,7 +8,7 @@ use super::PostgresStore;
 use super::jobs::insert_job;
 use crate::error::{StoreError, StoreResult};
 use crate::pilot_rows::{
-    RunRow, StepRow, before_bound, is_finished, json_rows, json_text, run_columns, run_job,
+    RunRow, StepRow, before_bound, is_finished, json_column, json_text, run_columns, run_job,
     run_job_shape, step_columns, with_steps,
 };
 use crate::pilots::{
@@ -63,7 +63,7 @@ macro_rules! run_with_results {
 /// A run read with [`run_with_results!`].
 fn detail_of(row: &PgRow) -> StoreResult<RunDetail> {
     let steps: String = row.try_get("step_results")?;
-    let steps: Vec<StepRow> = json_rows("run_steps", &steps)?;
+    let steps: Vec<StepRow> = json_column("run_steps", &steps)?;
     with_steps(vec![RunRow::from_row(row)?], steps)?
         .pop()
         .ok_or_else(|| StoreError::Corrupt("a run read came back empty".into()))
@@ -285,7 +285,7 @@ impl RunStore for PostgresStore {
         let secrets: String = row.try_get("sealed_secrets")?;
         Ok(Some(RunWork {
             detail: detail_of(&row)?,
-            sealed_secrets: json_rows("secrets", &secrets)?,
+            sealed_secrets: json_column("secrets", &secrets)?,
         }))
     }
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::SqliteStore;
 use super::jobs::{ids_json, insert_job};
 use super::row;
+use super::secrets::sealed_secrets;
 use crate::error::StoreResult;
 use crate::pilot_rows::{
     RunRow, StepRow, before_bound, is_finished, json_text, run_columns, run_ids, run_job,
@@ -199,12 +200,8 @@ impl RunStore for SqliteStore {
                 let Some(detail) = load(conn, id)? else {
                     return Ok(None);
                 };
-                let sealed_secrets = row::all::<(String, String)>(
-                    conn,
-                    "SELECT name, sealed_value FROM secrets \
-                     WHERE workspace_id = ?1 AND environment = ?2 ORDER BY name",
-                    params![detail.run.workspace_id.0, detail.run.environment.as_str()],
-                )?;
+                let sealed_secrets =
+                    sealed_secrets(conn, detail.run.workspace_id, detail.run.environment)?;
                 Ok(Some(RunWork {
                     detail,
                     sealed_secrets,

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use pilot_domain::{Environment, UnixMillis, WorkspaceId};
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use super::SqliteStore;
 use super::row;
@@ -102,14 +102,21 @@ impl SecretStore for SqliteStore {
         environment: Environment,
     ) -> StoreResult<Vec<(String, String)>> {
         self.readers
-            .read(move |conn| {
-                row::all::<(String, String)>(
-                    conn,
-                    "SELECT name, sealed_value FROM secrets \
-                     WHERE workspace_id = ?1 AND environment = ?2 ORDER BY name",
-                    params![workspace_id.0, environment.as_str()],
-                )
-            })
+            .read(move |conn| sealed_secrets(conn, workspace_id, environment))
             .await
     }
+}
+
+/// Every secret of the tenant, sealed: `(name, sealed)` by name.
+pub(super) fn sealed_secrets(
+    conn: &Connection,
+    workspace_id: WorkspaceId,
+    environment: Environment,
+) -> StoreResult<Vec<(String, String)>> {
+    row::all(
+        conn,
+        "SELECT name, sealed_value FROM secrets \
+         WHERE workspace_id = ?1 AND environment = ?2 ORDER BY name",
+        params![workspace_id.0, environment.as_str()],
+    )
 }
