@@ -112,10 +112,10 @@ impl Checkpointer {
     pub(super) async fn close(&self) {
         self.wal.closed.store(true, Ordering::Relaxed);
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(thread) = thread {
+        if let Some(thread) = &thread {
             thread.thread().unpark();
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+        super::join(thread).await;
     }
 }
 
@@ -142,20 +142,15 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sqlite::connection;
     use crate::sqlite::row;
-    use crate::sqlite::writer::Writer;
+    use crate::sqlite::writer::tests::{count, writer_on_new_file};
 
     /// Without the writer's catch-up, nothing would ever rewind the WAL here (no
     /// checkpointer runs at all), and it would hold every page ever written.
     #[tokio::test]
     async fn the_writer_keeps_the_wal_short_under_continuous_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = connection::open(&dir.path().join("w.db"), Duration::from_secs(5)).unwrap();
-        conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL)")
-            .unwrap();
         let wal = Arc::new(Wal::with_catch_up(64));
-        let writer = Writer::start(conn, wal.clone()).unwrap();
+        let (_dir, writer) = writer_on_new_file(wal.clone());
         let mut longest = 0;
         for k in 0..500i64 {
             writer
@@ -169,10 +164,6 @@ mod tests {
         // 500 commits of a page or more each; the WAL never held much past 64 pages.
         assert!(longest >= 64, "the WAL hook reports lengths: {longest}");
         assert!(longest < 64 + 16, "the WAL grew to {longest} pages");
-        let kept: i64 = writer
-            .write(|conn| row::scalar(conn, "SELECT COUNT(*) FROM t", []))
-            .await
-            .unwrap();
-        assert_eq!(kept, 500);
+        assert_eq!(count(&writer).await.unwrap(), 500);
     }
 }

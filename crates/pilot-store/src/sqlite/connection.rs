@@ -32,4 +32,4 @@ pub(super) fn open(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Conn
 }
 
 /// After a checkpoint, a WAL file larger than this is cut back to it.
-pub(super) const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;

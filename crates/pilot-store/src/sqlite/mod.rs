@@ -31,6 +31,7 @@ mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -78,6 +79,20 @@ impl SqliteStore {
             job_notify: Arc::new(Notify::new()),
         })
     }
+}
+
+/// Waits, off the async runtime, for threads of the store to end.
+async fn join(threads: impl IntoIterator<Item = JoinHandle<()>>) {
+    let threads: Vec<_> = threads.into_iter().collect();
+    if threads.is_empty() {
+        return;
+    }
+    let _ = tokio::task::spawn_blocking(move || {
+        for thread in threads {
+            let _ = thread.join();
+        }
+    })
+    .await;
 }
 
 #[async_trait]

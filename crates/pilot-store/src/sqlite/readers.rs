@@ -76,12 +76,7 @@ impl Readers {
             .lock()
             .map(|mut t| t.drain(..).collect())
             .unwrap_or_default();
-        let _ = tokio::task::spawn_blocking(move || {
-            for thread in threads {
-                let _ = thread.join();
-            }
-        })
-        .await;
+        super::join(threads).await;
     }
 }
 

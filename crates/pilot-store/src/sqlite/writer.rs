@@ -136,9 +136,7 @@ impl Writer {
             sender.take();
         }
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(thread) = thread {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
+        super::join(thread).await;
     }
 
     fn send(&self, message: Message) -> StoreResult<()> {
@@ -219,22 +217,23 @@ fn savepoint(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::time::Duration;
 
     use super::*;
     use crate::sqlite::{connection, row};
 
-    fn writer_on_new_file() -> (tempfile::TempDir, Arc<Writer>) {
+    /// A writer on a new file holding one table, `t (k, v)`.
+    pub(in crate::sqlite) fn writer_on_new_file(wal: Arc<Wal>) -> (tempfile::TempDir, Arc<Writer>) {
         let dir = tempfile::tempdir().unwrap();
         let conn = connection::open(&dir.path().join("w.db"), Duration::from_secs(5)).unwrap();
-        conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY, v NOT NULL)")
             .unwrap();
-        let writer = Writer::start(conn, Arc::new(Wal::default())).unwrap();
+        let writer = Writer::start(conn, wal).unwrap();
         (dir, Arc::new(writer))
     }
 
-    fn count(writer: &Writer) -> impl Future<Output = StoreResult<i64>> + '_ {
+    pub(in crate::sqlite) fn count(writer: &Writer) -> impl Future<Output = StoreResult<i64>> + '_ {
         writer.write(|conn| row::scalar(conn, "SELECT COUNT(*) FROM t", []))
     }
 
@@ -242,7 +241,7 @@ mod tests {
     /// written) is undone alone and its caller gets its own error.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_write_is_undone_alone_within_its_batch() {
-        let (_dir, writer) = writer_on_new_file();
+        let (_dir, writer) = writer_on_new_file(Arc::new(Wal::default()));
         let mut tasks = Vec::new();
         for k in 0..200i64 {
             let writer = writer.clone();
@@ -275,7 +274,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_write_is_undone_and_the_writer_goes_on() {
-        let (_dir, writer) = writer_on_new_file();
+        let (_dir, writer) = writer_on_new_file(Arc::new(Wal::default()));
         let panicked = writer
             .write(|conn| -> StoreResult<()> {
                 row::execute(conn, "INSERT INTO t VALUES (1, 'x')", [])?;
@@ -296,7 +295,7 @@ mod tests {
 
     #[tokio::test]
     async fn writes_after_close_fail_at_once() {
-        let (_dir, writer) = writer_on_new_file();
+        let (_dir, writer) = writer_on_new_file(Arc::new(Wal::default()));
         writer
             .write(|conn| row::execute(conn, "INSERT INTO t VALUES (1, 'x')", []))
             .await
