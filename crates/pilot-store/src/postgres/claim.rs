@@ -14,8 +14,7 @@
 //! the job back to `queued`, to run again, which at-least-once delivery allows
 //! anyway; other sessions see the lease at once either way. And the statement is
 //! planned once per connection (`force_generic_plan`) rather than on every claim,
-//! which for this query costs more than running it. The `BEGIN`, the lock and the
-//! settings travel as one simple query: three round trips a claim, not four.
+//! which for this query costs more than running it.
 
 use sqlx::PgPool;
 
@@ -23,20 +22,8 @@ use crate::error::StoreResult;
 use crate::records::{ClaimRequest, ClaimedJob};
 use crate::rows::ClaimedJobRow;
 
-/// The advisory lock key fair claimers serialize on: `"pilotjob"` in ASCII.
-macro_rules! fair_claim_lock {
-    () => {
-        "x'70696c6f746a6f62'::bigint"
-    };
-}
-
-/// A fair claim's transaction opens by taking the lock, with its two settings.
-const FAIR_CLAIM_BEGIN: &str = concat!(
-    "BEGIN; SELECT pg_advisory_xact_lock(",
-    fair_claim_lock!(),
-    "), set_config('synchronous_commit', 'off', true), \
-     set_config('plan_cache_mode', 'force_generic_plan', true)"
-);
+/// The advisory lock key fair claimers serialize on (`"pilotjob"` in ASCII).
+const FAIR_CLAIM_LOCK: i64 = 0x7069_6c6f_746a_6f62;
 
 /// The claim statement around the `WHERE` that chooses the jobs.
 macro_rules! lease {
@@ -128,8 +115,15 @@ pub(super) async fn claim(
     let rows = match request.workspace_cap {
         None => query(OLDEST_FIRST).fetch_all(pool).await?,
         Some(cap) => {
-            // `BEGIN` and the lock in one round trip (a simple query may hold both).
-            let mut tx = pool.begin_with(FAIR_CLAIM_BEGIN).await?;
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock($1), \
+                        set_config('synchronous_commit', 'off', true), \
+                        set_config('plan_cache_mode', 'force_generic_plan', true)",
+            )
+            .bind(FAIR_CLAIM_LOCK)
+            .execute(&mut *tx)
+            .await?;
             let rows = query(ROUND_ROBIN)
                 .bind(i64::from(cap))
                 .fetch_all(&mut *tx)
