@@ -72,13 +72,20 @@ pub struct Caller(pub Principal);
 impl Caller {
     /// `403` unless the key holds `scope` (a write scope implies its read scope).
     pub fn require(&self, scope: Scope) -> Result<&Principal, ApiError> {
-        if self.0.allows(scope) {
-            Ok(&self.0)
-        } else {
-            Err(ApiError::forbidden(format!(
-                "This API key lacks the {scope} scope."
-            )))
-        }
+        require(&self.0, scope)
+    }
+}
+
+/// `403 insufficient_scope` unless `principal`'s key holds `scope`: the one check
+/// behind [`Caller::require`] and the surface-wide [`crate::authorize`] layer, so both
+/// answer alike.
+pub fn require(principal: &Principal, scope: Scope) -> Result<&Principal, ApiError> {
+    if principal.allows(scope) {
+        Ok(principal)
+    } else {
+        Err(ApiError::forbidden(format!(
+            "This API key lacks the {scope} scope."
+        )))
     }
 }
 

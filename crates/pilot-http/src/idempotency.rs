@@ -12,8 +12,11 @@
 //! released so a retry runs afresh. Error responses are kept as their code and
 //! message, and rendered again in the surface's shape with the new request id.
 //!
-//! The layer runs after authentication (the tenant scopes the key) and before the
-//! handlers; the body is buffered within the surface's body limit to be hashed.
+//! The layer runs after authentication (the tenant scopes the key) and after the
+//! surface's write scope is checked ([`crate::authorize`]), so a key that may not
+//! make the request never learns whether its `Idempotency-Key` is known — no replay,
+//! no `409` — and before the handlers; the body is buffered within the surface's
+//! body limit to be hashed.
 
 use std::time::Duration;
 

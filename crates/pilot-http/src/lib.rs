@@ -12,9 +12,11 @@
 //! escape. Every response carries `X-Request-Id`.
 //!
 //! Layering, outermost first: request id → metrics → per surface: error rendering →
-//! panic catching → body limit → authentication → routes.
+//! panic catching → body limit → authentication → authorisation of writes →
+//! idempotency → routes.
 
 pub mod auth;
+pub mod authorize;
 mod deliberations;
 pub mod error;
 pub mod extract;
@@ -138,14 +140,18 @@ pub fn api_surface(
     surface: Surface,
     state: &AppState,
 ) -> Router<AppState> {
-    // Outermost last: authentication runs first, then the idempotency check, which
-    // needs the tenant the key resolved to.
+    // Outermost last: authentication runs first, then the surface's write scope is
+    // checked, then the idempotency check, which needs the tenant the key resolved to
+    // and must not answer a caller the write is not allowed to.
     let routes = routes
         .fallback(surface::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
         ))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            authorize::writes(surface, request, next)
+        }))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

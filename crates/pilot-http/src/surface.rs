@@ -7,6 +7,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use pilot_domain::Scope;
 use serde_json::json;
 
 use crate::error::{ApiError, ErrorInfo};
@@ -22,6 +23,15 @@ pub enum Surface {
 }
 
 impl Surface {
+    /// The scope every write (`POST`, `PUT`, `PATCH`, `DELETE`) on this surface
+    /// needs, checked by [`crate::authorize`] before anything else looks at the write.
+    pub fn write_scope(self) -> Scope {
+        match self {
+            Surface::Pilots => Scope::PilotsWrite,
+            Surface::Deliberations => Scope::DeliberationsWrite,
+        }
+    }
+
     pub fn body(self, code: &str, message: &str, request_id: &str) -> serde_json::Value {
         match self {
             Surface::Pilots => json!({ "error": message }),
