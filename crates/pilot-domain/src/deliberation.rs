@@ -47,13 +47,18 @@ impl DeliberationId {
         DeliberationId::from_ulid_text(&text)
     }
 
-    /// Accepts `del_` + 26 Crockford base32 characters; anything else is no id of
-    /// ours (answered `404`, as an unknown one is).
+    /// Accepts `del_` + a ULID as we write them: 26 upper-case Crockford base32
+    /// characters, the first `0`–`7` (a ULID is 128 bits). Anything else — lower
+    /// case, the decoding aliases `I`, `L`, `O`, `U`, a value past 128 bits — is no
+    /// id of ours (answered `404`, as an unknown one is), so each id has one spelling.
     pub fn parse(raw: &str) -> Option<DeliberationId> {
         let body = raw.strip_prefix("del_")?;
         let crockford =
             |c: char| c.is_ascii_digit() || (c.is_ascii_uppercase() && !"ILOU".contains(c));
-        (body.len() == 26 && body.chars().all(crockford)).then(|| DeliberationId(raw.to_owned()))
+        let ulid = body.len() == 26
+            && body.starts_with(|c: char| ('0'..='7').contains(&c))
+            && body.chars().all(crockford);
+        ulid.then(|| DeliberationId(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -376,6 +381,17 @@ mod tests {
         assert_eq!(DeliberationId::parse(id.as_str()), Some(id));
         assert!(DeliberationId::parse("del_short").is_none());
         assert!(DeliberationId::parse("01HXYZABCDEFGHJKMNPQRSTVWX").is_none());
+        // One spelling per id: no lower case, no aliases, nothing past 128 bits.
+        for other in [
+            "del_01hxyzabcdefghjkmnpqrstvwx",
+            "del_01HXYZABCDEFGHJKMNPQRSTVWx",
+            "del_01HXYZABCDEFGHJKMNPQRSTVWI",
+            "del_81HXYZABCDEFGHJKMNPQRSTVWX",
+            "del_ 1HXYZABCDEFGHJKMNPQRSTVWX",
+            "DEL_01HXYZABCDEFGHJKMNPQRSTVWX",
+        ] {
+            assert!(DeliberationId::parse(other).is_none(), "{other}");
+        }
         // Derived ids: the ULID spec's time example, well formed, stable, seed-bound.
         let derived = DeliberationId::derived(1_469_918_176_385, "run:1:step:0:attempt:1");
         assert!(derived.as_str().starts_with("del_01ARYZ6S41"), "{derived}");

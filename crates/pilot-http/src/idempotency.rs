@@ -21,7 +21,7 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorInfo};
+use crate::extract;
 
 pub const HEADER: &str = "idempotency-key";
 /// How long a request waits for an in-flight twin before giving up with `409`.
@@ -47,16 +48,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let Some(raw_key) = request.headers().get(HEADER) else {
         return next.run(request).await;
     };
-    let key = match raw_key.to_str() {
-        Ok(key) if !key.is_empty() && key.chars().count() <= MAX_IDEMPOTENCY_KEY_CHARS => {
-            key.to_owned()
-        }
-        _ => {
-            return ApiError::validation(format!(
-                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible characters."
-            ))
-            .into_response();
-        }
+    let Some(key) = visible_key(raw_key) else {
+        return ApiError::validation(format!(
+            "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible characters \
+             (printable ASCII without spaces or control characters)."
+        ))
+        .into_response();
     };
     let Some(principal) = request.extensions().get::<Principal>().cloned() else {
         return next.run(request).await;
@@ -66,18 +63,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         principal.workspace_id,
         principal.environment.as_str()
     );
+    // Read as the handlers' extractors read it (the same limit, the same answers:
+    // 413 over the limit, 400 for a body that broke off).
     let (parts, body) = request.into_parts();
-    let limit = state.config.body_limit_bytes;
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), &state).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "Request body is too large.",
-            )
-            .into_response();
-        }
+        Err(rejection) => return extract::body_rejection(rejection).into_response(),
     };
     let fingerprint = fingerprint(&parts.method, parts.uri.path(), &bytes);
     let ttl_ms = state.idempotency_ttl_ms;
@@ -120,6 +111,16 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     keep(&state, &scope, &key, response).await
+}
+
+/// The header's value if it is 1 to 255 visible characters: HTTP's `VCHAR`,
+/// `!` to `~`. Tabs and other control characters, spaces and bytes beyond ASCII are
+/// not (header values may carry them, `HeaderValue::to_str` lets tabs through).
+fn visible_key(raw: &HeaderValue) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let visible = (1..=MAX_IDEMPOTENCY_KEY_CHARS).contains(&bytes.len())
+        && bytes.iter().all(|b| (b'!'..=b'~').contains(b));
+    visible.then(|| String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// SHA-256 over method, path and body: "the same request".

@@ -12,11 +12,12 @@
 //! escape. Every response carries `X-Request-Id`.
 //!
 //! Layering, outermost first: request id → metrics → per surface: error rendering →
-//! panic catching → body limit → authentication → authorisation of writes →
-//! idempotency → routes.
+//! panic catching → singular headers → body limit → authentication → authorisation
+//! of writes → idempotency → routes.
 
 pub mod auth;
 pub mod authorize;
+pub mod decimal;
 mod deliberations;
 pub mod error;
 pub mod extract;
@@ -30,6 +31,7 @@ pub mod rate_limit;
 pub mod request_id;
 mod runs;
 mod secrets;
+pub mod strict_headers;
 pub mod surface;
 
 use std::sync::Arc;
@@ -178,6 +180,7 @@ fn surface_layers(
     routes
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::from_fn(strict_headers::once))
         .layer(CatchPanicLayer::custom(surface::panic_response))
         .layer(axum::middleware::from_fn(move |request, next| {
             surface::render_errors(surface, request, next)

@@ -1,6 +1,7 @@
 //! `GET /v1/api/deliberations/{id}` and `…/result` (§4): `202` with the status-only
 //! shape while queued or running, `200` with the full payload when terminal.
-//! `?include=panel` adds every persona answer, review and the arbiter's work.
+//! `?include=panel` adds every persona answer, review and the arbiter's work; any
+//! other `include` is `422`.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -57,11 +58,7 @@ async fn read(
     } else {
         (StatusCode::ACCEPTED, views::pending(&record))
     };
-    let wants_panel = include
-        .include
-        .as_deref()
-        .is_some_and(|v| v.split(',').any(|part| part.trim() == "panel"));
-    if wants_panel {
+    if wants_panel(include.include.as_deref())? {
         let entries = state.store.panel_entries(&id).await?;
         let panel: Vec<Value> = entries.iter().map(views::panel_entry).collect();
         if let Some(object) = body.as_object_mut() {
@@ -69,4 +66,21 @@ async fn read(
         }
     }
     Ok((status, Json(body)).into_response())
+}
+
+/// `?include=`: a comma-separated list of what to add, of which there is one
+/// (`panel`); anything else is a `422` rather than silently nothing.
+fn wants_panel(include: Option<&str>) -> Result<bool, ApiError> {
+    let mut panel = false;
+    for part in include
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+    {
+        match part {
+            "panel" => panel = true,
+            _ => return Err(ApiError::validation("include may only list: panel")),
+        }
+    }
+    Ok(panel)
 }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pilot_domain::deliberation::SubmissionBody;
 use pilot_domain::{DeliberationId, Principal, Scope, Submission};
@@ -16,6 +16,7 @@ use super::{guardrails, views};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract;
 
 pub async fn submit(
     State(state): State<AppState>,
@@ -41,25 +42,11 @@ async fn accept(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, ApiError> {
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
-    if !json_type {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the body as JSON with 'Content-Type: application/json'.",
-        ));
-    }
-    // Parsed here rather than by the extractor, so rejections carry the rate-limit
-    // headers too; the mapping (400 syntax, 422 schema) is the extractor's own.
-    let Json(parsed) =
-        Json::<SubmissionBody>::from_bytes(body).map_err(crate::extract::json_rejection)?;
+    // Checked and parsed here rather than by the extractor, so rejections carry the
+    // rate-limit headers too; the rules (415 type, 400 syntax, 422 schema) are the
+    // extractor's own.
+    extract::require_json(headers)?;
+    let parsed: SubmissionBody = extract::parse(body)?;
     let submission = Submission::parse(&parsed).map_err(ApiError::validation)?;
     if let Some(url) = &submission.webhook_url {
         state

@@ -31,10 +31,9 @@ pub fn routes() -> Router<AppState> {
         .route("/pilots/{id}/runs", get(runs::runs))
 }
 
-/// A path id: a positive integer, or nothing (answered `404`, as an unknown id is).
-pub(crate) fn parse_id(raw: &str) -> Option<i64> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0)
-}
+/// A path id: a plain decimal number (`crate::decimal`), or nothing (answered `404`,
+/// as an unknown id is).
+pub(crate) use crate::decimal::parse_id;
 
 pub(crate) fn not_found() -> ApiError {
     ApiError::not_found("Pilot not found.")

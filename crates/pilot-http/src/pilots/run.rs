@@ -1,9 +1,8 @@
 //! `POST /api/v1/pilots/{id}/run`: fire a run. Any JSON body (or none) becomes the
-//! trigger payload. `202 {"queued": true, "jobId": N}` once the run and its job are
+//! trigger payload; a body needs a JSON `Content-Type` (`crate::extract`). `202 {"queued": true, "jobId": N}` once the run and its job are
 //! committed; `409` when the pilot is paused.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pilot_domain::{Environment, PilotId, Scope, TriggerType, WorkspaceId};
@@ -14,16 +13,17 @@ use super::parse_id;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::OptionalJson;
 
 pub async fn run(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Bytes,
+    OptionalJson(payload): OptionalJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let who = caller.require(Scope::PilotsWrite)?;
     let id = parse_id(&id).ok_or_else(super::not_found)?;
-    let payload = payload(&body)?;
+    let payload = payload.unwrap_or_else(|| json!({}));
     fire(
         &state,
         who.workspace_id,
@@ -35,7 +35,9 @@ pub async fn run(
     .await
 }
 
-/// The trigger payload: the JSON body, or `{}` when there is none.
+/// A webhook trigger's payload: the JSON body, or `{}` when there is none. Unlike the
+/// API's run endpoint, it does not ask for a `Content-Type`: the senders of webhooks
+/// are other people's systems.
 pub fn payload(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));

@@ -1,5 +1,6 @@
 //! `GET /api/v1/pilots/{id}/runs`: the most recent runs (10 by default), each with
-//! per-step results; `?before=<run id>` pages back, `?limit=` up to 100.
+//! per-step results; `?before=<run id>` pages back, `?limit=` up to 100 (both plain
+//! decimal numbers, `crate::decimal`; anything else is `422`).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 use super::{find_pilot, views};
 use crate::AppState;
 use crate::auth::Caller;
+use crate::decimal;
 use crate::error::ApiError;
 
 const DEFAULT_LIMIT: u32 = 10;
@@ -31,19 +33,19 @@ pub async fn runs(
     let pilot = find_pilot(&state, who, &id).await?;
     let before = match page.before.as_deref() {
         None | Some("") => None,
-        Some(raw) => {
-            Some(RunId(raw.parse().map_err(|_| {
-                ApiError::validation("before must be a run id")
-            })?))
-        }
+        Some(raw) => Some(RunId(decimal::parse_id(raw).ok_or_else(|| {
+            ApiError::validation("before must be a run id (a plain decimal number)")
+        })?)),
     };
     let limit = match page.limit.as_deref() {
         None | Some("") => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
+        Some(raw) => decimal::parse::<u32>(raw)
             .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| ApiError::validation(format!("limit must be 1 to {MAX_LIMIT}")))?,
+            .ok_or_else(|| {
+                ApiError::validation(format!(
+                    "limit must be a plain decimal number from 1 to {MAX_LIMIT}"
+                ))
+            })?,
     };
     let runs = state
         .store

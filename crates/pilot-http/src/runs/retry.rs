@@ -3,7 +3,6 @@
 //! resume at the step that failed with the earlier steps' outputs. `202` like a run.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pilot_domain::{RunId, Scope};
@@ -14,11 +13,12 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::OptionalJson;
 use crate::pilots::parse_id;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RetryBody {
+pub struct RetryBody {
     from: Option<String>,
 }
 
@@ -26,16 +26,11 @@ pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: Bytes,
+    OptionalJson(request): OptionalJson<RetryBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let who = caller.require(Scope::PilotsWrite)?;
     let id = parse_id(&id).ok_or_else(super::not_found)?;
-    let request: RetryBody = if body.iter().all(u8::is_ascii_whitespace) {
-        RetryBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::validation(format!("Invalid retry body: {e}")))?
-    };
+    let request = request.unwrap_or_default();
     let from = match request.from.as_deref() {
         None | Some("start") => RetryFrom::Start,
         Some("failed_step") => RetryFrom::FailedStep,

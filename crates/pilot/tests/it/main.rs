@@ -12,5 +12,7 @@ mod isolation;
 mod ops;
 mod pilots;
 mod queue;
+mod raw;
 mod scopes;
 mod sink;
+mod strict_parsing;
