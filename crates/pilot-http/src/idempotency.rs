@@ -8,6 +8,10 @@
 //! different request is `409 idempotency_conflict`. A request that arrives while the
 //! first is still running waits for its response (bounded), then replays it.
 //!
+//! Once a request has claimed its key it runs to its end on a task of its own, even
+//! if its caller goes away or the request timeout answers `503` first
+//! (`crate::timeouts`), so a key is never left claimed with no answer kept.
+//!
 //! Responses that say "try again" — `402`, `429` and `5xx` — are not kept: the key is
 //! released so a retry runs afresh. Error responses are kept as their code and
 //! message, and rendered again in the surface's shape with the new request id.
@@ -30,6 +34,7 @@ use pilot_domain::deliberation::MAX_IDEMPOTENCY_KEY_CHARS;
 use pilot_store::IdempotencyBegin;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorInfo};
@@ -107,10 +112,34 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
     }
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    keep(&state, &scope, &key, response).await
+    // The key is ours now: run the request to its end on a task of its own, so that
+    // a caller who goes away, or the request timeout, cannot leave the key claimed
+    // with nothing kept. Its answer is kept for the retry either way.
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let run = {
+        let (state, scope, key) = (state.clone(), scope.clone(), key.clone());
+        tokio::spawn(
+            async move {
+                let response = next.run(request).await;
+                keep(&state, &scope, &key, response).await
+            }
+            .instrument(tracing::Span::current()),
+        )
+    };
+    match run.await {
+        Ok(response) => response,
+        Err(failed) => {
+            // A panic is a 5xx: release the key as for any, then let the panic reach
+            // the surface's panic catcher.
+            if let Err(error) = state.store.idempotency_abandon(&scope, &key).await {
+                tracing::warn!(%error, "could not release an idempotency key");
+            }
+            match failed.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => ApiError::internal().into_response(),
+            }
+        }
+    }
 }
 
 /// The header's value if it is 1 to 255 visible characters: HTTP's `VCHAR`,

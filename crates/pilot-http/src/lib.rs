@@ -12,15 +12,20 @@
 //! escape. Every response carries `X-Request-Id`.
 //!
 //! Layering, outermost first: request id → metrics → per surface: error rendering →
-//! panic catching → singular headers → body limit → authentication → authorisation
-//! of writes → idempotency → routes.
+//! panic catching → head limits → singular headers → request timeout → body timeout
+//! → body limit → authentication → authorisation of writes → idempotency → routes.
+//! Paths outside both surfaces get the same checks up to the body timeout, rendered
+//! in the plain shape. [`server::serve`] runs the router under hyper with the
+//! connection-level limits (connection bound, header-read timeout).
 
 pub mod auth;
 pub mod authorize;
+mod config;
 pub mod decimal;
 mod deliberations;
 pub mod error;
 pub mod extract;
+pub mod head_limits;
 mod health;
 mod hooks;
 pub mod idempotency;
@@ -31,8 +36,10 @@ pub mod rate_limit;
 pub mod request_id;
 mod runs;
 mod secrets;
+pub mod server;
 pub mod strict_headers;
 pub mod surface;
+pub mod timeouts;
 
 use std::sync::Arc;
 
@@ -46,28 +53,12 @@ use pilot_engine::drafting::Drafter;
 use pilot_models::Models;
 use pilot_outbound::OutboundClient;
 use pilot_store::Store;
-use serde::Deserialize;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
+pub use config::HttpConfig;
 pub use error::ApiError;
 pub use surface::Surface;
-
-/// HTTP settings; see `config.default.toml`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct HttpConfig {
-    /// Largest request body accepted, in bytes; larger ones get `413`.
-    pub body_limit_bytes: usize,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            body_limit_bytes: 1024 * 1024,
-        }
-    }
-}
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -117,17 +108,19 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(me::me))
         .merge(deliberations::routes());
 
-    Router::new()
+    let outside = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .fallback(surface::not_found);
+
+    guarded(outside, &state.config)
         .nest("/api/v1", api_surface(pilots, Surface::Pilots, &state))
         .nest("/hooks", public_surface(hooks, Surface::Pilots, &state))
         .nest(
             "/v1/api",
             api_surface(deliberations, Surface::Deliberations, &state),
         )
-        .fallback(surface::not_found)
         .layer(axum::middleware::from_fn(surface::render_plain_errors))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(request_id::assign))
@@ -177,12 +170,32 @@ fn surface_layers(
     state: &AppState,
 ) -> Router<AppState> {
     let limit = state.config.body_limit_bytes;
-    routes
+    let routes = routes
         .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit))
-        .layer(axum::middleware::from_fn(strict_headers::once))
+        .layer(RequestBodyLimitLayer::new(limit));
+    guarded(routes, &state.config)
         .layer(CatchPanicLayer::custom(surface::panic_response))
         .layer(axum::middleware::from_fn(move |request, next| {
             surface::render_errors(surface, request, next)
+        }))
+}
+
+/// What every request meets before anything reads it, on the surfaces and off
+/// them, outermost first: the head's limits (`414`/`431`), singular headers
+/// (`400`), the whole-request timeout (`503`) and the body's (`408`). Each answers
+/// an [`ApiError`], so the renderer around it gives the answer its shape.
+fn guarded(routes: Router<AppState>, config: &HttpConfig) -> Router<AppState> {
+    let head = head_limits::HeadLimits::from(config);
+    let (request_timeout, body_timeout) = (config.request_timeout(), config.body_read_timeout());
+    routes
+        .layer(axum::middleware::from_fn(move |request, next| {
+            timeouts::body(body_timeout, request, next)
+        }))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            timeouts::request(request_timeout, request, next)
+        }))
+        .layer(axum::middleware::from_fn(strict_headers::once))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            head_limits::check(head, request, next)
         }))
 }

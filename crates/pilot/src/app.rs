@@ -53,6 +53,7 @@ impl App {
         }
         config.models.validate()?;
         config.deliberations.validate()?;
+        config.validate_http()?;
         let master_key = master_key::load(&config)?;
         let url = config.database_url();
         let store = pilot_store::open(&url, &config.store_options())
@@ -203,9 +204,10 @@ impl App {
     }
 
     /// Serves HTTP on `listener` (bound by the caller, so the port is known before
-    /// serving) and, with `embedded_worker`, runs a worker beside it. On `shutdown`:
-    /// stops accepting, lets in-flight requests and jobs finish within the grace
-    /// period, and hands unfinished jobs back to the queue.
+    /// serving) with `[http]`'s timeouts and connection bound
+    /// (`pilot_http::server`) and, with `embedded_worker`, runs a worker beside it.
+    /// On `shutdown`: stops accepting, lets in-flight requests and jobs finish within
+    /// the grace period, and hands unfinished jobs back to the queue.
     pub async fn serve(
         &self,
         listener: TcpListener,
@@ -219,11 +221,14 @@ impl App {
             Vec::new()
         };
         let grace = Duration::from_millis(self.config.queue.shutdown_grace_ms);
-        let server = axum::serve(listener, self.router(public_url))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let server = tokio::spawn(async move { server.await });
+        let router = self.router(public_url);
+        let http = self.config.http.clone();
+        let stop = shutdown.clone().cancelled_owned();
+        let server = tokio::spawn(async move {
+            pilot_http::server::serve(listener, router, &http, stop).await;
+        });
         let served = tokio::select! {
-            result = server => result.context("HTTP server task")?.context("HTTP server"),
+            result = server => result.context("HTTP server task"),
             () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
                 tracing::warn!("in-flight requests outlived the shutdown grace period; closing");
                 Ok(())

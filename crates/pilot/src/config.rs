@@ -136,6 +136,24 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(Box::new(e)))
     }
 
+    /// Checks `[http]`, and warns when `http.request_timeout_ms` would cut off
+    /// `POST /api/v1/pilots` while it waits for the drafting model: one attempt per
+    /// draft and repair, each up to `models.timeout_ms`, before any retries.
+    pub fn validate_http(&self) -> anyhow::Result<()> {
+        self.http.validate().map_err(|e| anyhow::anyhow!(e))?;
+        let drafting_ms =
+            u64::from(self.pilots.draft_repairs + 1).saturating_mul(self.models.timeout_ms);
+        if self.http.request_timeout_ms < drafting_ms {
+            tracing::warn!(
+                request_timeout_ms = self.http.request_timeout_ms,
+                drafting_ms,
+                "http.request_timeout_ms is shorter than drafting a pilot may take \
+                 ((pilots.draft_repairs + 1) x models.timeout_ms): slow drafts will be answered 503"
+            );
+        }
+        Ok(())
+    }
+
     /// The embedded defaults alone (tests and tools).
     pub fn defaults() -> Config {
         Figment::from(Toml::string(DEFAULT_TOML))

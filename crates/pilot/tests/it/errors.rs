@@ -32,6 +32,7 @@ async fn spawn_probe(app: &crate::harness::TestApp) -> String {
     let mut state = app.app.app_state(app.url.clone());
     state.config = HttpConfig {
         body_limit_bytes: 1024,
+        ..HttpConfig::default()
     };
     let routes = || {
         Router::new()
