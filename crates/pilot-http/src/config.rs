@@ -31,6 +31,9 @@ pub struct HttpConfig {
     /// Largest total size of a request's header fields in bytes (each counted as
     /// `name: value` and its line end); larger is `431`.
     pub max_header_bytes: usize,
+    /// Event streams (`GET /v1/api/deliberations/{id}/events`) one key may hold open
+    /// at once, per process; one more is `429`.
+    pub max_event_streams_per_key: usize,
 }
 
 impl Default for HttpConfig {
@@ -44,6 +47,7 @@ impl Default for HttpConfig {
             max_uri_bytes: 8 * 1024,
             max_headers: 100,
             max_header_bytes: 16 * 1024,
+            max_event_streams_per_key: 8,
         }
     }
 }
@@ -67,6 +71,10 @@ impl HttpConfig {
             ("request_timeout_ms", self.request_timeout_ms),
             ("max_connections", self.max_connections as u64),
             ("max_headers", self.max_headers as u64),
+            (
+                "max_event_streams_per_key",
+                self.max_event_streams_per_key as u64,
+            ),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(format!("http.{name} must be at least 1"));
@@ -148,6 +156,10 @@ mod tests {
             },
             HttpConfig {
                 max_header_bytes: 10,
+                ..HttpConfig::default()
+            },
+            HttpConfig {
+                max_event_streams_per_key: 0,
                 ..HttpConfig::default()
             },
         ] {

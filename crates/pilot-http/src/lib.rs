@@ -37,6 +37,7 @@ pub mod request_id;
 mod runs;
 mod secrets;
 pub mod server;
+pub mod stream_slots;
 pub mod strict_headers;
 pub mod surface;
 pub mod timeouts;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub deliberations: Arc<DeliberationsSettings>,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl_ms: i64,
+    /// Event streams open per key, bounded by `http.max_event_streams_per_key`.
+    pub streams: Arc<stream_slots::StreamSlots>,
 }
 
 /// What the Deliberations endpoints need beyond the store.

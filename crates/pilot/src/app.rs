@@ -14,6 +14,7 @@ use pilot_engine::steps::StepServices;
 use pilot_engine::steps::email::Mailer;
 use pilot_engine::{Clock, SystemClock, Worker};
 use pilot_http::rate_limit::Limit;
+use pilot_http::stream_slots::StreamSlots;
 use pilot_http::{AppState, DeliberationsSettings, PilotsSettings};
 use pilot_models::Models;
 use pilot_outbound::OutboundClient;
@@ -132,6 +133,7 @@ impl App {
                 models: self.models.clone(),
             }),
             idempotency_ttl_ms: self.config.deliberations.idempotency_ttl_ms(),
+            streams: StreamSlots::new(self.config.http.max_event_streams_per_key),
         }
     }
 

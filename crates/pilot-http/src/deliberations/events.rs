@@ -4,7 +4,9 @@
 //! (`answer`, `review`, `revision`, `synthesis`, `routed`) with `{author, created_at}`;
 //! a status change becomes `status`; the stream ends with `completed` or `failed`
 //! carrying the full payload. The store is looked at every 500 ms (the pipeline
-//! records each call as it ends), and the stream is bounded in length.
+//! records each call as it ends), and the stream is bounded in length and, per key,
+//! in number (`crate::stream_slots`: one more than `http.max_event_streams_per_key`
+//! is `429`). The request timeout does not cut it: it bounds the response head.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -19,10 +21,13 @@ use super::views;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::stream_slots::StreamSlot;
 
 const LOOK_EVERY: Duration = Duration::from_millis(500);
 /// Longest a stream stays open.
 const MAX_STREAM: Duration = Duration::from_secs(15 * 60);
+/// `Retry-After` for a key with all its streams open: the document's polling pace.
+const RETRY_STREAM_AFTER_SECS: u64 = 10;
 
 pub async fn events(
     State(state): State<AppState>,
@@ -36,18 +41,31 @@ pub async fn events(
         .get_deliberation(who.workspace_id, who.environment, &id)
         .await?
         .ok_or_else(super::not_found)?;
+    let slot = state.streams.try_acquire(who.key_id).ok_or_else(|| {
+        ApiError::rate_limited(
+            format!(
+                "This API key already has {} event streams open; close one, or poll \
+                 GET /v1/api/deliberations/{{id}} instead.",
+                state.streams.per_key()
+            ),
+            RETRY_STREAM_AFTER_SECS,
+        )
+    })?;
 
     struct Cursor {
         seen: usize,
         status: Option<String>,
         done: bool,
         started: tokio::time::Instant,
+        /// Held for as long as the stream lives.
+        _slot: StreamSlot,
     }
     let cursor = Cursor {
         seen: 0,
         status: None,
         done: false,
         started: tokio::time::Instant::now(),
+        _slot: slot,
     };
     let stream = futures::stream::unfold(cursor, move |mut cursor| {
         let (state, who, id) = (state.clone(), who.clone(), id.clone());

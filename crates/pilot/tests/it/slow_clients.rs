@@ -6,12 +6,15 @@
 
 use std::time::Duration;
 
+use pilot_domain::{Environment, Scope, Scopes};
 use pilot_testkit::backends;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
-use crate::harness::{TestApp, json_and_request_id, spawn_with, test_config};
+use crate::harness::{
+    TestApp, issue_key, json_and_request_id, spawn_node, spawn_with, test_config,
+};
 use crate::raw::{self, HANG_GUARD, assert_shaped};
 
 const QUESTION: &str = "Should we price our SaaS per-seat or usage-based for mid-market?";
@@ -237,5 +240,65 @@ async fn connections_past_max_connections_wait_until_one_closes() {
         // Once one closes, the waiting one is accepted and answered.
         drop(held.pop());
         assert_eq!(raw::read_response(&mut waiting).await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn event_streams_are_bounded_per_key() {
+    for backend in backends() {
+        let mut config = test_config();
+        config.http.max_event_streams_per_key = 1;
+        // No worker: the deliberation stays queued, so its streams stay open.
+        let app = spawn_node(backend, config, false).await;
+        let key = &app.test_key;
+        let submitted: Value = app
+            .post("/v1/api/deliberations")
+            .bearer_auth(key)
+            .json(&json!({"question": QUESTION}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let events = format!(
+            "/v1/api/deliberations/{}/events",
+            submitted["deliberation_id"].as_str().expect("submitted")
+        );
+        let open = |key: &str| app.get(&events).bearer_auth(key).send();
+
+        let first = open(key).await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        let refused = open(key).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.headers().contains_key("retry-after"));
+        let (body, request_id) = json_and_request_id(refused).await;
+        assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+        assert_eq!(body["error"]["request_id"], request_id.as_str());
+
+        // The bound is per key: another key of the tenant still gets its stream.
+        let reader = issue_key(
+            &app,
+            Environment::Test,
+            Scopes::new(vec![Scope::DeliberationsRead]),
+        )
+        .await;
+        let other = open(&reader).await.unwrap();
+        assert_eq!(other.status(), StatusCode::OK);
+
+        // A stream whose client goes away gives its slot back.
+        drop(first);
+        tokio::time::timeout(HANG_GUARD, async {
+            loop {
+                let again = open(key).await.unwrap();
+                if again.status() == StatusCode::OK {
+                    break;
+                }
+                assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the slot is given back");
     }
 }
