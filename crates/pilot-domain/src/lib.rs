@@ -22,6 +22,7 @@ pub mod scope;
 pub mod secret;
 pub mod step;
 pub mod step_schema;
+pub mod step_schema_limits;
 pub mod time;
 pub mod usage;
 pub mod workspace;

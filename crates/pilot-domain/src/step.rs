@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::deliberation::{Difficulty, Mode, QUESTION_CHARS, UseCase};
+use crate::step_schema_limits;
 
 /// Most steps a pilot may have.
 pub const MAX_STEPS: usize = 25;
@@ -402,9 +403,7 @@ fn check_step(step: &Step) -> Vec<String> {
                 if llm.output != LlmOutput::Json {
                     problems.push("schema needs output: \"json\"".to_owned());
                 }
-                if schema.to_string().len() > MAX_TEMPLATE_BYTES {
-                    problems.push(format!("schema must be at most {MAX_TEMPLATE_BYTES} bytes"));
-                }
+                problems.extend(step_schema_limits::check(schema));
             }
         }
         StepKind::Http(http) => {
@@ -642,6 +641,27 @@ mod tests {
             problems(json!({"id": "a", "type": "deliberate", "question": "é".repeat(2000)})),
             ""
         );
+    }
+
+    #[test]
+    fn llm_schemas_are_bounded_naming_the_step_and_the_path() {
+        let raw = json!([{"id": "extract", "type": "llm", "prompt": "Tags of {{ trigger.text }}",
+            "output": "json", "schema": {"type": "object", "properties": {
+                "tags": {"type": "array", "minItems": 100_000_000, "items": {"type": "string"}}
+            }}}]);
+        assert_eq!(
+            Steps::parse(&raw).unwrap_err().to_string(),
+            "steps[0] (extract): schema/properties/tags/minItems is 100000000; at most 1000"
+        );
+        let raw = json!([{"id": "top", "type": "llm", "prompt": "p", "output": "json",
+            "schema": {"type": "array", "minItems": 100_000_000, "items": {"type": "string"}}}]);
+        assert_eq!(
+            Steps::parse(&raw).unwrap_err().to_string(),
+            "steps[0] (top): schema/minItems is 100000000; at most 1000"
+        );
+        let fits = json!([{"id": "ok", "type": "llm", "prompt": "p", "output": "json",
+            "schema": {"type": "array", "minItems": 3, "maxItems": 1000, "items": {"type": "string"}}}]);
+        assert!(Steps::parse(&fits).is_ok());
     }
 
     #[test]
