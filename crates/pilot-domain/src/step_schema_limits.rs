@@ -266,21 +266,19 @@ pub fn json_string_len(text: &str) -> u64 {
 
 /// Lower bounds on the size, in bytes of compact JSON, of any instance of a schema
 /// and of its subschemas; [`UNBOUNDED`] (`u64::MAX`) when none can exist.
-pub struct MinimumSizes<'a> {
-    root: &'a Value,
+pub struct MinimumSizes {
     /// Each `$ref` target's minimum, by the reference's text.
     targets: HashMap<String, u64>,
 }
 
-impl<'a> MinimumSizes<'a> {
+impl MinimumSizes {
     /// Finds the minimum of every `$ref` target of `root`. With more than
     /// [`MAX_SCHEMA_REFS`] distinct targets the references count as one byte each:
     /// still a lower bound, only a weaker one.
-    pub fn new(root: &'a Value) -> MinimumSizes<'a> {
+    pub fn new(root: &Value) -> MinimumSizes {
         let mut references = BTreeSet::new();
         collect_refs(root, &mut references, 0);
         let mut sizes = MinimumSizes {
-            root,
             targets: HashMap::new(),
         };
         if references.len() > MAX_SCHEMA_REFS {
