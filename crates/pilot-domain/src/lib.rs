@@ -23,6 +23,8 @@ pub mod secret;
 pub mod step;
 pub mod step_schema;
 pub mod step_schema_limits;
+pub mod step_secrets;
+pub mod template;
 pub mod time;
 pub mod usage;
 pub mod workspace;

@@ -6,7 +6,8 @@
 //! can be asked to repair its answer and a client sees exactly what to fix.
 //!
 //! Settings that are strings are templates over `trigger`, `steps.<id>.output` and
-//! `secrets.<NAME>`; they are rendered when the step runs, not here.
+//! — only in the fields that send them out — `secrets.<NAME>`
+//! ([`crate::step_secrets`]); they are rendered when the step runs, not here.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::deliberation::{Difficulty, Mode, QUESTION_CHARS, UseCase};
-use crate::step_schema_limits;
+use crate::{step_schema_limits, step_secrets};
 
 /// Most steps a pilot may have.
 pub const MAX_STEPS: usize = 25;
@@ -266,6 +267,15 @@ impl StepKind {
     pub fn is_pure(&self) -> bool {
         matches!(self, StepKind::Transform(_) | StepKind::Condition(_))
     }
+
+    /// A step whose rendered settings leave Pilot (a request, an email) and are not
+    /// stored: the only steps whose templates may read `secrets`
+    /// ([`crate::step_secrets`]). Every template setting of such a step sends: an
+    /// `http` step's `url`, header values and `body`, an `email` step's `to`,
+    /// `subject` and `body`.
+    pub fn sends_out(&self) -> bool {
+        matches!(self, StepKind::Http(_) | StepKind::Email(_))
+    }
 }
 
 /// A validated, non-empty list of steps with unique ids.
@@ -306,7 +316,10 @@ impl Steps {
             let label = step_label(index, item);
             match Step::from_value(item) {
                 Ok(step) => {
-                    for problem in check_step(&step) {
+                    for problem in check_step(&step)
+                        .into_iter()
+                        .chain(step_secrets::check(&step))
+                    {
                         errors.push(format!("{label}: {problem}"));
                     }
                     if !seen.insert(step.id.clone()) {

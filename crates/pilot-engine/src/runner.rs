@@ -130,12 +130,14 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
         let context = TemplateContext {
             trigger: detail.run.payload.clone(),
             outputs: outputs.clone(),
-            secrets: secrets
-                .iter()
-                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
-                .collect(),
         };
-        let templates = Templates::new(&context);
+        // Secrets only for a step that sends them out: every other step's templates
+        // have none to read.
+        let templates = if step.kind.sends_out() {
+            Templates::sending(&context, &secrets)
+        } else {
+            Templates::local(&context)
+        };
         let (outcome, attempts, started_at, duration_ms) =
             if let StepKind::Deliberate(_) = &step.kind {
                 // Waits durably, like `delay`; its `timeout_ms` does not bound the wait.
@@ -184,8 +186,11 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
         };
         let stop = match outcome {
             Ok(StepOutcome::Output(output)) => {
-                result.output = Some(cap_output(redact_json(&output, &secrets)));
-                outputs.insert(step.id.clone(), output);
+                // Later steps see what is stored (redacted, capped): what a resumed
+                // run reads back, and never more than the cap in memory.
+                let kept = cap_output(redact_json(&output, &secrets));
+                result.output = Some(kept.clone());
+                outputs.insert(step.id.clone(), kept);
                 None
             }
             Ok(StepOutcome::Filtered(output)) => {

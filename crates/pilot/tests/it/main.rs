@@ -12,4 +12,5 @@ mod isolation;
 mod ops;
 mod pilots;
 mod queue;
+mod secrets_rule;
 mod sink;
