@@ -21,6 +21,9 @@ use pilot_models::Models;
 use pilot_outbound::OutboundClient;
 use serde_json::Value;
 
+use pilot_domain::step_secrets::SECRETS;
+use pilot_domain::template::{Form, reads};
+
 use self::email::Mailer;
 use self::template::Templates;
 use crate::deliberation::DeliberationsConfig;
@@ -37,6 +40,9 @@ pub struct StepServices {
     /// at it (`[pilots] deliberate_poll_ms`).
     pub deliberate_poll: Duration,
 }
+
+/// What an `email` step's output shows for a field rendered from secrets.
+pub const SENT_NOT_KEPT: &str = "[rendered from secrets: sent, not kept]";
 
 /// Whose run a step belongs to, for metering and scoping.
 #[derive(Clone, Copy, Debug)]
@@ -71,11 +77,14 @@ pub async fn execute(
             let to = templates.render(&email.to).map_err(|e| e.0)?;
             let subject = templates.render(&email.subject).map_err(|e| e.0)?;
             let body = templates.render(&email.body).map_err(|e| e.0)?;
-            services
-                .mailer
-                .send(&to, &subject, &body)
-                .await
-                .map(StepOutcome::Output)
+            let mut sent = services.mailer.send(&to, &subject, &body).await?;
+            // The output is stored: a field rendered from secrets is sent, not kept.
+            for (field, source) in [("to", &email.to), ("subject", &email.subject)] {
+                if reads(source, Form::Template, SECRETS) {
+                    sent[field] = Value::String(SENT_NOT_KEPT.to_owned());
+                }
+            }
+            Ok(StepOutcome::Output(sent))
         }
         StepKind::Delay(_) => Err("a delay step is handled by the runner".to_owned()),
         StepKind::Deliberate(_) => Err("a deliberate step is handled by the runner".to_owned()),

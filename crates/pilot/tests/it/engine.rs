@@ -145,6 +145,36 @@ async fn email_steps_send_over_smtp() {
         let run = finished_run(&app, &key, run).await;
         assert_eq!(run["status"], "success", "{run}");
         assert_eq!(run["steps"][0]["output"]["to"][0], "ops@localhost");
+        assert_eq!(run["steps"][0]["output"]["subject"], "Order A1");
+
+        // A subject rendered from a secret is sent, and not kept in the output.
+        let put = app
+            .client
+            .put(format!("{}/api/v1/secrets/KEY_ID", app.url))
+            .bearer_auth(&key)
+            .json(&json!({"value": "key-abcdef"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success());
+        let keyed = create(
+            &app,
+            &key,
+            json!({"title": "Keyed", "steps": [{"id": "mail", "type": "email",
+                "to": "ops@localhost", "subject": "Rotate {{ secrets.KEY_ID | upper }}",
+                "body": "Due."}]}),
+        )
+        .await;
+        let run = fire(&app, &key, keyed["id"].as_i64().unwrap(), json!({})).await;
+        let mail = inbox.next_mail().await;
+        assert_eq!(mail.subject.as_deref(), Some("Rotate KEY-ABCDEF"));
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "success", "{run}");
+        assert_eq!(
+            run["steps"][0]["output"]["subject"],
+            pilot_engine::steps::SENT_NOT_KEPT
+        );
+        assert!(!run.to_string().contains("KEY-ABCDEF"), "{run}");
 
         // A refused recipient fails the step with the server's reason.
         let bad = create(
