@@ -245,10 +245,9 @@ async fn execute_with_retries(
     call: &StepCall,
 ) -> (Result<StepOutcome, String>, u32, UnixMillis, i64) {
     let max_attempts = step.retry.map_or(1, |r| r.max_attempts.max(1));
-    let backoff_ms = step.retry.map_or(0, |r| r.backoff_ms);
     let timeout = Duration::from_millis(
         step.timeout_ms
-            .unwrap_or_else(|| default_timeout_ms(&step.kind)),
+            .unwrap_or_else(|| step.kind.default_timeout_ms()),
     );
     let started_at = deps.clock.now();
     let started = std::time::Instant::now();
@@ -266,7 +265,8 @@ async fn execute_with_retries(
         };
         match result {
             Err(_) if attempt < max_attempts => {
-                let wait = backoff_ms.saturating_mul(1 << (attempt - 1).min(10));
+                // Bounded at validation: at most `MAX_RETRY_WAIT_MS` in all.
+                let wait = step.retry.map_or(0, |r| r.wait_after(attempt));
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
             other => break other,
@@ -274,14 +274,6 @@ async fn execute_with_retries(
     };
     let duration_ms = started.elapsed().as_millis() as i64;
     (outcome, attempt, started_at, duration_ms)
-}
-
-fn default_timeout_ms(kind: &StepKind) -> u64 {
-    match kind {
-        StepKind::Llm(_) => 120_000,
-        StepKind::Http(_) | StepKind::Email(_) => 30_000,
-        _ => 5_000,
-    }
 }
 
 /// The run's workspace secrets, unsealed: `(name, value)`.

@@ -276,6 +276,53 @@ async fn a_schedule_tick_fires_once_across_nodes() {
     }
 }
 
+/// A schedule stored before the minimum interval existed fires no more often than it.
+#[tokio::test]
+async fn a_stored_every_second_schedule_is_spaced_by_the_minimum_interval() {
+    for backend in backends() {
+        let app = spawn_node(backend, test_config(), false).await;
+        let workspace = app.db.store.find_workspace("default").await.unwrap().unwrap();
+        let start = UnixMillis(1_768_435_200_000);
+        let stored = app
+            .db
+            .store
+            .create_pilot(
+                workspace.id,
+                pilot_domain::Environment::Live,
+                &pilot_store::NewPilot {
+                    title: "Busy".into(),
+                    description: String::new(),
+                    status: pilot_domain::PilotStatus::Active,
+                    trigger: pilot_store::PilotTrigger {
+                        trigger_type: Some(pilot_domain::TriggerType::Schedule),
+                        schedule_cron: Some("* * * * * *".into()),
+                        schedule_timezone: Some("UTC".into()),
+                        next_fire_at: Some(start),
+                        ..pilot_store::PilotTrigger::default()
+                    },
+                    steps: json!([{"id": "wait", "type": "delay", "seconds": 1}]),
+                },
+                start,
+            )
+            .await
+            .unwrap();
+        let clock = Arc::new(ManualClock::new(start));
+        let scheduler = Scheduler::new(app.db.store.clone(), clock.clone(), Duration::from_secs(1))
+            .spacing_ticks(Duration::from_secs(60));
+        assert_eq!(scheduler.pass().await.unwrap(), 1);
+        let pilot = app
+            .db
+            .store
+            .get_pilot(workspace.id, pilot_domain::Environment::Live, stored.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(pilot.next_fire_at, Some(start.plus_ms(60_000)), "not a second later");
+        clock.advance_ms(30_000);
+        assert_eq!(scheduler.pass().await.unwrap(), 0, "nothing due within the minute");
+    }
+}
+
 #[tokio::test]
 async fn mail_to_a_pilot_address_fires_a_run() {
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

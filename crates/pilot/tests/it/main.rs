@@ -9,6 +9,7 @@ mod engine;
 mod errors;
 mod harness;
 mod isolation;
+mod limits;
 mod ops;
 mod pilots;
 mod queue;
