@@ -55,6 +55,9 @@ impl RunStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
+    /// Started and not ended yet: recorded before a step that does I/O begins, with
+    /// its attempts counted, so a step that runs again after a crash shows it.
+    Running,
     Success,
     Failed,
     /// Not run: an earlier step failed or filtered the run.
@@ -66,6 +69,7 @@ pub enum StepStatus {
 impl StepStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            StepStatus::Running => "running",
             StepStatus::Success => "success",
             StepStatus::Failed => "failed",
             StepStatus::Skipped => "skipped",
@@ -75,6 +79,7 @@ impl StepStatus {
 
     pub fn parse(raw: &str) -> Option<StepStatus> {
         [
+            StepStatus::Running,
             StepStatus::Success,
             StepStatus::Failed,
             StepStatus::Skipped,
@@ -117,6 +122,7 @@ mod tests {
     fn statuses_round_trip_by_name() {
         assert_eq!(RunStatus::parse("filtered"), Some(RunStatus::Filtered));
         assert_eq!(StepStatus::parse("skipped"), Some(StepStatus::Skipped));
+        assert_eq!(StepStatus::parse("running"), Some(StepStatus::Running));
         assert!(RunStatus::parse("done").is_none());
         assert!(RunStatus::Success.is_terminal() && !RunStatus::Waiting.is_terminal());
     }

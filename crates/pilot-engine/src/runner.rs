@@ -16,6 +16,15 @@
 //! the request's result with the final status), and a crash can lose only results
 //! that running the run again recomputes exactly.
 //!
+//! **Attempts count every execution.** The write before an `llm`, `http` or `email`
+//! step also records that step as `running`, with `attempts` one more than any
+//! earlier execution recorded — no extra round trip. When the step ends its result
+//! replaces that record, `attempts` counting the step's own retries too; when its
+//! worker dies instead, the run resumes at that step, which reads the recorded count
+//! and goes on from it, so a step that ran twice shows `attempts: 2`. (A crash during
+//! a step's own retries counts that execution once: retries are not written one by
+//! one. A `deliberate` step counts the deliberations it submitted, each once.)
+//!
 //! A `delay` step records its wake-up time, marks the run `waiting` and snoozes the
 //! job: no worker and no lease is held while it waits. A
 //! `deliberate` step waits the same way for the deliberation it submitted
@@ -122,8 +131,25 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
             write(deps, run_id, &mut progress).await?;
             return Ok(JobOutcome::SnoozeUntil(until));
         }
-        // A step that does I/O or waits starts only once what came before is written.
+        // Executions of this step recorded so far: a step that was running when its
+        // worker died runs again, and counts on from there.
+        let prior_attempts = attempts_so_far(&detail, index);
+        // A step that does I/O or waits starts only once what came before is written;
+        // one executed here is in that same write, marked running, its attempt counted.
         if !step.kind.is_pure() {
+            if !matches!(step.kind, StepKind::Deliberate(_)) {
+                progress.steps.push(StepResultRecord {
+                    index,
+                    step_id: step.id.clone(),
+                    step_type: step.kind.type_name().to_owned(),
+                    status: StepStatus::Running,
+                    output: None,
+                    error: None,
+                    attempts: prior_attempts + 1,
+                    started_at: deps.clock.now(),
+                    duration_ms: 0,
+                });
+            }
             write(deps, run_id, &mut progress).await?;
         }
 
@@ -171,7 +197,10 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
                     }
                 }
             } else {
-                Box::pin(execute_with_retries(deps, step, &templates, &call)).await
+                let (outcome, attempts, started_at, duration_ms) =
+                    Box::pin(execute_with_retries(deps, step, &templates, &call)).await;
+                let attempts = u32::try_from(prior_attempts).unwrap_or(0) + attempts;
+                (outcome, attempts, started_at, duration_ms)
             };
         let mut result = StepResultRecord {
             index,
@@ -311,6 +340,17 @@ fn completed_prefix(detail: &RunDetail, steps: &Steps) -> (usize, Map<String, Va
         }
     }
     (done, outputs)
+}
+
+/// The attempts recorded for step `index` while it was running (it was when a worker
+/// died mid-step); 0 when it has no such record. A `deliberate` step counts its
+/// deliberations itself (each submitted once), so it is never marked running.
+fn attempts_so_far(detail: &RunDetail, index: i32) -> i32 {
+    detail
+        .steps
+        .iter()
+        .find(|r| r.index == index && r.status == StepStatus::Running)
+        .map_or(0, |r| r.attempts.max(0))
 }
 
 /// The wake-up time of the delay step just before `resume_at`, if it is one.

@@ -414,7 +414,12 @@ async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
         let a_stop = CancellationToken::new();
         let a = tokio::spawn(node_a.worker().run(a_stop.clone()));
         assert_eq!(sink.next().await.path, "/first");
-        assert_eq!(sink.next().await.path, "/second");
+        let first_try = sink.next().await;
+        assert_eq!(first_try.path, "/second");
+        // While its request is out, the step reads running, in its first execution.
+        let during = app.get_json(&format!("/api/v1/runs/{run}"), &key).await;
+        assert_eq!(during["steps"][1]["status"], "running", "{during}");
+        assert_eq!(during["steps"][1]["attempts"], 1, "{during}");
         a.abort();
         let _ = a.await;
         sink.release();
@@ -428,6 +433,10 @@ async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
         let done = finished_run(&app, &key, run).await;
         assert_eq!(done["status"], "success", "{done}");
         assert_eq!(done["steps"][0]["attempts"], 1);
+        assert_eq!(
+            done["steps"][1]["attempts"], 2,
+            "the second step ran twice: {done}"
+        );
         assert!(sink.drain().is_empty());
         b_stop.cancel();
         b.await.unwrap();
@@ -463,7 +472,12 @@ async fn steps_before_an_http_step_are_recorded_before_its_request_goes_out() {
             .iter()
             .map(|s| (s["id"].as_str().unwrap(), s["status"].as_str().unwrap()))
             .collect();
-        assert_eq!(recorded, [("shape", "success"), ("gate", "success")]);
+        // The http step itself reads running: it has started, its attempt counted.
+        assert_eq!(
+            recorded,
+            [("shape", "success"), ("gate", "success"), ("notify", "running")]
+        );
+        assert_eq!(during["steps"][2]["attempts"], 1);
         assert_eq!(during["steps"][0]["output"]["order"], "A-1");
 
         sink.release();
