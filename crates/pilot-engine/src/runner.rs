@@ -106,10 +106,12 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
         started_at: Some(deps.clock.now()),
         ..RunProgress::default()
     };
-    let call = StepCall {
+    let run_call = StepCall {
         run_id,
         workspace_id: detail.run.workspace_id,
         environment: detail.run.environment,
+        run_created_at: detail.run.created_at,
+        step_index: 0,
     };
     for (index, step) in steps.as_slice().iter().enumerate().skip(resume_at) {
         let index = index as i32;
@@ -197,6 +199,10 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
                     }
                 }
             } else {
+                let call = StepCall {
+                    step_index: index as usize,
+                    ..run_call
+                };
                 let (outcome, attempts, started_at, duration_ms) =
                     Box::pin(execute_with_retries(deps, step, &templates, &call)).await;
                 let attempts = u32::try_from(prior_attempts).unwrap_or(0) + attempts;

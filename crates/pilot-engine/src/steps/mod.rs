@@ -16,7 +16,8 @@ pub mod template;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pilot_domain::{Environment, RunId, Step, StepKind, WorkspaceId};
+use pilot_domain::run::step_idempotency_key;
+use pilot_domain::{Environment, RunId, Step, StepKind, UnixMillis, WorkspaceId};
 use pilot_models::Models;
 use pilot_outbound::OutboundClient;
 use serde_json::Value;
@@ -44,12 +45,30 @@ pub struct StepServices {
 /// What an `email` step's output shows for a field rendered from secrets.
 pub const SENT_NOT_KEPT: &str = "[rendered from secrets: sent, not kept]";
 
-/// Whose run a step belongs to, for metering and scoping.
+/// Which step of whose run is executing: for metering, scoping, and an `http`
+/// step's `Idempotency-Key`.
 #[derive(Clone, Copy, Debug)]
 pub struct StepCall {
     pub run_id: RunId,
     pub workspace_id: WorkspaceId,
     pub environment: Environment,
+    pub run_created_at: UnixMillis,
+    /// The step's position in the run's steps.
+    pub step_index: usize,
+}
+
+impl StepCall {
+    /// The `Idempotency-Key` of step `step_id` (at this call's index) of this run.
+    pub fn idempotency_key(&self, step_id: &str) -> String {
+        step_idempotency_key(
+            self.workspace_id,
+            self.environment,
+            self.run_id,
+            self.run_created_at,
+            self.step_index,
+            step_id,
+        )
+    }
 }
 
 /// What a step that did not fail produced.
@@ -70,7 +89,10 @@ pub async fn execute(
 ) -> Result<StepOutcome, String> {
     match &step.kind {
         StepKind::Llm(llm) => llm::llm(llm, &step.id, templates, &services.models, call).await,
-        StepKind::Http(http) => http::http(http, templates, &services.outbound, timeout).await,
+        StepKind::Http(http) => {
+            let key = call.idempotency_key(&step.id);
+            http::http(http, templates, &services.outbound, timeout, &key).await
+        }
         StepKind::Transform(transform) => compute::transform(transform, templates),
         StepKind::Condition(condition) => compute::condition(condition, templates),
         StepKind::Email(email) => {

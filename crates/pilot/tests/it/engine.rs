@@ -430,6 +430,13 @@ async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
         let b = tokio::spawn(node_b.worker().run(b_stop.clone()));
         let resumed = sink.next().await;
         assert_eq!(resumed.path, "/second", "the first step is not run again");
+        // The re-execution carries the first execution's key, so the receiver can
+        // drop it; the run's other step has its own.
+        let key_of = |received: &crate::sink::Received| {
+            received.headers["idempotency-key"].to_str().unwrap().to_owned()
+        };
+        assert_eq!(key_of(&resumed), key_of(&first_try));
+        assert!(key_of(&resumed).starts_with("pilot-"), "{}", key_of(&resumed));
         let done = finished_run(&app, &key, run).await;
         assert_eq!(done["status"], "success", "{done}");
         assert_eq!(done["steps"][0]["attempts"], 1);
@@ -441,6 +448,69 @@ async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
         b_stop.cancel();
         b.await.unwrap();
         a_stop.cancel();
+    }
+}
+
+/// An `http` step's `Idempotency-Key`: the same across the step's own retries, new
+/// for a retried run, and the step's own header when it sets one.
+#[tokio::test]
+async fn http_steps_send_an_idempotency_key_stable_within_a_run_and_new_for_a_retry() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let mut sink = Sink::start().await;
+        sink.answer_with(500);
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Retries", "steps": [{"id": "call", "type": "http",
+                "url": format!("{}/hook", sink.url), "body": {"n": 1},
+                "retry": {"max_attempts": 3, "backoff_ms": 1}}]}),
+        )
+        .await;
+        let run = fire(&app, &key, pilot["id"].as_i64().unwrap(), json!({})).await;
+        let failed = finished_run(&app, &key, run).await;
+        assert_eq!(failed["status"], "failed", "{failed}");
+        assert_eq!(failed["steps"][0]["attempts"], 3, "every retry counted");
+        let keys: Vec<String> = sink
+            .drain()
+            .iter()
+            .map(|r| r.headers["idempotency-key"].to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(keys.len(), 3);
+        assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+
+        // A retried run is a new run: a new key.
+        sink.answer_with(200);
+        let retried: Value = app
+            .post(&format!("/api/v1/runs/{run}/retry"))
+            .bearer_auth(&key)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let again = finished_run(&app, &key, retried["jobId"].as_i64().unwrap()).await;
+        assert_eq!(again["status"], "success", "{again}");
+        let fresh = sink.next().await;
+        assert_ne!(fresh.headers["idempotency-key"], keys[0].as_str());
+
+        // A step that sets the header (in any case) sends its own, and only it.
+        let own = create(
+            &app,
+            &key,
+            json!({"title": "Own key", "steps": [{"id": "call", "type": "http",
+                "url": format!("{}/own", sink.url),
+                "headers": {"IDEMPOTENCY-key": "order-{{ trigger.id }}"}}]}),
+        )
+        .await;
+        let run = fire(&app, &key, own["id"].as_i64().unwrap(), json!({"id": 42})).await;
+        let received = sink.next().await;
+        let sent: Vec<_> = received.headers.get_all("idempotency-key").iter().collect();
+        assert_eq!(sent, ["order-42"]);
+        assert_eq!(finished_run(&app, &key, run).await["status"], "success");
     }
 }
 
