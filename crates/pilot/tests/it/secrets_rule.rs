@@ -135,3 +135,38 @@ async fn a_step_stored_before_the_rule_fails_naming_secrets_and_leaks_nothing() 
         assert!(!shown.contains(SECRET) && !shown.contains(&reversed), "{shown}");
     }
 }
+
+/// Every run unseals and redacts all its tenant's secrets: their number is bounded.
+#[tokio::test]
+async fn a_workspace_holds_at_most_max_secrets_per_environment() {
+    use pilot_domain::secret::MAX_SECRETS;
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let put = |name: String| {
+            app.client
+                .put(format!("{}/api/v1/secrets/{name}", app.url))
+                .bearer_auth(&key)
+                .json(&json!({"value": "some-value"}))
+                .send()
+        };
+        for n in 0..MAX_SECRETS {
+            assert_eq!(put(format!("S{n}")).await.unwrap().status(), StatusCode::CREATED);
+        }
+        let refused = put("ONE_MORE".into()).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = refused.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().contains("at most 100 secrets"), "{body}");
+        // Changing one that exists is fine, and the other environment has its own.
+        assert_eq!(put("S0".into()).await.unwrap().status(), StatusCode::OK);
+        let other = app
+            .client
+            .put(format!("{}/api/v1/secrets/ONE_MORE", app.url))
+            .bearer_auth(&app.test_key)
+            .json(&json!({"value": "some-value"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), StatusCode::CREATED);
+    }
+}
