@@ -152,17 +152,36 @@ mod tests {
         };
         let first = key(7, 1_700_000_000_000, 1, "notify");
         assert_eq!(first, key(7, 1_700_000_000_000, 1, "notify"));
-        assert!(first.starts_with("pilot-") && first.len() == 6 + 32, "{first}");
-        assert!(first[6..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            first.starts_with("pilot-") && first.len() == 6 + 32,
+            "{first}"
+        );
+        assert!(
+            first[6..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         for other in [
             key(8, 1_700_000_000_000, 1, "notify"),
             key(7, 1_700_000_000_001, 1, "notify"),
             key(7, 1_700_000_000_000, 2, "notify"),
             key(7, 1_700_000_000_000, 1, "other"),
-            step_idempotency_key(WorkspaceId(4), Environment::Live, RunId(7),
-                UnixMillis(1_700_000_000_000), 1, "notify"),
-            step_idempotency_key(WorkspaceId(3), Environment::Test, RunId(7),
-                UnixMillis(1_700_000_000_000), 1, "notify"),
+            step_idempotency_key(
+                WorkspaceId(4),
+                Environment::Live,
+                RunId(7),
+                UnixMillis(1_700_000_000_000),
+                1,
+                "notify",
+            ),
+            step_idempotency_key(
+                WorkspaceId(3),
+                Environment::Test,
+                RunId(7),
+                UnixMillis(1_700_000_000_000),
+                1,
+                "notify",
+            ),
         ] {
             assert_ne!(other, first);
         }

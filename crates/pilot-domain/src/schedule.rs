@@ -181,12 +181,16 @@ mod tests {
         assert_eq!(interval("*/10 * * * * *"), 10);
         assert_eq!(interval("* * * * *"), 60, "every minute");
         assert_eq!(interval("*/5 * * * *"), 300);
-        assert_eq!(interval("0 9 * * 1"), 86_400, "weekly reads as daily: a lower bound");
+        assert_eq!(
+            interval("0 9 * * 1"),
+            86_400,
+            "weekly reads as daily: a lower bound"
+        );
         assert_eq!(interval("0 9,17 * * *"), 8 * 3_600);
         // From one day's last tick to the next day's first.
         assert_eq!(interval("30 59 23 * * *"), 86_400);
         assert_eq!(interval("0,50 0,59 0,23 * * *"), 10);
-        assert_eq!(interval("50 59 23 * * *") , 86_400);
+        assert_eq!(interval("50 59 23 * * *"), 86_400);
         assert_eq!(interval("0,59 0 0,23 * * *"), 59);
     }
 
@@ -202,10 +206,24 @@ mod tests {
         assert_eq!(every_minute.check_min_interval(minute), Ok(()));
         // A server that allows more: every 30 seconds, but not every 10.
         let thirty = Duration::from_secs(30);
-        assert!(Schedule::parse("*/30 * * * * *", "UTC").unwrap().check_min_interval(thirty).is_ok());
-        assert!(Schedule::parse("*/10 * * * * *", "UTC").unwrap().check_min_interval(thirty).is_err());
+        assert!(
+            Schedule::parse("*/30 * * * * *", "UTC")
+                .unwrap()
+                .check_min_interval(thirty)
+                .is_ok()
+        );
+        assert!(
+            Schedule::parse("*/10 * * * * *", "UTC")
+                .unwrap()
+                .check_min_interval(thirty)
+                .is_err()
+        );
         // A server that allows less: every minute is too often for an hourly minimum.
-        assert!(every_minute.check_min_interval(Duration::from_secs(3_600)).is_err());
+        assert!(
+            every_minute
+                .check_min_interval(Duration::from_secs(3_600))
+                .is_err()
+        );
         let weekly = Schedule::parse("0 9 * * 1", "Europe/Paris").unwrap();
         assert_eq!(weekly.check_min_interval(minute), Ok(()));
     }
@@ -221,13 +239,19 @@ mod tests {
         );
         // Late: the next tick after now, spaced or not.
         let late = start.plus_ms(500_000);
-        assert_eq!(every_second.next_spaced(start, late, minute), Some(late.plus_ms(1_000)));
+        assert_eq!(
+            every_second.next_spaced(start, late, minute),
+            Some(late.plus_ms(1_000))
+        );
         let hourly = Schedule::parse("0 * * * *", "UTC").unwrap();
         assert_eq!(
             hourly.next_spaced(start, start, minute),
             Some(start.plus_ms(3_600_000))
         );
-        assert_eq!(hourly.next_spaced(start, start, Duration::ZERO), hourly.next_after(start));
+        assert_eq!(
+            hourly.next_spaced(start, start, Duration::ZERO),
+            hourly.next_after(start)
+        );
     }
 
     #[test]

@@ -719,9 +719,9 @@ mod tests {
     #[test]
     fn llm_schemas_are_bounded_naming_the_step_and_the_path() {
         let raw = json!([{"id": "extract", "type": "llm", "prompt": "Tags of {{ trigger.text }}",
-            "output": "json", "schema": {"type": "object", "properties": {
-                "tags": {"type": "array", "minItems": 100_000_000, "items": {"type": "string"}}
-            }}}]);
+        "output": "json", "schema": {"type": "object", "properties": {
+            "tags": {"type": "array", "minItems": 100_000_000, "items": {"type": "string"}}
+        }}}]);
         assert_eq!(
             Steps::parse(&raw).unwrap_err().to_string(),
             "steps[0] (extract): schema/properties/tags/minItems is 100000000; at most 1000"
@@ -744,33 +744,46 @@ mod tests {
             Err(errors) => errors.to_string(),
         };
         // The old ceiling: 10 attempts, 600 s doubling, about 85 hours of sleep.
-        let found = problems(json!({"id": "call", "type": "http", "url": "https://x.example",
-            "retry": {"max_attempts": 10, "backoff_ms": 600_000}}));
+        let found = problems(
+            json!({"id": "call", "type": "http", "url": "https://x.example",
+            "retry": {"max_attempts": 10, "backoff_ms": 600_000}}),
+        );
         assert!(
-            found.contains("steps[0] (call): retry waits 306600000 ms in all between its 10 \
-                            attempts (backoff_ms 600000, doubling after each); at most 600000"),
+            found.contains(
+                "steps[0] (call): retry waits 306600000 ms in all between its 10 \
+                            attempts (backoff_ms 600000, doubling after each); at most 600000"
+            ),
             "{found}"
         );
         // Ten attempts of five minutes each: 50 minutes in a worker.
-        let found = problems(json!({"id": "call", "type": "http", "url": "https://x.example",
-            "timeout_ms": 300_000, "retry": {"max_attempts": 10, "backoff_ms": 0}}));
+        let found = problems(
+            json!({"id": "call", "type": "http", "url": "https://x.example",
+            "timeout_ms": 300_000, "retry": {"max_attempts": 10, "backoff_ms": 0}}),
+        );
         assert!(
             found.contains("retry and timeout_ms let the step hold a worker for up to 3000000 ms"),
             "{found}"
         );
         // The default backoff with the most attempts fits, on default timeouts.
         assert_eq!(
-            problems(json!({"id": "ask", "type": "llm", "prompt": "p", "retry": {"max_attempts": 10}})),
+            problems(
+                json!({"id": "ask", "type": "llm", "prompt": "p", "retry": {"max_attempts": 10}})
+            ),
             ""
         );
-        let retry = StepRetry { max_attempts: 10, backoff_ms: 1_000 };
+        let retry = StepRetry {
+            max_attempts: 10,
+            backoff_ms: 1_000,
+        };
         assert_eq!(retry.total_wait_ms(), 511_000);
         assert_eq!((retry.wait_after(1), retry.wait_after(3)), (1_000, 4_000));
         // A deliberate step waits without a worker: only its waits are bounded.
         let question = "Should we raise prices for {{ trigger.plan }}?";
         assert_eq!(
-            problems(json!({"id": "ask", "type": "deliberate", "question": question,
-                "timeout_ms": 300_000, "retry": {"max_attempts": 10, "backoff_ms": 1_000}})),
+            problems(
+                json!({"id": "ask", "type": "deliberate", "question": question,
+                "timeout_ms": 300_000, "retry": {"max_attempts": 10, "backoff_ms": 1_000}})
+            ),
             ""
         );
     }

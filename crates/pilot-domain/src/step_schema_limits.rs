@@ -124,7 +124,9 @@ pub fn check(schema: &Value) -> Vec<String> {
         ));
     }
     if refs > MAX_SCHEMA_REFS {
-        problems.push(format!("schema has {refs} $refs; at most {MAX_SCHEMA_REFS}"));
+        problems.push(format!(
+            "schema has {refs} $refs; at most {MAX_SCHEMA_REFS}"
+        ));
     }
     if problems.is_empty() {
         match MinimumSizes::new(schema).of(schema) {
@@ -494,12 +496,17 @@ mod tests {
 
     #[test]
     fn the_reproducer_is_refused_naming_its_path() {
-        let found = problems(json!({"type": "array", "minItems": 100_000_000, "items": {"type": "string"}}));
+        let found = problems(
+            json!({"type": "array", "minItems": 100_000_000, "items": {"type": "string"}}),
+        );
         assert_eq!(found, "schema/minItems is 100000000; at most 1000");
         let nested = problems(json!({"type": "object", "properties": {
             "tags": {"type": "array", "minItems": 100_000_000, "items": {"type": "string"}}
         }}));
-        assert_eq!(nested, "schema/properties/tags/minItems is 100000000; at most 1000");
+        assert_eq!(
+            nested,
+            "schema/properties/tags/minItems is 100000000; at most 1000"
+        );
     }
 
     fn with(keyword: &str, value: Value) -> Value {
@@ -511,12 +518,17 @@ mod tests {
     #[test]
     fn every_bound_keyword_is_limited_and_must_be_a_whole_number() {
         for (keyword, limit) in BOUND_KEYWORDS {
-            let at_limit = json!({"type": "object", "properties": {"x": with(keyword, json!(limit))}});
+            let at_limit =
+                json!({"type": "object", "properties": {"x": with(keyword, json!(limit))}});
             assert_eq!(problems(at_limit), "", "{keyword} at its limit");
-            let over = json!({"type": "object", "properties": {"x": with(keyword, json!(limit + 1))}});
+            let over =
+                json!({"type": "object", "properties": {"x": with(keyword, json!(limit + 1))}});
             assert_eq!(
                 problems(over),
-                format!("schema/properties/x/{keyword} is {}; at most {limit}", limit + 1)
+                format!(
+                    "schema/properties/x/{keyword} is {}; at most {limit}",
+                    limit + 1
+                )
             );
             for bad in [json!(-1), json!(1.5), json!("3"), json!(1e20)] {
                 let found = problems(with(keyword, bad.clone()));
@@ -550,7 +562,8 @@ mod tests {
         }
         let found = problems(deep);
         assert!(
-            found.starts_with("schema/items/items/") && found.ends_with("nests deeper than 32 levels of JSON"),
+            found.starts_with("schema/items/items/")
+                && found.ends_with("nests deeper than 32 levels of JSON"),
             "{found}"
         );
         let mut fits = json!({"type": "string"});
@@ -567,7 +580,9 @@ mod tests {
             "schema has 257 properties; at most 256"
         );
 
-        let refs: Vec<Value> = (0..=MAX_SCHEMA_REFS).map(|_| json!({"$ref": "#/$defs/a"})).collect();
+        let refs: Vec<Value> = (0..=MAX_SCHEMA_REFS)
+            .map(|_| json!({"$ref": "#/$defs/a"}))
+            .collect();
         let found = problems(json!({"$defs": {"a": {"type": "integer"}}, "anyOf": refs}));
         assert_eq!(found, "schema has 33 $refs; at most 32");
 
@@ -587,7 +602,9 @@ mod tests {
         }});
         let found = problems(schema.clone());
         assert!(
-            found.starts_with("schema: its smallest valid answer is at least 4002001 bytes; at most 1048576"),
+            found.starts_with(
+                "schema: its smallest valid answer is at least 4002001 bytes; at most 1048576"
+            ),
             "{found}"
         );
         assert_eq!(smallest(schema), 2 + 1000 * (2 + 1000 * 3 + 999) + 999);
@@ -639,8 +656,14 @@ mod tests {
         assert_eq!(smallest(persona), instance.to_string().len() as u64);
         assert_eq!(smallest(json!({"enum": ["long one", "b"]})), 3);
         assert_eq!(smallest(json!({"const": {"a": 1}})), 7);
-        assert_eq!(smallest(json!({"type": ["null", "string"], "minLength": 50})), 4);
-        assert_eq!(smallest(json!({"type": "object", "minProperties": 3})), 2 + 3 * 4 + 2);
+        assert_eq!(
+            smallest(json!({"type": ["null", "string"], "minLength": 50})),
+            4
+        );
+        assert_eq!(
+            smallest(json!({"type": "object", "minProperties": 3})),
+            2 + 3 * 4 + 2
+        );
         assert_eq!(smallest(json!(false)), UNBOUNDED);
         assert_eq!(json_string_len("a\"b\n\u{1}é"), 2 + 1 + 2 + 1 + 2 + 6 + 2);
     }
@@ -656,7 +679,9 @@ mod tests {
         let properties: Map<String, Value> = (1..MAX_SCHEMA_PROPERTIES)
             .map(|i| (format!("p{i}"), json!({"type": "integer"})))
             .collect();
-        let refs: Vec<Value> = (0..MAX_SCHEMA_REFS).map(|_| json!({"$ref": "#/$defs/n"})).collect();
+        let refs: Vec<Value> = (0..MAX_SCHEMA_REFS)
+            .map(|_| json!({"$ref": "#/$defs/n"}))
+            .collect();
         let schema = json!({
             "$defs": {"n": {"type": "integer"}},
             "type": "object",

@@ -117,7 +117,11 @@ mod tests {
         ] {
             assert!(reads(text, Form::Template, "secrets"), "{text}");
         }
-        for text in ["trigger.a > 1 and secrets.A", "{{ secrets.A == 'x' }}", "secrets"] {
+        for text in [
+            "trigger.a > 1 and secrets.A",
+            "{{ secrets.A == 'x' }}",
+            "secrets",
+        ] {
             assert!(reads(text, Form::Expression, "secrets"), "{text}");
         }
         for text in [
@@ -133,6 +137,10 @@ mod tests {
         }
         assert!(!reads("trigger.secrets > 1", Form::Expression, "secrets"));
         // Binding the name is refused too: over-cautious, never blind.
-        assert!(reads("{% set secrets = 1 %}{{ secrets }}", Form::Template, "secrets"));
+        assert!(reads(
+            "{% set secrets = 1 %}{{ secrets }}",
+            Form::Template,
+            "secrets"
+        ));
     }
 }

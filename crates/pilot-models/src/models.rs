@@ -364,9 +364,9 @@ impl Models {
             // Cut off at the answer limit: at least what arrived was spent.
             (reported, Ending::TooLarge { received }) => Usage {
                 input_tokens: reported.map_or(estimate.input_tokens, |r| r.input_tokens),
-                output_tokens: reported
-                    .map_or(0, |r| r.output_tokens)
-                    .max(estimate_tokens(usize::try_from(*received).unwrap_or(usize::MAX))),
+                output_tokens: reported.map_or(0, |r| r.output_tokens).max(estimate_tokens(
+                    usize::try_from(*received).unwrap_or(usize::MAX),
+                )),
                 known: false,
             },
             (Some(reported), _) => reported,

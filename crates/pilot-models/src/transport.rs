@@ -95,7 +95,9 @@ pub(crate) enum Body {
     Whole(Vec<u8>),
     /// Longer than the limit: reading stopped after `received` bytes (or the
     /// `Content-Length` said so before any was read).
-    TooLarge { received: u64 },
+    TooLarge {
+        received: u64,
+    },
 }
 
 /// Reads the body chunk by chunk, stopping as soon as it passes `limit` bytes.

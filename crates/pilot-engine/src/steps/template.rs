@@ -155,7 +155,10 @@ impl Templates {
             .and_then(|compiled| compiled.render_captured(&self.context));
         match rendered {
             Ok(captured) => {
-                let used = captured.state().fuel_levels().map_or(fuel, |(used, _)| used);
+                let used = captured
+                    .state()
+                    .fuel_levels()
+                    .map_or(fuel, |(used, _)| used);
                 let output = captured.into_output();
                 self.charge(used, output.len())?;
                 Ok(output)
@@ -200,7 +203,10 @@ impl Templates {
             .and_then(|compiled| compiled.render_captured(&self.context));
         match evaluated {
             Ok(captured) => {
-                let used = captured.state().fuel_levels().map_or(fuel, |(used, _)| used);
+                let used = captured
+                    .state()
+                    .fuel_levels()
+                    .map_or(fuel, |(used, _)| used);
                 self.charge(used, 0)?;
                 Ok(captured
                     .state()
@@ -319,7 +325,10 @@ mod tests {
         // debug() shows the context: trigger and steps, and nothing of secrets.
         let dump = templates().render("{{ debug() }}").unwrap();
         assert!(dump.contains("orderId"), "{dump}");
-        assert!(!dump.contains("secrets") && !dump.contains("TOKEN"), "{dump}");
+        assert!(
+            !dump.contains("secrets") && !dump.contains("TOKEN"),
+            "{dump}"
+        );
     }
 
     #[test]
@@ -407,9 +416,7 @@ mod tests {
         let t = templates();
         let outcomes: Vec<bool> = (0..6).map(|_| t.render_json(&big).is_ok()).collect();
         assert_eq!(outcomes, [true, true, true, true, true, false]);
-        let error = templates()
-            .render("{{ 'x' * 300000 }}")
-            .unwrap_err();
+        let error = templates().render("{{ 'x' * 300000 }}").unwrap_err();
         assert!(error.0.contains("more than 262144 bytes"), "{error}");
     }
 }

@@ -541,8 +541,7 @@ mod tests {
         let huge = json!({"type": "array", "minItems": 100_000_000, "items": {"type": "string"}});
         let refused = within(&huge, &["x"], BUDGET).unwrap_err();
         assert_eq!(
-            refused.what,
-            "the schema's smallest answer is 300000001 bytes",
+            refused.what, "the schema's smallest answer is 300000001 bytes",
             "refused by the smallest answer, before building"
         );
         // A branch the smallest answer would not take, but the scripted model does:
@@ -553,7 +552,9 @@ mod tests {
         ]});
         let refused = within(&branch, &["x"], BUDGET).unwrap_err();
         assert!(
-            refused.what.starts_with("100000000 array items does not fit"),
+            refused
+                .what
+                .starts_with("100000000 array items does not fit"),
             "{}",
             refused.what
         );
@@ -575,7 +576,13 @@ mod tests {
         let budget = 2 + 1000 * 1044 + 999;
         let value = within(&schema, &["word"], budget).expect("fits exactly");
         assert_eq!(value.to_string().len() as u64, budget);
-        assert!(value.as_array().unwrap().iter().all(|s| s.as_str().unwrap().len() == 1042));
+        assert!(
+            value
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s.as_str().unwrap().len() == 1042)
+        );
         assert!(within(&schema, &["word"], budget - 1).is_err());
 
         // Optional extras are left out when they do not fit; what must be there is.
@@ -587,10 +594,16 @@ mod tests {
         }});
         for budget in [14, 40, 200, 1_000, 10_000] {
             let value = within(&schema, &["pricing", "risk"], budget).expect("fits");
-            assert!(value.to_string().len() as u64 <= budget, "{budget}: {value}");
+            assert!(
+                value.to_string().len() as u64 <= budget,
+                "{budget}: {value}"
+            );
             assert!(value["id"].as_str().unwrap().chars().count() >= 5);
         }
-        assert!(within(&schema, &["pricing"], 13).is_err(), "id alone needs 14");
+        assert!(
+            within(&schema, &["pricing"], 13).is_err(),
+            "id alone needs 14"
+        );
     }
 
     #[test]

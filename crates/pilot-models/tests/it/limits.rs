@@ -5,9 +5,7 @@
 
 use std::sync::Arc;
 
-use pilot_models::{
-    ChatRequest, JsonSchema, MemorySink, ModelError, Models, ModelsConfig, Role,
-};
+use pilot_models::{ChatRequest, JsonSchema, MemorySink, ModelError, Models, ModelsConfig, Role};
 use pilot_testkit::fake_llm::FakeReply;
 use serde_json::{Value, json};
 
@@ -32,7 +30,11 @@ async fn an_answer_over_max_answer_bytes_fails_streamed_and_not() {
                 matches!(&error, ModelError::AnswerTooLarge { limit, .. } if *limit == LIMIT),
                 "{kind:?} stream={stream} size={size}: {error}"
             );
-            assert!(error.to_string().contains("over models.max_answer_bytes (4096 bytes)"));
+            assert!(
+                error
+                    .to_string()
+                    .contains("over models.max_answer_bytes (4096 bytes)")
+            );
         }
         h.fake.push(FakeReply::text("y".repeat(LIMIT as usize)));
         let done = h
@@ -79,7 +81,10 @@ async fn the_scripted_model_refuses_an_over_budget_schema_before_building_it() {
             what: "the scripted answer: the schema's smallest answer is 300000001 bytes".into(),
         }
     );
-    assert!(sink.records().is_empty(), "nothing was built, nothing spent");
+    assert!(
+        sink.records().is_empty(),
+        "nothing was built, nothing spent"
+    );
 }
 
 #[tokio::test]
@@ -103,5 +108,9 @@ async fn the_scripted_model_answers_an_at_limit_schema_within_the_limit() {
     let value: Value = serde_json::from_str(&done.text).unwrap();
     let items = value.as_array().unwrap();
     assert_eq!(items.len(), 1000);
-    assert!(items.iter().all(|s| s.as_str().unwrap().chars().count() >= 1042));
+    assert!(
+        items
+            .iter()
+            .all(|s| s.as_str().unwrap().chars().count() >= 1042)
+    );
 }

@@ -395,8 +395,10 @@ async fn a_short_balance_a_guardrail_or_a_bad_question_fails_the_step_charging_n
         let refused = app
             .post("/api/v1/pilots")
             .bearer_auth(&key)
-            .json(&json!({"title": "Rotate", "steps": [{"id": "ask", "type": "deliberate",
-                "question": "Should we rotate the token {{ secrets.API_TOKEN }} now?"}]}))
+            .json(
+                &json!({"title": "Rotate", "steps": [{"id": "ask", "type": "deliberate",
+                "question": "Should we rotate the token {{ secrets.API_TOKEN }} now?"}]}),
+            )
             .send()
             .await
             .unwrap();

@@ -281,7 +281,13 @@ async fn a_schedule_tick_fires_once_across_nodes() {
 async fn a_stored_every_second_schedule_is_spaced_by_the_minimum_interval() {
     for backend in backends() {
         let app = spawn_node(backend, test_config(), false).await;
-        let workspace = app.db.store.find_workspace("default").await.unwrap().unwrap();
+        let workspace = app
+            .db
+            .store
+            .find_workspace("default")
+            .await
+            .unwrap()
+            .unwrap();
         let start = UnixMillis(1_768_435_200_000);
         let stored = app
             .db
@@ -317,9 +323,17 @@ async fn a_stored_every_second_schedule_is_spaced_by_the_minimum_interval() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(pilot.next_fire_at, Some(start.plus_ms(60_000)), "not a second later");
+        assert_eq!(
+            pilot.next_fire_at,
+            Some(start.plus_ms(60_000)),
+            "not a second later"
+        );
         clock.advance_ms(30_000);
-        assert_eq!(scheduler.pass().await.unwrap(), 0, "nothing due within the minute");
+        assert_eq!(
+            scheduler.pass().await.unwrap(),
+            0,
+            "nothing due within the minute"
+        );
     }
 }
 
@@ -433,10 +447,17 @@ async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
         // The re-execution carries the first execution's key, so the receiver can
         // drop it; the run's other step has its own.
         let key_of = |received: &crate::sink::Received| {
-            received.headers["idempotency-key"].to_str().unwrap().to_owned()
+            received.headers["idempotency-key"]
+                .to_str()
+                .unwrap()
+                .to_owned()
         };
         assert_eq!(key_of(&resumed), key_of(&first_try));
-        assert!(key_of(&resumed).starts_with("pilot-"), "{}", key_of(&resumed));
+        assert!(
+            key_of(&resumed).starts_with("pilot-"),
+            "{}",
+            key_of(&resumed)
+        );
         let done = finished_run(&app, &key, run).await;
         assert_eq!(done["status"], "success", "{done}");
         assert_eq!(done["steps"][0]["attempts"], 1);
@@ -545,7 +566,11 @@ async fn steps_before_an_http_step_are_recorded_before_its_request_goes_out() {
         // The http step itself reads running: it has started, its attempt counted.
         assert_eq!(
             recorded,
-            [("shape", "success"), ("gate", "success"), ("notify", "running")]
+            [
+                ("shape", "success"),
+                ("gate", "success"),
+                ("notify", "running")
+            ]
         );
         assert_eq!(during["steps"][2]["attempts"], 1);
         assert_eq!(during["steps"][0]["output"]["order"], "A-1");

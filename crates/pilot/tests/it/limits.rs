@@ -19,7 +19,10 @@ async fn try_create(app: &TestApp, body: Value) -> (StatusCode, String) {
         .unwrap();
     let status = response.status();
     let body: Value = response.json().await.unwrap();
-    (status, body["error"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 #[tokio::test]
@@ -46,7 +49,10 @@ async fn the_unbounded_schema_of_the_issue_is_refused_naming_its_path() {
         )
         .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(error.contains("steps[0] (call): retry waits 306600000 ms in all"), "{error}");
+        assert!(
+            error.contains("steps[0] (call): retry waits 306600000 ms in all"),
+            "{error}"
+        );
     }
 }
 

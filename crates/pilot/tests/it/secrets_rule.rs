@@ -64,7 +64,10 @@ async fn a_secret_outside_a_sending_field_is_refused_at_create_and_patch() {
         assert_eq!(patched.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body: Value = patched.json().await.unwrap();
         assert!(
-            body["error"].as_str().unwrap().contains("steps[0] (gate): if reads secrets"),
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("steps[0] (gate): if reads secrets"),
             "{body}"
         );
     }
@@ -84,9 +87,18 @@ async fn debug_and_transforms_cannot_see_secrets_while_the_request_sends_them() 
              "body": {"seen": "{{ steps.look.output.dump | length }}"}}
         ]);
         let pilot = create(&app, &key, json!({"title": "Look", "steps": steps})).await;
-        let run = fire(&app, &key, pilot["id"].as_i64().unwrap(), json!({"orderId": "A-1"})).await;
+        let run = fire(
+            &app,
+            &key,
+            pilot["id"].as_i64().unwrap(),
+            json!({"orderId": "A-1"}),
+        )
+        .await;
         let received = sink.next().await;
-        assert_eq!(received.headers["authorization"], format!("Bearer {SECRET}"));
+        assert_eq!(
+            received.headers["authorization"],
+            format!("Bearer {SECRET}")
+        );
         let done = finished_run(&app, &key, run).await;
         assert_eq!(done["status"], "success", "{done}");
         let dump = done["steps"][0]["output"]["dump"].as_str().unwrap();
@@ -106,7 +118,13 @@ async fn a_step_stored_before_the_rule_fails_naming_secrets_and_leaks_nothing() 
         let key = app.live_key.clone();
         put_secret(&app, &key).await;
         // As an older Pilot stored it, unchecked by today's rule.
-        let workspace = app.db.store.find_workspace("default").await.unwrap().unwrap();
+        let workspace = app
+            .db
+            .store
+            .find_workspace("default")
+            .await
+            .unwrap()
+            .unwrap();
         let stored = app
             .db
             .store
@@ -132,7 +150,10 @@ async fn a_step_stored_before_the_rule_fails_naming_secrets_and_leaks_nothing() 
         assert!(error.contains("values.t reads secrets"), "{error}");
         let shown = done.to_string();
         let reversed: String = SECRET.chars().rev().collect();
-        assert!(!shown.contains(SECRET) && !shown.contains(&reversed), "{shown}");
+        assert!(
+            !shown.contains(SECRET) && !shown.contains(&reversed),
+            "{shown}"
+        );
     }
 }
 
@@ -151,12 +172,21 @@ async fn a_workspace_holds_at_most_max_secrets_per_environment() {
                 .send()
         };
         for n in 0..MAX_SECRETS {
-            assert_eq!(put(format!("S{n}")).await.unwrap().status(), StatusCode::CREATED);
+            assert_eq!(
+                put(format!("S{n}")).await.unwrap().status(),
+                StatusCode::CREATED
+            );
         }
         let refused = put("ONE_MORE".into()).await.unwrap();
         assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body: Value = refused.json().await.unwrap();
-        assert!(body["error"].as_str().unwrap().contains("at most 100 secrets"), "{body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("at most 100 secrets"),
+            "{body}"
+        );
         // Changing one that exists is fine, and the other environment has its own.
         assert_eq!(put("S0".into()).await.unwrap().status(), StatusCode::OK);
         let other = app
