@@ -3,8 +3,20 @@
 //! The next fire time is computed here, from an instant the caller supplies; the
 //! scheduler stores it on the pilot and fires each tick exactly once by moving that
 //! instant forward in the same statement that claims it.
+//!
+//! Each tick is a run, so how often an expression fires sizes work: a 6-field
+//! `* * * * * *` is a run a second. [`Schedule::min_interval`] is the shortest time
+//! two ticks can be apart, read from the expression's fields (the times of day it
+//! fires, and the wrap from one day's last to the next day's first, since two
+//! consecutive days may both match), and [`Schedule::check_min_interval`] refuses an
+//! expression that fires more often than a server allows
+//! (`pilots.min_schedule_interval_secs`, one minute by default). The scheduler also
+//! never schedules a tick sooner than that after the one it fires
+//! ([`Schedule::next_spaced`]), which covers schedules stored before the bound and
+//! the hour a daylight-saving change repeats.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
@@ -63,6 +75,66 @@ impl Schedule {
         self.timezone.name()
     }
 
+    /// The shortest time between two consecutive ticks.
+    pub fn min_interval(&self) -> Duration {
+        let pattern = &self.cron.pattern;
+        let set = |range: std::ops::Range<u32>, matches: &dyn Fn(u32) -> bool| -> Vec<u32> {
+            range.filter(|&v| matches(v)).collect()
+        };
+        let hours = set(0..24, &|h| pattern.hour_match(h).unwrap_or(false));
+        let minutes = set(0..60, &|m| pattern.minute_match(m).unwrap_or(false));
+        let seconds = set(0..60, &|s| pattern.second_match(s).unwrap_or(false));
+        // The seconds of the day it fires at, in order: every day that matches fires
+        // at all of them.
+        let mut first = None;
+        let mut previous: Option<u32> = None;
+        let mut shortest = u32::MAX;
+        for h in &hours {
+            for m in &minutes {
+                for s in &seconds {
+                    let at = h * 3_600 + m * 60 + s;
+                    if let Some(before) = previous {
+                        shortest = shortest.min(at - before);
+                    }
+                    first.get_or_insert(at);
+                    previous = Some(at);
+                }
+            }
+        }
+        if let (Some(first), Some(last)) = (first, previous) {
+            // The last tick of one day to the first of the next.
+            shortest = shortest.min(86_400 - last + first);
+        }
+        Duration::from_secs(u64::from(shortest))
+    }
+
+    /// Refuses a schedule whose ticks can come closer than `min`.
+    pub fn check_min_interval(&self, min: Duration) -> Result<(), String> {
+        let interval = self.min_interval();
+        if interval < min {
+            return Err(format!(
+                "schedule.cron {:?} can fire {} s apart; ticks must be at least {} s apart",
+                self.expression,
+                interval.as_secs(),
+                min.as_secs()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The first tick at least `min` after `fired` and strictly after `now`: the
+    /// tick after `fired`, skipping any closer than `min`.
+    pub fn next_spaced(
+        &self,
+        fired: UnixMillis,
+        now: UnixMillis,
+        min: Duration,
+    ) -> Option<UnixMillis> {
+        let min_ms = i64::try_from(min.as_millis()).unwrap_or(i64::MAX);
+        let earliest = fired.plus_ms(min_ms.saturating_sub(1));
+        self.next_after(now.max(fired).max(earliest))
+    }
+
     /// The first tick strictly after `after`, or `None` if the expression never fires
     /// again.
     pub fn next_after(&self, after: UnixMillis) -> Option<UnixMillis> {
@@ -93,6 +165,92 @@ mod tests {
         assert_eq!(
             paris.next_after(next).unwrap(),
             UnixMillis(next.0 + 86_400_000)
+        );
+    }
+
+    fn interval(expression: &str) -> u64 {
+        Schedule::parse(expression, "UTC")
+            .unwrap()
+            .min_interval()
+            .as_secs()
+    }
+
+    #[test]
+    fn the_shortest_interval_is_read_from_the_fields() {
+        assert_eq!(interval("* * * * * *"), 1, "every second");
+        assert_eq!(interval("*/10 * * * * *"), 10);
+        assert_eq!(interval("* * * * *"), 60, "every minute");
+        assert_eq!(interval("*/5 * * * *"), 300);
+        assert_eq!(
+            interval("0 9 * * 1"),
+            86_400,
+            "weekly reads as daily: a lower bound"
+        );
+        assert_eq!(interval("0 9,17 * * *"), 8 * 3_600);
+        // From one day's last tick to the next day's first.
+        assert_eq!(interval("30 59 23 * * *"), 86_400);
+        assert_eq!(interval("0,50 0,59 0,23 * * *"), 10);
+        assert_eq!(interval("50 59 23 * * *"), 86_400);
+        assert_eq!(interval("0,59 0 0,23 * * *"), 59);
+    }
+
+    #[test]
+    fn schedules_firing_more_often_than_the_minimum_are_refused() {
+        let minute = Duration::from_secs(60);
+        let every_second = Schedule::parse("* * * * * *", "UTC").unwrap();
+        assert_eq!(
+            every_second.check_min_interval(minute).unwrap_err(),
+            "schedule.cron \"* * * * * *\" can fire 1 s apart; ticks must be at least 60 s apart"
+        );
+        let every_minute = Schedule::parse("* * * * *", "UTC").unwrap();
+        assert_eq!(every_minute.check_min_interval(minute), Ok(()));
+        // A server that allows more: every 30 seconds, but not every 10.
+        let thirty = Duration::from_secs(30);
+        assert!(
+            Schedule::parse("*/30 * * * * *", "UTC")
+                .unwrap()
+                .check_min_interval(thirty)
+                .is_ok()
+        );
+        assert!(
+            Schedule::parse("*/10 * * * * *", "UTC")
+                .unwrap()
+                .check_min_interval(thirty)
+                .is_err()
+        );
+        // A server that allows less: every minute is too often for an hourly minimum.
+        assert!(
+            every_minute
+                .check_min_interval(Duration::from_secs(3_600))
+                .is_err()
+        );
+        let weekly = Schedule::parse("0 9 * * 1", "Europe/Paris").unwrap();
+        assert_eq!(weekly.check_min_interval(minute), Ok(()));
+    }
+
+    #[test]
+    fn spaced_ticks_skip_those_closer_than_the_minimum() {
+        let start = UnixMillis(1_768_435_200_000); // a minute boundary
+        let every_second = Schedule::parse("* * * * * *", "UTC").unwrap();
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            every_second.next_spaced(start, start, minute),
+            Some(start.plus_ms(60_000))
+        );
+        // Late: the next tick after now, spaced or not.
+        let late = start.plus_ms(500_000);
+        assert_eq!(
+            every_second.next_spaced(start, late, minute),
+            Some(late.plus_ms(1_000))
+        );
+        let hourly = Schedule::parse("0 * * * *", "UTC").unwrap();
+        assert_eq!(
+            hourly.next_spaced(start, start, minute),
+            Some(start.plus_ms(3_600_000))
+        );
+        assert_eq!(
+            hourly.next_spaced(start, start, Duration::ZERO),
+            hourly.next_after(start)
         );
     }
 

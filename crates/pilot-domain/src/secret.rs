@@ -3,6 +3,10 @@
 
 /// Longest secret value accepted, in bytes.
 pub const MAX_SECRET_BYTES: usize = 8 * 1024;
+/// Most secrets one workspace may hold in one environment. Every run unseals all of
+/// its tenant's secrets and redacts each from every output it stores, so their
+/// number sizes each run's work.
+pub const MAX_SECRETS: usize = 100;
 
 /// `^[A-Z][A-Z0-9_]{0,63}$`, as environment variables are named.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

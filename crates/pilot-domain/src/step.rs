@@ -6,7 +6,8 @@
 //! can be asked to repair its answer and a client sees exactly what to fix.
 //!
 //! Settings that are strings are templates over `trigger`, `steps.<id>.output` and
-//! `secrets.<NAME>`; they are rendered when the step runs, not here.
+//! — only in the fields that send them out — `secrets.<NAME>`
+//! ([`crate::step_secrets`]); they are rendered when the step runs, not here.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::deliberation::{Difficulty, Mode, QUESTION_CHARS, UseCase};
+use crate::{step_schema_limits, step_secrets};
 
 /// Most steps a pilot may have.
 pub const MAX_STEPS: usize = 25;
@@ -26,6 +28,12 @@ pub const MAX_DELAY_SECONDS: u64 = 30 * 24 * 3600;
 pub const TIMEOUT_MS_RANGE: (u64, u64) = (100, 300_000);
 /// Most attempts a step's `retry` may ask for.
 pub const MAX_STEP_ATTEMPTS: u32 = 10;
+/// Longest the waits between a step's attempts may add up to: 10 minutes.
+pub const MAX_RETRY_WAIT_MS: u64 = 10 * 60 * 1000;
+/// Longest a step may hold a worker at worst — every attempt taking its whole
+/// `timeout_ms`, plus the waits between them: 30 minutes. (`delay` and `deliberate`
+/// wait holding no worker.)
+pub const MAX_STEP_WORST_CASE_MS: u64 = 30 * 60 * 1000;
 
 /// One step: an id unique within the pilot, its kind with settings, and how it retries.
 ///
@@ -102,6 +110,20 @@ pub struct StepRetry {
 impl StepRetry {
     fn default_backoff_ms() -> u64 {
         1_000
+    }
+
+    /// The wait after failed attempt `attempt` (from 1): `backoff_ms`, doubled after
+    /// each attempt (at most 2^10 times).
+    pub fn wait_after(&self, attempt: u32) -> u64 {
+        self.backoff_ms
+            .saturating_mul(1 << attempt.saturating_sub(1).min(10))
+    }
+
+    /// Every wait between `max_attempts` attempts, added up.
+    pub fn total_wait_ms(&self) -> u64 {
+        (1..self.max_attempts.max(1))
+            .map(|attempt| self.wait_after(attempt))
+            .fold(0, u64::saturating_add)
     }
 }
 
@@ -260,10 +282,29 @@ impl StepKind {
         }
     }
 
+    /// A step's `timeout_ms` when it sets none: 120 s for `llm`, 30 s for `http` and
+    /// `email`, 5 s for the rest.
+    pub fn default_timeout_ms(&self) -> u64 {
+        match self {
+            StepKind::Llm(_) => 120_000,
+            StepKind::Http(_) | StepKind::Email(_) => 30_000,
+            _ => 5_000,
+        }
+    }
+
     /// A step computed from its inputs alone, in microseconds: no I/O, no waiting,
     /// the same result every time. Running one again after a crash changes nothing.
     pub fn is_pure(&self) -> bool {
         matches!(self, StepKind::Transform(_) | StepKind::Condition(_))
+    }
+
+    /// A step whose rendered settings leave Pilot (a request, an email) and are not
+    /// stored: the only steps whose templates may read `secrets`
+    /// ([`crate::step_secrets`]). Every template setting of such a step sends: an
+    /// `http` step's `url`, header values and `body`, an `email` step's `to`,
+    /// `subject` and `body`.
+    pub fn sends_out(&self) -> bool {
+        matches!(self, StepKind::Http(_) | StepKind::Email(_))
     }
 }
 
@@ -305,7 +346,10 @@ impl Steps {
             let label = step_label(index, item);
             match Step::from_value(item) {
                 Ok(step) => {
-                    for problem in check_step(&step) {
+                    for problem in check_step(&step)
+                        .into_iter()
+                        .chain(step_secrets::check(&step))
+                    {
                         errors.push(format!("{label}: {problem}"));
                     }
                     if !seen.insert(step.id.clone()) {
@@ -376,9 +420,8 @@ fn check_step(step: &Step) -> Vec<String> {
             problems.push(format!(
                 "retry.max_attempts must be between 1 and {MAX_STEP_ATTEMPTS}"
             ));
-        }
-        if retry.backoff_ms > 600_000 {
-            problems.push("retry.backoff_ms must be at most 600000".to_owned());
+        } else {
+            problems.extend(check_retry_budget(step, retry));
         }
     }
     let mut template = |name: &str, text: &str, required: bool| {
@@ -402,9 +445,7 @@ fn check_step(step: &Step) -> Vec<String> {
                 if llm.output != LlmOutput::Json {
                     problems.push("schema needs output: \"json\"".to_owned());
                 }
-                if schema.to_string().len() > MAX_TEMPLATE_BYTES {
-                    problems.push(format!("schema must be at most {MAX_TEMPLATE_BYTES} bytes"));
-                }
+                problems.extend(step_schema_limits::check(schema));
             }
         }
         StepKind::Http(http) => {
@@ -471,6 +512,37 @@ fn check_step(step: &Step) -> Vec<String> {
             {
                 problems.push(problem);
             }
+        }
+    }
+    problems
+}
+
+/// A step's retries, bounded in what they can make a worker wait for.
+fn check_retry_budget(step: &Step, retry: StepRetry) -> Vec<String> {
+    let mut problems = Vec::new();
+    let waits = retry.total_wait_ms();
+    if waits > MAX_RETRY_WAIT_MS {
+        problems.push(format!(
+            "retry waits {waits} ms in all between its {} attempts (backoff_ms {}, doubling \
+             after each); at most {MAX_RETRY_WAIT_MS}",
+            retry.max_attempts, retry.backoff_ms
+        ));
+    }
+    let waits_in_a_worker = !matches!(step.kind, StepKind::Delay(_) | StepKind::Deliberate(_));
+    if waits_in_a_worker {
+        let timeout = step
+            .timeout_ms
+            .unwrap_or_else(|| step.kind.default_timeout_ms());
+        let worst = u64::from(retry.max_attempts)
+            .saturating_mul(timeout)
+            .saturating_add(waits);
+        if worst > MAX_STEP_WORST_CASE_MS {
+            problems.push(format!(
+                "retry and timeout_ms let the step hold a worker for up to {worst} ms ({} \
+                 attempts of {timeout} ms and {waits} ms of backoff); at most \
+                 {MAX_STEP_WORST_CASE_MS} (30 minutes)",
+                retry.max_attempts
+            ));
         }
     }
     problems
@@ -640,6 +712,78 @@ mod tests {
         );
         assert_eq!(
             problems(json!({"id": "a", "type": "deliberate", "question": "é".repeat(2000)})),
+            ""
+        );
+    }
+
+    #[test]
+    fn llm_schemas_are_bounded_naming_the_step_and_the_path() {
+        let raw = json!([{"id": "extract", "type": "llm", "prompt": "Tags of {{ trigger.text }}",
+        "output": "json", "schema": {"type": "object", "properties": {
+            "tags": {"type": "array", "minItems": 100_000_000, "items": {"type": "string"}}
+        }}}]);
+        assert_eq!(
+            Steps::parse(&raw).unwrap_err().to_string(),
+            "steps[0] (extract): schema/properties/tags/minItems is 100000000; at most 1000"
+        );
+        let raw = json!([{"id": "top", "type": "llm", "prompt": "p", "output": "json",
+            "schema": {"type": "array", "minItems": 100_000_000, "items": {"type": "string"}}}]);
+        assert_eq!(
+            Steps::parse(&raw).unwrap_err().to_string(),
+            "steps[0] (top): schema/minItems is 100000000; at most 1000"
+        );
+        let fits = json!([{"id": "ok", "type": "llm", "prompt": "p", "output": "json",
+            "schema": {"type": "array", "minItems": 3, "maxItems": 1000, "items": {"type": "string"}}}]);
+        assert!(Steps::parse(&fits).is_ok());
+    }
+
+    #[test]
+    fn retries_are_bounded_in_their_waits_and_their_worst_case() {
+        let problems = |step: Value| match Steps::parse(&json!([step])) {
+            Ok(_) => String::new(),
+            Err(errors) => errors.to_string(),
+        };
+        // The old ceiling: 10 attempts, 600 s doubling, about 85 hours of sleep.
+        let found = problems(
+            json!({"id": "call", "type": "http", "url": "https://x.example",
+            "retry": {"max_attempts": 10, "backoff_ms": 600_000}}),
+        );
+        assert!(
+            found.contains(
+                "steps[0] (call): retry waits 306600000 ms in all between its 10 \
+                            attempts (backoff_ms 600000, doubling after each); at most 600000"
+            ),
+            "{found}"
+        );
+        // Ten attempts of five minutes each: 50 minutes in a worker.
+        let found = problems(
+            json!({"id": "call", "type": "http", "url": "https://x.example",
+            "timeout_ms": 300_000, "retry": {"max_attempts": 10, "backoff_ms": 0}}),
+        );
+        assert!(
+            found.contains("retry and timeout_ms let the step hold a worker for up to 3000000 ms"),
+            "{found}"
+        );
+        // The default backoff with the most attempts fits, on default timeouts.
+        assert_eq!(
+            problems(
+                json!({"id": "ask", "type": "llm", "prompt": "p", "retry": {"max_attempts": 10}})
+            ),
+            ""
+        );
+        let retry = StepRetry {
+            max_attempts: 10,
+            backoff_ms: 1_000,
+        };
+        assert_eq!(retry.total_wait_ms(), 511_000);
+        assert_eq!((retry.wait_after(1), retry.wait_after(3)), (1_000, 4_000));
+        // A deliberate step waits without a worker: only its waits are bounded.
+        let question = "Should we raise prices for {{ trigger.plan }}?";
+        assert_eq!(
+            problems(
+                json!({"id": "ask", "type": "deliberate", "question": question,
+                "timeout_ms": 300_000, "retry": {"max_attempts": 10, "backoff_ms": 1_000}})
+            ),
             ""
         );
     }

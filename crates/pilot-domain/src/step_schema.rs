@@ -82,7 +82,9 @@ Step types:
 Ids are lowercase letters, digits and underscores, unique, starting with a letter.
 String settings are templates: {{ trigger.FIELD }} reads the trigger payload,
 {{ steps.ID.output }} an earlier step's output, {{ secrets.NAME }} a stored secret
-(use secrets for webhook URLs and credentials, never literal values).";
+(use secrets for webhook URLs and credentials, never literal values). Secrets may be
+used only where they are sent out: an http step's url, headers and body, and an email
+step's to, subject and body; never in llm prompts, transforms, conditions or questions.";
 
 #[cfg(test)]
 mod tests {

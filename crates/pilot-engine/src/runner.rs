@@ -16,6 +16,15 @@
 //! the request's result with the final status), and a crash can lose only results
 //! that running the run again recomputes exactly.
 //!
+//! **Attempts count every execution.** The write before an `llm`, `http` or `email`
+//! step also records that step as `running`, with `attempts` one more than any
+//! earlier execution recorded — no extra round trip. When the step ends its result
+//! replaces that record, `attempts` counting the step's own retries too; when its
+//! worker dies instead, the run resumes at that step, which reads the recorded count
+//! and goes on from it, so a step that ran twice shows `attempts: 2`. (A crash during
+//! a step's own retries counts that execution once: retries are not written one by
+//! one. A `deliberate` step counts the deliberations it submitted, each once.)
+//!
 //! A `delay` step records its wake-up time, marks the run `waiting` and snoozes the
 //! job: no worker and no lease is held while it waits. A
 //! `deliberate` step waits the same way for the deliberation it submitted
@@ -97,10 +106,12 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
         started_at: Some(deps.clock.now()),
         ..RunProgress::default()
     };
-    let call = StepCall {
+    let run_call = StepCall {
         run_id,
         workspace_id: detail.run.workspace_id,
         environment: detail.run.environment,
+        run_created_at: detail.run.created_at,
+        step_index: 0,
     };
     for (index, step) in steps.as_slice().iter().enumerate().skip(resume_at) {
         let index = index as i32;
@@ -122,20 +133,39 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
             write(deps, run_id, &mut progress).await?;
             return Ok(JobOutcome::SnoozeUntil(until));
         }
-        // A step that does I/O or waits starts only once what came before is written.
+        // Executions of this step recorded so far: a step that was running when its
+        // worker died runs again, and counts on from there.
+        let prior_attempts = attempts_so_far(&detail, index);
+        // A step that does I/O or waits starts only once what came before is written;
+        // one executed here is in that same write, marked running, its attempt counted.
         if !step.kind.is_pure() {
+            if !matches!(step.kind, StepKind::Deliberate(_)) {
+                progress.steps.push(StepResultRecord {
+                    index,
+                    step_id: step.id.clone(),
+                    step_type: step.kind.type_name().to_owned(),
+                    status: StepStatus::Running,
+                    output: None,
+                    error: None,
+                    attempts: prior_attempts + 1,
+                    started_at: deps.clock.now(),
+                    duration_ms: 0,
+                });
+            }
             write(deps, run_id, &mut progress).await?;
         }
 
         let context = TemplateContext {
             trigger: detail.run.payload.clone(),
             outputs: outputs.clone(),
-            secrets: secrets
-                .iter()
-                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
-                .collect(),
         };
-        let templates = Templates::new(&context);
+        // Secrets only for a step that sends them out: every other step's templates
+        // have none to read.
+        let templates = if step.kind.sends_out() {
+            Templates::sending(&context, &secrets)
+        } else {
+            Templates::local(&context)
+        };
         let (outcome, attempts, started_at, duration_ms) =
             if let StepKind::Deliberate(_) = &step.kind {
                 // Waits durably, like `delay`; its `timeout_ms` does not bound the wait.
@@ -169,7 +199,14 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
                     }
                 }
             } else {
-                Box::pin(execute_with_retries(deps, step, &templates, &call)).await
+                let call = StepCall {
+                    step_index: index as usize,
+                    ..run_call
+                };
+                let (outcome, attempts, started_at, duration_ms) =
+                    Box::pin(execute_with_retries(deps, step, &templates, &call)).await;
+                let attempts = u32::try_from(prior_attempts).unwrap_or(0) + attempts;
+                (outcome, attempts, started_at, duration_ms)
             };
         let mut result = StepResultRecord {
             index,
@@ -184,8 +221,11 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
         };
         let stop = match outcome {
             Ok(StepOutcome::Output(output)) => {
-                result.output = Some(cap_output(redact_json(&output, &secrets)));
-                outputs.insert(step.id.clone(), output);
+                // Later steps see what is stored (redacted, capped): what a resumed
+                // run reads back, and never more than the cap in memory.
+                let kept = cap_output(redact_json(&output, &secrets));
+                result.output = Some(kept.clone());
+                outputs.insert(step.id.clone(), kept);
                 None
             }
             Ok(StepOutcome::Filtered(output)) => {
@@ -240,10 +280,9 @@ async fn execute_with_retries(
     call: &StepCall,
 ) -> (Result<StepOutcome, String>, u32, UnixMillis, i64) {
     let max_attempts = step.retry.map_or(1, |r| r.max_attempts.max(1));
-    let backoff_ms = step.retry.map_or(0, |r| r.backoff_ms);
     let timeout = Duration::from_millis(
         step.timeout_ms
-            .unwrap_or_else(|| default_timeout_ms(&step.kind)),
+            .unwrap_or_else(|| step.kind.default_timeout_ms()),
     );
     let started_at = deps.clock.now();
     let started = std::time::Instant::now();
@@ -261,7 +300,8 @@ async fn execute_with_retries(
         };
         match result {
             Err(_) if attempt < max_attempts => {
-                let wait = backoff_ms.saturating_mul(1 << (attempt - 1).min(10));
+                // Bounded at validation: at most `MAX_RETRY_WAIT_MS` in all.
+                let wait = step.retry.map_or(0, |r| r.wait_after(attempt));
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
             other => break other,
@@ -269,14 +309,6 @@ async fn execute_with_retries(
     };
     let duration_ms = started.elapsed().as_millis() as i64;
     (outcome, attempt, started_at, duration_ms)
-}
-
-fn default_timeout_ms(kind: &StepKind) -> u64 {
-    match kind {
-        StepKind::Llm(_) => 120_000,
-        StepKind::Http(_) | StepKind::Email(_) => 30_000,
-        _ => 5_000,
-    }
 }
 
 /// The run's workspace secrets, unsealed: `(name, value)`.
@@ -314,6 +346,17 @@ fn completed_prefix(detail: &RunDetail, steps: &Steps) -> (usize, Map<String, Va
         }
     }
     (done, outputs)
+}
+
+/// The attempts recorded for step `index` while it was running (it was when a worker
+/// died mid-step); 0 when it has no such record. A `deliberate` step counts its
+/// deliberations itself (each submitted once), so it is never marked running.
+fn attempts_so_far(detail: &RunDetail, index: i32) -> i32 {
+    detail
+        .steps
+        .iter()
+        .find(|r| r.index == index && r.status == StepStatus::Running)
+        .map_or(0, |r| r.attempts.max(0))
 }
 
 /// The wake-up time of the delay step just before `resume_at`, if it is one.

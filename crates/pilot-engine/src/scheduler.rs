@@ -7,6 +7,8 @@
 //! forward and creates the run in one transaction, guarded by the tick it read: of
 //! two nodes racing for one tick, one creates the run and the other's update matches
 //! no row. Ticks missed while no node ran fire once on start-up, not once per tick.
+//! No tick is scheduled sooner than `pilots.min_schedule_interval_secs` after the one
+//! that fires ([`Scheduler::spacing_ticks`]).
 //!
 //! The same loop does the store's housekeeping: once an hour it purges
 //! `Idempotency-Key`s older than their TTL (an idempotent `DELETE`, harmless when
@@ -31,6 +33,8 @@ pub struct Scheduler {
     interval: Duration,
     /// Idempotency keys live this long; `None`: no purging.
     idempotency_ttl_ms: Option<i64>,
+    /// No pilot's next tick is scheduled sooner than this after the one it fires.
+    min_tick_interval: Duration,
 }
 
 /// How often housekeeping runs.
@@ -43,7 +47,17 @@ impl Scheduler {
             clock,
             interval,
             idempotency_ttl_ms: None,
+            min_tick_interval: Duration::ZERO,
         }
+    }
+
+    /// Never schedule a pilot's next tick sooner than `min` after the one it fires
+    /// (`pilots.min_schedule_interval_secs`): schedules are checked against it when
+    /// they are set, and this holds for those stored before, and for the hour a
+    /// daylight-saving change repeats.
+    pub fn spacing_ticks(mut self, min: Duration) -> Scheduler {
+        self.min_tick_interval = min;
+        self
     }
 
     /// Also purge idempotency keys older than `ttl_ms`, hourly.
@@ -110,7 +124,7 @@ impl Scheduler {
         // rather than firing in a loop.
         let next = Schedule::parse(cron, timezone)
             .ok()
-            .and_then(|schedule| schedule.next_after(now.max(expected)));
+            .and_then(|schedule| schedule.next_spaced(expected, now, self.min_tick_interval));
         let payload = json!({
             "scheduledAt": expected.as_secs(),
             "firedAt": now.as_secs(),

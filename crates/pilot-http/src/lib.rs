@@ -95,6 +95,9 @@ pub struct PilotsSettings {
     pub create_limit: rate_limit::Limit,
     /// The domain of email-trigger addresses (`pilot-…@<mail_domain>`).
     pub mail_domain: String,
+    /// The shortest time a schedule's ticks may be apart
+    /// (`pilots.min_schedule_interval_secs`).
+    pub min_schedule_interval: std::time::Duration,
 }
 
 /// The whole HTTP application.

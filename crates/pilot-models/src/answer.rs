@@ -19,4 +19,7 @@ pub(crate) enum Ending {
     Filtered(String),
     /// A stream stopped before its end marker: the text is partial.
     Cut,
+    /// The answer passed `models.max_answer_bytes` after `received` bytes and was
+    /// not read further: the text is empty.
+    TooLarge { received: u64 },
 }

@@ -172,6 +172,15 @@ impl StreamAssembler for StreamState {
         self.on_json(&event_json(event)?)
     }
 
+    fn text_bytes(&self) -> usize {
+        self.blocks
+            .values()
+            .map(|block| match block {
+                Block::Text(text) | Block::ToolInput(text) => text.len(),
+            })
+            .sum()
+    }
+
     fn finish(self) -> Answer {
         self.assemble()
     }

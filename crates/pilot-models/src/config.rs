@@ -21,11 +21,15 @@
 //! output_per_million = 0.4
 //! ```
 //!
+//! Every answer is bounded by `max_answer_bytes` (1 MiB by default), whichever
+//! provider gives it.
+//!
 //! Keys are never written in configuration: a provider names the environment
 //! variable that holds its key (`api_key_env`), read once at start.
 
 use std::collections::BTreeMap;
 
+use pilot_domain::step_schema_limits::MAX_ANSWER_BYTES;
 use pilot_domain::{Credits, Environment, Price};
 use serde::Deserialize;
 
@@ -60,6 +64,11 @@ pub struct ModelsConfig {
     /// handed to the caller rather than a wait.
     pub max_retry_after_ms: u64,
     pub unknown_usage: UnknownUsage,
+    /// The largest answer any provider may give, in bytes of text: a longer one fails
+    /// the call (`ModelError::AnswerTooLarge`) once past the limit, before more is
+    /// read; the scripted model refuses, before building anything, an answer to a
+    /// schema that cannot fit. Step schemas are validated against the default.
+    pub max_answer_bytes: u64,
 }
 
 impl Default for ModelsConfig {
@@ -80,6 +89,7 @@ impl Default for ModelsConfig {
             retry_max_ms: 8_000,
             max_retry_after_ms: 30_000,
             unknown_usage: UnknownUsage::Estimate,
+            max_answer_bytes: MAX_ANSWER_BYTES,
         }
     }
 }
@@ -265,6 +275,9 @@ impl ModelsConfig {
         }
         if self.timeout_ms == 0 {
             return Err(ConfigError("timeout_ms must be at least 1".into()));
+        }
+        if self.max_answer_bytes < 1024 {
+            return Err(ConfigError("max_answer_bytes must be at least 1024".into()));
         }
         if self.retry_base_ms > self.retry_max_ms {
             return Err(ConfigError(

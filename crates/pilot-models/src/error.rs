@@ -39,6 +39,11 @@ pub enum ModelError {
     /// ended early, structured output that is not JSON).
     #[error("bad response from the model: {0}")]
     BadResponse(String),
+    /// The answer is, or would be, larger than `models.max_answer_bytes`: a provider's
+    /// answer is cut off once past it (the call is metered, at an estimate); the
+    /// scripted model refuses before it builds anything. `what` says what was too big.
+    #[error("{what}: over models.max_answer_bytes ({limit} bytes)")]
+    AnswerTooLarge { limit: u64, what: String },
     /// The provider's guardrails refused the prompt or the answer.
     #[error("the provider filtered the content: {0}")]
     ContentFiltered(String),
@@ -132,5 +137,14 @@ mod tests {
         assert!(!ModelError::Timeout(Duration::from_secs(1)).is_retryable());
         assert!(!ModelError::BadResponse("x".into()).is_retryable());
         assert!(ModelError::Transport("refused".into()).is_retryable());
+        let large = ModelError::AnswerTooLarge {
+            limit: 1024,
+            what: "the provider's answer (2048 bytes so far)".into(),
+        };
+        assert!(!large.is_retryable());
+        assert_eq!(
+            large.to_string(),
+            "the provider's answer (2048 bytes so far): over models.max_answer_bytes (1024 bytes)"
+        );
     }
 }

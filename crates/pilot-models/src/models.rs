@@ -21,7 +21,7 @@ use crate::retry::{RetryPolicy, Sleeper, TokioSleeper};
 use crate::roles::Role;
 use crate::scripted::Scripted;
 use crate::transport::{ApiKey, shorten};
-use crate::usage::{UnknownUsage, Usage};
+use crate::usage::{UnknownUsage, Usage, estimate_tokens};
 
 /// Where "now" comes from, for the records' `created_at`.
 pub type NowFn = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
@@ -269,7 +269,8 @@ impl Models {
         let answer = if route.provider == SCRIPTED {
             tokio::time::timeout(
                 self.timeout,
-                self.scripted.complete(role, request, self.timeout),
+                self.scripted
+                    .complete(role, request, self.timeout, self.config.max_answer_bytes),
             )
             .await
             .unwrap_or(Err(ModelError::Timeout(self.timeout)))?
@@ -318,9 +319,12 @@ impl Models {
                 .acquire()
                 .await
                 .map_err(|_| ModelError::Transport("the model layer is shutting down".into()))?;
-            let attempt = tokio::time::timeout(self.timeout, provider.complete(model, request))
-                .await
-                .unwrap_or(Err(ModelError::Timeout(self.timeout)));
+            let attempt = tokio::time::timeout(
+                self.timeout,
+                provider.complete(model, request, self.config.max_answer_bytes),
+            )
+            .await
+            .unwrap_or(Err(ModelError::Timeout(self.timeout)));
             drop(permit);
             let error = match attempt {
                 Ok(answer) => return Ok(answer),
@@ -355,6 +359,14 @@ impl Models {
                 output_tokens: reported
                     .map_or(0, |r| r.output_tokens)
                     .max(estimate.output_tokens),
+                known: false,
+            },
+            // Cut off at the answer limit: at least what arrived was spent.
+            (reported, Ending::TooLarge { received }) => Usage {
+                input_tokens: reported.map_or(estimate.input_tokens, |r| r.input_tokens),
+                output_tokens: reported.map_or(0, |r| r.output_tokens).max(estimate_tokens(
+                    usize::try_from(*received).unwrap_or(usize::MAX),
+                )),
                 known: false,
             },
             (Some(reported), _) => reported,
@@ -402,6 +414,12 @@ impl Models {
                 return Err(ModelError::BadResponse(
                     "the stream ended before its end marker".into(),
                 ));
+            }
+            Ending::TooLarge { received } => {
+                return Err(ModelError::AnswerTooLarge {
+                    limit: self.config.max_answer_bytes,
+                    what: format!("the provider's answer ({received} bytes and more)"),
+                });
             }
             Ending::Complete => {}
         }

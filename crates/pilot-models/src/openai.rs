@@ -183,6 +183,10 @@ impl StreamAssembler for StreamState {
         Ok(false)
     }
 
+    fn text_bytes(&self) -> usize {
+        self.text.len() + self.refusal.len()
+    }
+
     fn finish(self) -> Answer {
         let ending = if !self.done && self.finish_reason.is_none() {
             Ending::Cut

@@ -2,13 +2,15 @@
 //! it speaks, or the reason it cannot be used (a missing key), which every call to it
 //! then reports.
 
-use crate::answer::Answer;
+use crate::answer::{Answer, Ending};
 use crate::anthropic::Anthropic;
 use crate::config::{ProviderConfig, ProviderKind};
 use crate::error::ModelError;
 use crate::openai::OpenAi;
 use crate::request::ChatRequest;
-use crate::transport::{ApiKey, post_json, read_events, read_json};
+use crate::transport::{
+    ApiKey, Body, Streamed, body_limit, parse_json, post_json, read_body, read_events,
+};
 use crate::wire::{StreamAssembler, WireFormat};
 
 #[derive(Debug)]
@@ -43,14 +45,25 @@ impl Provider {
         }
     }
 
+    /// One attempt; an answer over `max_answer_bytes` comes back empty, marked
+    /// [`Ending::TooLarge`], for the caller to meter and refuse.
     pub(crate) async fn complete(
         &self,
         model: &str,
         request: &ChatRequest,
+        max_answer_bytes: u64,
     ) -> Result<Answer, ModelError> {
         match self {
-            Provider::OpenAi(endpoint) => endpoint.complete::<OpenAi>(model, request).await,
-            Provider::Anthropic(endpoint) => endpoint.complete::<Anthropic>(model, request).await,
+            Provider::OpenAi(endpoint) => {
+                endpoint
+                    .complete::<OpenAi>(model, request, max_answer_bytes)
+                    .await
+            }
+            Provider::Anthropic(endpoint) => {
+                endpoint
+                    .complete::<Anthropic>(model, request, max_answer_bytes)
+                    .await
+            }
             Provider::Unavailable(reason) => Err(ModelError::NotConfigured(reason.clone())),
         }
     }
@@ -66,21 +79,51 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    /// One attempt: the request in format `W`, the answer whole or streamed.
+    /// One attempt: the request in format `W`, the answer whole or streamed, read
+    /// no further than the answer limit allows.
     async fn complete<W: WireFormat>(
         &self,
         model: &str,
         request: &ChatRequest,
+        max_answer_bytes: u64,
     ) -> Result<Answer, ModelError> {
         let body = W::request_body(&self.config, model, request);
         let headers = W::headers(self.api_key.as_ref());
         let response = post_json(&self.http, &self.url, &headers, &body).await?;
-        if self.config.stream {
+        let max_text = usize::try_from(max_answer_bytes).unwrap_or(usize::MAX);
+        let mut answer = if self.config.stream {
             let mut stream = W::Stream::default();
-            read_events(response, |event| stream.on_event(&event)).await?;
-            Ok(stream.finish())
+            match read_events(response, &mut stream, max_text).await? {
+                Streamed::Ended => stream.finish(),
+                Streamed::TooLarge { received } => too_large(stream.finish(), received),
+            }
         } else {
-            W::parse_body(&read_json(response).await?)
+            match read_body(response, body_limit(max_answer_bytes)).await? {
+                Body::Whole(bytes) => W::parse_body(&parse_json(&bytes)?)?,
+                Body::TooLarge { received } => too_large(
+                    Answer {
+                        text: String::new(),
+                        reported: None,
+                        ending: Ending::Complete,
+                    },
+                    received,
+                ),
+            }
+        };
+        if answer.text.len() > max_text {
+            let received = answer.text.len() as u64;
+            answer = too_large(answer, received);
         }
+        Ok(answer)
+    }
+}
+
+/// `answer` marked as cut off at the answer limit, its text dropped (its usage, if
+/// any was reported, kept for metering).
+fn too_large(answer: Answer, received: u64) -> Answer {
+    Answer {
+        text: String::new(),
+        reported: answer.reported,
+        ending: Ending::TooLarge { received },
     }
 }

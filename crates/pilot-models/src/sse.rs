@@ -59,6 +59,13 @@ impl SseParser {
         events
     }
 
+    /// Bytes held for what has not been dispatched yet: an unfinished line and the
+    /// data of an event without its blank line. A caller bounds this, since a peer
+    /// that never ends a line or an event would otherwise grow it without end.
+    pub fn pending_bytes(&self) -> usize {
+        self.buffer.len() + self.data.len()
+    }
+
     fn line(&mut self, line: &str) -> Option<SseEvent> {
         if line.is_empty() {
             let event = self.event.take();
@@ -133,6 +140,16 @@ mod tests {
         assert_eq!(events, vec![event(None, "x")]);
         assert_eq!(parser.push(b"data: cut off"), vec![event(None, "y")]);
         assert!(parser.push(b"\n").is_empty());
+    }
+
+    #[test]
+    fn pending_bytes_count_an_unfinished_line_and_event() {
+        let mut parser = SseParser::new();
+        assert!(parser.push(b"data: abc\ndata: de").is_empty());
+        // "abc\n" of data, and "data: de" waiting for its line end.
+        assert_eq!(parser.pending_bytes(), 4 + 8);
+        assert_eq!(parser.push(b"\n\n"), vec![event(None, "abc\nde")]);
+        assert_eq!(parser.pending_bytes(), 0);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub(crate) trait StreamAssembler: Default {
     /// Takes one event; `Ok(true)` once the stream is over.
     fn on_event(&mut self, event: &SseEvent) -> Result<bool, ModelError>;
 
+    /// Bytes of answer text held so far (what `max_answer_bytes` bounds).
+    fn text_bytes(&self) -> usize;
+
     /// The answer so far; `Ending::Cut` when the end marker never came.
     fn finish(self) -> Answer;
 }

@@ -126,6 +126,7 @@ impl App {
                     window_ms: 60_000,
                 },
                 mail_domain: self.config.email_trigger.domain.clone(),
+                min_schedule_interval: pilots.min_schedule_interval(),
             }),
             deliberations: Arc::new(DeliberationsSettings {
                 config: self.config.deliberations.clone(),
@@ -144,6 +145,7 @@ impl App {
             Duration::from_millis(self.config.pilots.scheduler_interval_ms.max(10)),
         )
         .purging_idempotency_keys(self.config.deliberations.idempotency_ttl_ms())
+        .spacing_ticks(self.config.pilots.min_schedule_interval())
     }
 
     /// Runs the background parts — worker, scheduler, and the email trigger's SMTP

@@ -68,6 +68,15 @@ pub struct PilotsConfig {
     pub scheduler_interval_ms: u64,
     /// How often a run waiting on a `deliberate` step looks at its deliberation.
     pub deliberate_poll_ms: u64,
+    /// The shortest time a schedule's ticks may be apart: a cron expression that can
+    /// fire more often is refused, and the scheduler never fires sooner.
+    pub min_schedule_interval_secs: u64,
+}
+
+impl PilotsConfig {
+    pub fn min_schedule_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.min_schedule_interval_secs)
+    }
 }
 
 impl Default for PilotsConfig {
@@ -77,6 +86,7 @@ impl Default for PilotsConfig {
             draft_repairs: 2,
             scheduler_interval_ms: 1_000,
             deliberate_poll_ms: 2_000,
+            min_schedule_interval_secs: 60,
         }
     }
 }

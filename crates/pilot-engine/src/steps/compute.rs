@@ -34,10 +34,9 @@ mod tests {
     use crate::steps::template::TemplateContext;
 
     fn templates() -> Templates {
-        Templates::new(&TemplateContext {
+        Templates::local(&TemplateContext {
             trigger: json!({"total": 120, "name": "Ada"}),
             outputs: Map::new(),
-            secrets: Map::new(),
         })
     }
 

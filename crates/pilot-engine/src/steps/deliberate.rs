@@ -108,7 +108,6 @@ pub async fn advance(
         )));
     };
     let max_attempts = step.retry.map_or(1, |r| r.max_attempts.max(1));
-    let backoff_ms = step.retry.map_or(0, |r| r.backoff_ms);
     let now = clock.now();
     let mut started_at = None;
     for attempt in 1..=max_attempts {
@@ -150,7 +149,7 @@ pub async fn advance(
             DeliberationStatus::Completed => return finished(completed(&record)),
             DeliberationStatus::Failed if attempt < max_attempts => {
                 let ended = record.completed_at.unwrap_or(record.updated_at);
-                let wait = backoff_ms.saturating_mul(1 << (attempt - 1).min(10));
+                let wait = step.retry.map_or(0, |r| r.wait_after(attempt));
                 let resume = ended.plus_ms(i64::try_from(wait).unwrap_or(i64::MAX));
                 if now < resume {
                     return Ok(Progress::Wait(resume));

@@ -3,6 +3,12 @@
 //! The URL, header values and every string in the body are templates. The body is
 //! sent as JSON. The output is `{"status", "body"}` — the body parsed as JSON when it
 //! is JSON, else text — and a non-2xx status fails the step (so `retry` applies).
+//!
+//! A step runs at least once, so the request carries an `Idempotency-Key` derived
+//! from the run and the step (`pilot_domain::run::step_idempotency_key`): the same
+//! on every execution of the step in this run — after a crash, and across its own
+//! retries — so the receiver can drop duplicates; a retried run sends a new one. A
+//! step that sets the header itself (any case) sends its own instead.
 
 use std::time::Duration;
 
@@ -17,11 +23,15 @@ use super::template::Templates;
 /// Longest response body kept in the step's output.
 const MAX_BODY_CHARS: usize = 16 * 1024;
 
+/// The header every request carries unless the step sets it.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 pub async fn http(
     step: &HttpStep,
     templates: &Templates,
     client: &OutboundClient,
     timeout: Duration,
+    idempotency_key: &str,
 ) -> Result<StepOutcome, String> {
     let url = templates.render(&step.url).map_err(|e| e.0)?;
     let method = Method::from_bytes(step.method.as_bytes())
@@ -34,6 +44,15 @@ pub async fn http(
         let value = HeaderValue::from_str(&rendered)
             .map_err(|_| format!("header {name} renders to a value that cannot be sent"))?;
         request = request.header(header, value);
+    }
+    if !step
+        .headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case(IDEMPOTENCY_KEY))
+    {
+        let value = HeaderValue::from_str(idempotency_key)
+            .map_err(|_| "the idempotency key cannot be sent".to_owned())?;
+        request = request.header(HeaderName::from_static(IDEMPOTENCY_KEY), value);
     }
     if let Some(body) = &step.body {
         let rendered = templates.render_json(body).map_err(|e| e.0)?;

@@ -16,10 +16,14 @@ pub mod template;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pilot_domain::{Environment, RunId, Step, StepKind, WorkspaceId};
+use pilot_domain::run::step_idempotency_key;
+use pilot_domain::{Environment, RunId, Step, StepKind, UnixMillis, WorkspaceId};
 use pilot_models::Models;
 use pilot_outbound::OutboundClient;
 use serde_json::Value;
+
+use pilot_domain::step_secrets::SECRETS;
+use pilot_domain::template::{Form, reads};
 
 use self::email::Mailer;
 use self::template::Templates;
@@ -38,12 +42,33 @@ pub struct StepServices {
     pub deliberate_poll: Duration,
 }
 
-/// Whose run a step belongs to, for metering and scoping.
+/// What an `email` step's output shows for a field rendered from secrets.
+pub const SENT_NOT_KEPT: &str = "[rendered from secrets: sent, not kept]";
+
+/// Which step of whose run is executing: for metering, scoping, and an `http`
+/// step's `Idempotency-Key`.
 #[derive(Clone, Copy, Debug)]
 pub struct StepCall {
     pub run_id: RunId,
     pub workspace_id: WorkspaceId,
     pub environment: Environment,
+    pub run_created_at: UnixMillis,
+    /// The step's position in the run's steps.
+    pub step_index: usize,
+}
+
+impl StepCall {
+    /// The `Idempotency-Key` of step `step_id` (at this call's index) of this run.
+    pub fn idempotency_key(&self, step_id: &str) -> String {
+        step_idempotency_key(
+            self.workspace_id,
+            self.environment,
+            self.run_id,
+            self.run_created_at,
+            self.step_index,
+            step_id,
+        )
+    }
 }
 
 /// What a step that did not fail produced.
@@ -64,18 +89,24 @@ pub async fn execute(
 ) -> Result<StepOutcome, String> {
     match &step.kind {
         StepKind::Llm(llm) => llm::llm(llm, &step.id, templates, &services.models, call).await,
-        StepKind::Http(http) => http::http(http, templates, &services.outbound, timeout).await,
+        StepKind::Http(http) => {
+            let key = call.idempotency_key(&step.id);
+            http::http(http, templates, &services.outbound, timeout, &key).await
+        }
         StepKind::Transform(transform) => compute::transform(transform, templates),
         StepKind::Condition(condition) => compute::condition(condition, templates),
         StepKind::Email(email) => {
             let to = templates.render(&email.to).map_err(|e| e.0)?;
             let subject = templates.render(&email.subject).map_err(|e| e.0)?;
             let body = templates.render(&email.body).map_err(|e| e.0)?;
-            services
-                .mailer
-                .send(&to, &subject, &body)
-                .await
-                .map(StepOutcome::Output)
+            let mut sent = services.mailer.send(&to, &subject, &body).await?;
+            // The output is stored: a field rendered from secrets is sent, not kept.
+            for (field, source) in [("to", &email.to), ("subject", &email.subject)] {
+                if reads(source, Form::Template, SECRETS) {
+                    sent[field] = Value::String(SENT_NOT_KEPT.to_owned());
+                }
+            }
+            Ok(StepOutcome::Output(sent))
         }
         StepKind::Delay(_) => Err("a delay step is handled by the runner".to_owned()),
         StepKind::Deliberate(_) => Err("a deliberate step is handled by the runner".to_owned()),

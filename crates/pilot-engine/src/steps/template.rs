@@ -1,55 +1,146 @@
-//! Step settings as templates: minijinja over `trigger`, `steps.<id>.output` and
-//! `secrets.<NAME>`.
+//! Step settings as templates: minijinja over `trigger`, `steps.<id>.output` and —
+//! for a step that sends them out — `secrets.<NAME>`.
 //!
 //! Undefined variables are errors (strict mode), so `{{ trigger.emial }}` fails the
 //! step with a message naming what was missing instead of sending an empty string.
-//! Templates are user input: each evaluation runs on a fuel budget, so a runaway loop
-//! ends in an error rather than holding a worker.
+//!
+//! **Secrets only where they are sent.** A step's [`Templates`] are made one of two
+//! ways, and only one of them has secrets: [`Templates::sending`] for an `http` or
+//! `email` step (`StepKind::sends_out`: every template field of those steps sends),
+//! [`Templates::local`] for every other step, whose context has no `secrets` key at
+//! all — so nothing a template does there (`| upper`, a slice, `{{ debug() }}`) can
+//! reach a secret, whatever validation (`pilot_domain::step_secrets`) saw. In sending
+//! templates the `debug()` global, which prints the whole context, is removed.
+//!
+//! **Bounded.** Templates are user input, and one evaluation of minijinja can do a
+//! lot of work, so every evaluation runs on fuel ([`FUEL`]: minijinja charges each
+//! instruction and every byte a template produces, so this bounds its CPU and its
+//! memory), and a step's evaluations share [`STEP_FUEL`] between them: a step with
+//! thousands of template strings cannot multiply the bound. What one evaluation
+//! renders is at most [`MAX_RENDERED_BYTES`], and all of a step's at most
+//! [`MAX_STEP_RENDERED_BYTES`]. Each evaluation is a short synchronous slice (a few
+//! milliseconds at most), and a step's all of them together a few hundred at most, so
+//! step timeouts and shutdown are late by no more than that.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use minijinja::{Environment, UndefinedBehavior, Value as JinjaValue};
+use pilot_domain::step_secrets::{RULE, SECRETS};
+use pilot_domain::template::{self, Form, single_expression};
 use serde_json::{Map, Value};
 
-/// Instructions one template may execute before it is stopped.
-const FUEL: u64 = 200_000;
-/// Longest rendered string kept, in bytes.
-const MAX_RENDERED_BYTES: usize = 256 * 1024;
+/// Fuel one evaluation (a template, an expression) may use. One fuel is one
+/// instruction or 64 bytes of data.
+pub const FUEL: u64 = 200_000;
+/// Fuel all of one step's evaluations may use together.
+pub const STEP_FUEL: u64 = 1_000_000;
+/// Longest rendered string (or evaluated value, as JSON) kept, in bytes.
+pub const MAX_RENDERED_BYTES: usize = 256 * 1024;
+/// Most bytes all of one step's evaluations may render together.
+pub const MAX_STEP_RENDERED_BYTES: u64 = 1024 * 1024;
 
-/// What templates can see.
+/// The name an expression's value is kept under while it is evaluated.
+const VALUE_SLOT: &str = "__pilot_value";
+
+/// What templates can see, but secrets: those only [`Templates::sending`] is given.
 #[derive(Clone, Debug, Default)]
 pub struct TemplateContext {
     pub trigger: Value,
     /// Earlier steps' outputs by step id.
     pub outputs: Map<String, Value>,
-    /// Secret values by name (cleartext; never stored or logged).
-    pub secrets: Map<String, Value>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{0}")]
 pub struct TemplateError(pub String);
 
-/// Renders templates and evaluates expressions against one [`TemplateContext`].
+/// Renders templates and evaluates expressions for one step, against one context.
 pub struct Templates {
-    env: Environment<'static>,
     context: JinjaValue,
+    /// Whether the context holds `secrets` (a sending step).
+    sending: bool,
+    fuel_left: AtomicU64,
+    bytes_left: AtomicU64,
 }
 
 impl Templates {
-    pub fn new(context: &TemplateContext) -> Templates {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_fuel(Some(FUEL));
+    /// For a step that does not send: its context has no `secrets`.
+    pub fn local(context: &TemplateContext) -> Templates {
+        Templates::build(context, None)
+    }
+
+    /// For a step that sends (`http`, `email`): `secrets` holds the run's secrets.
+    pub fn sending(context: &TemplateContext, secrets: &[(String, String)]) -> Templates {
+        Templates::build(context, Some(secrets))
+    }
+
+    fn build(context: &TemplateContext, secrets: Option<&[(String, String)]>) -> Templates {
         let steps: Map<String, Value> = context
             .outputs
             .iter()
             .map(|(id, output)| (id.clone(), serde_json::json!({ "output": output })))
             .collect();
-        let context = JinjaValue::from(minijinja::value::Serde(serde_json::json!({
-            "trigger": context.trigger,
-            "steps": steps,
-            "secrets": context.secrets,
-        })));
-        Templates { env, context }
+        let mut root = Map::new();
+        root.insert("trigger".into(), context.trigger.clone());
+        root.insert("steps".into(), Value::Object(steps));
+        if let Some(secrets) = secrets {
+            let secrets: Map<String, Value> = secrets
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect();
+            root.insert(SECRETS.into(), Value::Object(secrets));
+        }
+        Templates {
+            context: JinjaValue::from(minijinja::value::Serde(Value::Object(root))),
+            sending: secrets.is_some(),
+            fuel_left: AtomicU64::new(STEP_FUEL),
+            bytes_left: AtomicU64::new(MAX_STEP_RENDERED_BYTES),
+        }
+    }
+
+    /// An environment for one evaluation: strict, on `fuel`, and for sending
+    /// templates without `debug()`.
+    fn environment<'source>(&self, fuel: u64) -> Environment<'source> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(fuel));
+        if self.sending {
+            env.remove_global("debug");
+        }
+        env
+    }
+
+    /// The fuel the next evaluation may use, or the error when the step has none.
+    fn allowance(&self) -> Result<u64, TemplateError> {
+        match self.fuel_left.load(Ordering::Relaxed).min(FUEL) {
+            0 => Err(TemplateError(format!(
+                "template error: the step's templates used all their fuel ({STEP_FUEL})"
+            ))),
+            fuel => Ok(fuel),
+        }
+    }
+
+    fn charge(&self, fuel: u64, bytes: usize) -> Result<(), TemplateError> {
+        let take = |left: &AtomicU64, amount: u64| {
+            let before = left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    Some(left.saturating_sub(amount))
+                })
+                .unwrap_or(0);
+            before >= amount
+        };
+        take(&self.fuel_left, fuel);
+        if bytes > MAX_RENDERED_BYTES {
+            return Err(TemplateError(format!(
+                "template renders to more than {MAX_RENDERED_BYTES} bytes"
+            )));
+        }
+        if !take(&self.bytes_left, bytes as u64) {
+            return Err(TemplateError(format!(
+                "the step's templates render more than {MAX_STEP_RENDERED_BYTES} bytes in all"
+            )));
+        }
+        Ok(())
     }
 
     /// Renders a template to a string.
@@ -57,35 +148,76 @@ impl Templates {
         if !template.contains("{{") && !template.contains("{%") {
             return Ok(template.to_owned());
         }
-        let rendered = self
-            .env
-            .render_str(template, &self.context)
-            .map_err(describe)?;
-        if rendered.len() > MAX_RENDERED_BYTES {
-            return Err(TemplateError(format!(
-                "template renders to more than {MAX_RENDERED_BYTES} bytes"
-            )));
+        let fuel = self.allowance()?;
+        let env = self.environment(fuel);
+        let rendered = env
+            .template_from_str(template)
+            .and_then(|compiled| compiled.render_captured(&self.context));
+        match rendered {
+            Ok(captured) => {
+                let used = captured
+                    .state()
+                    .fuel_levels()
+                    .map_or(fuel, |(used, _)| used);
+                let output = captured.into_output();
+                self.charge(used, output.len())?;
+                Ok(output)
+            }
+            Err(error) => {
+                self.charge(fuel, 0)?;
+                Err(self.describe(error, template, Form::Template))
+            }
         }
-        Ok(rendered)
     }
 
     /// Evaluates an expression (bare, or wrapped in `{{ … }}`) to a JSON value.
     pub fn eval(&self, expression: &str) -> Result<Value, TemplateError> {
         let bare = single_expression(expression).unwrap_or(expression.trim());
-        let compiled = self.env.compile_expression(bare).map_err(describe)?;
-        let value = compiled.eval(&self.context).map_err(describe)?;
+        let value = self.evaluate(bare)?;
         if value.is_undefined() {
             return Err(TemplateError(format!("{bare:?} is undefined")));
         }
-        serde_json::to_value(&value).map_err(|e| TemplateError(e.to_string()))
+        let json = serde_json::to_string(&value).map_err(|e| TemplateError(e.to_string()))?;
+        self.charge(0, json.len())?;
+        serde_json::from_str(&json).map_err(|e| TemplateError(e.to_string()))
     }
 
     /// Whether an expression holds (Jinja truthiness: empty, zero, none are false).
     pub fn truthy(&self, expression: &str) -> Result<bool, TemplateError> {
         let bare = single_expression(expression).unwrap_or(expression.trim());
-        let compiled = self.env.compile_expression(bare).map_err(describe)?;
-        let value = compiled.eval(&self.context).map_err(describe)?;
-        Ok(value.is_true())
+        Ok(self.evaluate(bare)?.is_true())
+    }
+
+    /// One expression's value, on the step's fuel. It is checked to be one whole
+    /// expression, then evaluated as `{% set __pilot_value = (…) %}`: the same
+    /// expression, run as a template so that its fuel use can be read and charged.
+    fn evaluate(&self, bare: &str) -> Result<JinjaValue, TemplateError> {
+        let fuel = self.allowance()?;
+        let wrapped = format!("{{% set {VALUE_SLOT} = ({bare}) %}}");
+        let env = self.environment(fuel);
+        if let Err(error) = env.compile_expression(bare) {
+            return Err(self.describe(error, bare, Form::Expression));
+        }
+        let evaluated = env
+            .template_from_str(&wrapped)
+            .and_then(|compiled| compiled.render_captured(&self.context));
+        match evaluated {
+            Ok(captured) => {
+                let used = captured
+                    .state()
+                    .fuel_levels()
+                    .map_or(fuel, |(used, _)| used);
+                self.charge(used, 0)?;
+                Ok(captured
+                    .state()
+                    .lookup(VALUE_SLOT)
+                    .unwrap_or(JinjaValue::UNDEFINED))
+            }
+            Err(error) => {
+                self.charge(fuel, 0)?;
+                Err(self.describe(error, bare, Form::Expression))
+            }
+        }
     }
 
     /// Renders every string inside a JSON value. A string that is exactly one
@@ -110,24 +242,24 @@ impl Templates {
             other => other.clone(),
         })
     }
-}
 
-/// `Some(expr)` when `text` is exactly `{{ expr }}` with nothing around it.
-fn single_expression(text: &str) -> Option<&str> {
-    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
-    (!inner.contains("{{") && !inner.contains("}}")).then_some(inner.trim())
-}
-
-/// minijinja's error with its detail (which names the undefined variable or the
-/// syntax problem), without the template source dump.
-fn describe(error: minijinja::Error) -> TemplateError {
-    let mut message = error.to_string();
-    if let Some(detail) = error.detail()
-        && !message.contains(detail)
-    {
-        message = format!("{message}: {detail}");
+    /// minijinja's error with its detail (which names the undefined variable or the
+    /// syntax problem), without the template source dump. A template that reads
+    /// `secrets` where there are none fails saying why.
+    fn describe(&self, error: minijinja::Error, source: &str, form: Form) -> TemplateError {
+        if !self.sending && template::reads(source, form, SECRETS) {
+            return TemplateError(format!(
+                "template error: secrets are not available in this step: {RULE}"
+            ));
+        }
+        let mut message = error.to_string();
+        if let Some(detail) = error.detail()
+            && !message.contains(detail)
+        {
+            message = format!("{message}: {detail}");
+        }
+        TemplateError(format!("template error: {message}"))
     }
-    TemplateError(format!("template error: {message}"))
 }
 
 #[cfg(test)]
@@ -136,31 +268,74 @@ mod tests {
 
     use super::*;
 
-    fn templates() -> Templates {
+    fn context() -> TemplateContext {
         let mut outputs = Map::new();
         outputs.insert("summarize".into(), json!("A short summary"));
-        let mut secrets = Map::new();
-        secrets.insert("TOKEN".into(), json!("s3cret"));
-        Templates::new(&TemplateContext {
+        TemplateContext {
             trigger: json!({"orderId": "1234", "total": 49.0, "items": [1, 2]}),
             outputs,
-            secrets,
-        })
+        }
+    }
+
+    fn secrets() -> Vec<(String, String)> {
+        vec![("TOKEN".into(), "s3cret-token".into())]
+    }
+
+    fn templates() -> Templates {
+        Templates::local(&context())
     }
 
     #[test]
-    fn renders_trigger_steps_and_secrets() {
+    fn renders_trigger_steps_and_in_sending_steps_secrets() {
         let t = templates();
         assert_eq!(
             t.render("Order {{ trigger.orderId }}: {{ steps.summarize.output }}")
                 .unwrap(),
             "Order 1234: A short summary"
         );
-        assert_eq!(
-            t.render("Bearer {{ secrets.TOKEN }}").unwrap(),
-            "Bearer s3cret"
-        );
         assert_eq!(t.render("plain").unwrap(), "plain");
+        let sending = Templates::sending(&context(), &secrets());
+        assert_eq!(
+            sending.render("Bearer {{ secrets.TOKEN }}").unwrap(),
+            "Bearer s3cret-token"
+        );
+    }
+
+    #[test]
+    fn local_templates_cannot_reach_secrets_by_any_means() {
+        // (A failed evaluation is charged its whole allowance: one step each.)
+        for template in [
+            "{{ secrets.TOKEN }}",
+            "{{ secrets.TOKEN | upper }}",
+            "{{ secrets.TOKEN[1:] }}",
+            "{{ secrets | list | join('-') }}",
+            "{% set secrets = secrets %}{{ secrets.TOKEN }}",
+        ] {
+            let error = templates().render(template).unwrap_err();
+            assert!(
+                error.0.contains("secrets are not available in this step"),
+                "{template}: {error}"
+            );
+        }
+        let error = templates()
+            .eval("{{ secrets.TOKEN | reverse }}")
+            .unwrap_err();
+        assert!(error.0.contains("secrets are not available"), "{error}");
+        assert!(templates().truthy("secrets.TOKEN | length > 1").is_err());
+        // debug() shows the context: trigger and steps, and nothing of secrets.
+        let dump = templates().render("{{ debug() }}").unwrap();
+        assert!(dump.contains("orderId"), "{dump}");
+        assert!(
+            !dump.contains("secrets") && !dump.contains("TOKEN"),
+            "{dump}"
+        );
+    }
+
+    #[test]
+    fn sending_templates_have_no_debug_dump() {
+        let sending = Templates::sending(&context(), &secrets());
+        let error = sending.render("{{ debug() }}").unwrap_err();
+        assert!(error.0.contains("unknown function"), "{error}");
     }
 
     #[test]
@@ -168,6 +343,9 @@ mod tests {
         let error = templates().render("{{ trigger.emial }}").unwrap_err();
         assert!(error.0.contains("undefined"), "{error}");
         let error = templates().render("{{ steps.nope.output }}").unwrap_err();
+        assert!(error.0.contains("undefined"), "{error}");
+        let sending = Templates::sending(&context(), &[]);
+        let error = sending.render("{{ secrets.GONE }}").unwrap_err();
         assert!(error.0.contains("undefined"), "{error}");
     }
 
@@ -179,13 +357,17 @@ mod tests {
                 "double": "{{ trigger.total * 2 }}",
                 "count": "{{ trigger.items | length }}",
                 "label": "total={{ trigger.total }}",
+                "nested": "{{ {'a': [1, 2]} }}",
                 "fixed": 7
             }))
             .unwrap();
         assert_eq!(
             out,
-            json!({"double": 98.0, "count": 2, "label": "total=49.0", "fixed": 7})
+            json!({"double": 98.0, "count": 2, "label": "total=49.0",
+                   "nested": {"a": [1, 2]}, "fixed": 7})
         );
+        assert!(t.eval("{{ trigger.missing }}").is_err());
+        assert!(t.eval("trigger.a }} {{ trigger.b").is_err());
     }
 
     #[test]
@@ -194,19 +376,47 @@ mod tests {
         assert!(t.truthy("trigger.total > 10").unwrap());
         assert!(!t.truthy("{{ trigger.total > 100 }}").unwrap());
         assert!(t.truthy("trigger.orderId == '1234'").unwrap());
+        assert!(!t.truthy("trigger.missing").unwrap(), "undefined is false");
         assert!(t.truthy("trigger.missing > 1").is_err());
     }
 
     #[test]
-    fn runaway_templates_run_out_of_fuel() {
-        let error = templates()
-            .render(
-                "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
-            )
-            .unwrap_err();
-        assert!(
-            error.0.contains("fuel") || error.0.contains("range"),
-            "{error}"
-        );
+    fn runaway_templates_run_out_of_fuel_cpu_and_memory_alike() {
+        for runaway in [
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            // Memory: a 100 MB string, then doubling a 1 MB one.
+            "{% set s = 'x' * 100000000 %}{{ s | length }}",
+            "{% set s = 'x' * 1000000 %}{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}",
+        ] {
+            let error = templates().render(runaway).unwrap_err();
+            assert!(error.0.contains("fuel"), "{runaway}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_steps_evaluations_share_one_fuel_budget_and_byte_budget() {
+        // Each costs most of one evaluation's fuel; together they pass the step's.
+        let heavy = "{% for i in range(20000) %}{% endfor %}x";
+        let t = templates();
+        let mut rendered = 0;
+        let error = loop {
+            match t.render(heavy) {
+                Ok(_) => rendered += 1,
+                Err(error) => break error,
+            }
+            assert!(rendered < 100, "the step budget never ran out");
+        };
+        assert!(rendered >= 5, "{rendered}");
+        assert!(error.0.contains("fuel"), "{error}");
+        // Another step starts afresh.
+        assert!(templates().render(heavy).is_ok());
+
+        // Bytes: 200 KiB values, five of them pass the step's 1 MiB.
+        let big = json!({"big": "{{ 'x' * 200000 }}"});
+        let t = templates();
+        let outcomes: Vec<bool> = (0..6).map(|_| t.render_json(&big).is_ok()).collect();
+        assert_eq!(outcomes, [true, true, true, true, true, false]);
+        let error = templates().render("{{ 'x' * 300000 }}").unwrap_err();
+        assert!(error.0.contains("more than 262144 bytes"), "{error}");
     }
 }

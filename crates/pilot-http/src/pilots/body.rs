@@ -1,6 +1,8 @@
 //! The request bodies of `POST` and `PATCH /api/v1/pilots`, and how they become
 //! validated store values. Field names follow the seed (`triggerType`).
 
+use std::time::Duration;
+
 use pilot_domain::pilot::check_description;
 use pilot_domain::{MasterKey, PilotStatus, Schedule, Steps, Title, TriggerType, UnixMillis};
 use pilot_store::PilotTrigger;
@@ -71,12 +73,14 @@ pub fn steps(raw: &Value) -> Result<Steps, ApiError> {
 }
 
 /// The trigger's stored settings: a schedule's next tick, a webhook's fresh secret
-/// token (sealed; its digest for lookup), an email trigger's fresh address.
+/// token (sealed; its digest for lookup), an email trigger's fresh address. A
+/// schedule whose ticks can come closer than `min_interval` is refused.
 pub fn trigger(
     trigger_type: TriggerType,
     schedule: Option<&ScheduleBody>,
     master_key: &MasterKey,
     now: UnixMillis,
+    min_interval: Duration,
 ) -> Result<PilotTrigger, ApiError> {
     let mut trigger = PilotTrigger {
         trigger_type: Some(trigger_type),
@@ -97,6 +101,9 @@ pub fn trigger(
             })?;
             let parsed =
                 Schedule::parse(&body.cron, &body.timezone).map_err(ApiError::validation)?;
+            parsed
+                .check_min_interval(min_interval)
+                .map_err(ApiError::validation)?;
             let next = parsed
                 .next_after(now)
                 .ok_or_else(|| ApiError::validation("schedule.cron never fires again"))?;

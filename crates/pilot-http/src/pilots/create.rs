@@ -33,6 +33,7 @@ pub async fn create(
         request.schedule.as_ref(),
         &state.master_key,
         now,
+        state.pilots.min_schedule_interval,
     )?;
     let given_steps = request.steps.as_ref().map(body::steps).transpose()?;
 

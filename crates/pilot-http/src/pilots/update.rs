@@ -56,6 +56,7 @@ pub async fn update(
             request.schedule.as_ref(),
             &state.master_key,
             now,
+            state.pilots.min_schedule_interval,
         )?);
     }
     let updated = state

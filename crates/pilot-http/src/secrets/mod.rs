@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
-use pilot_domain::secret::MAX_SECRET_BYTES;
+use pilot_domain::secret::{MAX_SECRET_BYTES, MAX_SECRETS};
 use pilot_domain::{Scope, SecretName};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -41,6 +41,18 @@ async fn put_secret(
     if body.value.is_empty() || body.value.len() > MAX_SECRET_BYTES {
         return Err(ApiError::validation(format!(
             "value must be 1 to {MAX_SECRET_BYTES} bytes"
+        )));
+    }
+    // A new name past the limit is refused (checked before the write: concurrent
+    // creations may pass it by a few, never without bound).
+    let held = state
+        .store
+        .list_secrets(who.workspace_id, who.environment)
+        .await?;
+    if held.len() >= MAX_SECRETS && !held.iter().any(|s| s.name == name.as_str()) {
+        return Err(ApiError::validation(format!(
+            "a workspace may hold at most {MAX_SECRETS} secrets in each environment; \
+             delete one first"
         )));
     }
     let sealed = state.master_key.seal(&body.value);

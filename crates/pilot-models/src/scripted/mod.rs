@@ -16,6 +16,9 @@
 //! * anything else: a line of text with a hash of the input and the prompt's first
 //!   words.
 //!
+//! Answers are bounded by `models.max_answer_bytes`: a schema whose answer cannot
+//! fit is refused before anything is built (see [`schema`]).
+//!
 //! Usage is `ceil(characters / 4)` of prompt and answer, reported as known. Magic
 //! markers in the input make it fail on purpose: see [`markers`].
 
@@ -48,12 +51,15 @@ const QUOTED_WORDS: usize = 12;
 pub(crate) struct Scripted;
 
 impl Scripted {
-    /// Answers `request` for `role`; `timeout` is what a `timeout` marker reports.
+    /// Answers `request` for `role`; `timeout` is what a `timeout` marker reports. An
+    /// answer to a schema is built within `max_answer_bytes`, or refused before it is
+    /// built ([`ModelError::AnswerTooLarge`], nothing metered: nothing was spent).
     pub(crate) async fn complete(
         &self,
         role: &Role,
         request: &ChatRequest,
         timeout: Duration,
+        max_answer_bytes: u64,
     ) -> Result<Answer, ModelError> {
         let found = Markers::scan(request.messages.iter().map(|m| m.content.as_str()));
         if found.timeout {
@@ -77,8 +83,19 @@ impl Scripted {
         let text = if found.malformed {
             MALFORMED_ANSWER.to_owned()
         } else {
-            answer(role, request)
+            answer(role, request, max_answer_bytes).map_err(|oversize| {
+                ModelError::AnswerTooLarge {
+                    limit: max_answer_bytes,
+                    what: format!("the scripted answer: {}", oversize.what),
+                }
+            })?
         };
+        if text.len() as u64 > max_answer_bytes {
+            return Err(ModelError::AnswerTooLarge {
+                limit: max_answer_bytes,
+                what: format!("the scripted answer ({} bytes)", text.len()),
+            });
+        }
         let reported = Usage::reported(
             estimate_tokens(request.prompt_chars()),
             estimate_tokens(text.chars().count()),
@@ -92,7 +109,11 @@ impl Scripted {
 }
 
 /// The deterministic answer (no markers involved).
-fn answer(role: &Role, request: &ChatRequest) -> String {
+fn answer(
+    role: &Role,
+    request: &ChatRequest,
+    max_answer_bytes: u64,
+) -> Result<String, schema::Oversize> {
     let schema_text = request
         .json_schema
         .as_ref()
@@ -114,12 +135,12 @@ fn answer(role: &Role, request: &ChatRequest) -> String {
         .collect();
 
     if *role == Role::Drafter {
-        return drafter::steps(&said).to_string();
+        return Ok(drafter::steps(&said).to_string());
     }
     if let Some(schema) = &request.json_schema {
-        return schema::Instance::new(&schema.schema, &mut dice, &said)
+        return schema::Instance::new(&schema.schema, &mut dice, &said, max_answer_bytes)
             .generate()
-            .to_string();
+            .map(|value| value.to_string());
     }
     let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
     let quoted: Vec<&str> = said.iter().take(QUOTED_WORDS).map(String::as_str).collect();
@@ -130,8 +151,8 @@ fn answer(role: &Role, request: &ChatRequest) -> String {
     } else {
         format!("\"{}\"", quoted.join(" "))
     };
-    format!(
+    Ok(format!(
         "{TEXT_PREFIX}{label} answer {hex} to {about}: a real model would answer here; \
          this scripted one gives the same answer to the same input every time."
-    )
+    ))
 }

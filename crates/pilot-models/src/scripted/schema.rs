@@ -10,7 +10,18 @@
 //! `date-time`, `date`, `email`, `uri` and `uuid` formats. Strings are made of the
 //! prompt's words. Not understood: `pattern`, `multipleOf`, conditionals; a schema
 //! relying on them may not be satisfied.
+//!
+//! **Bounded.** The instance is built against a byte budget (`models.max_answer_bytes`)
+//! that is checked *before* anything is built: first the schema's smallest instance
+//! ([`MinimumSizes`], the bound step validation uses), then, value by value, the
+//! room each one may take — the budget less what is built and the minimum of what
+//! must still come. An array's `minItems` × its items' minimum size and a string's
+//! `minLength` are checked before they are allocated; optional extras (a property
+//! that is not required, items past `minItems`, words past what fits) are left out
+//! when there is no room. Within the budget the instance is exactly what it would be
+//! without one. The work is linear in the answer's size.
 
+use pilot_domain::step_schema_limits::{MinimumSizes, json_string_len};
 use serde_json::{Map, Number, Value, json};
 
 use super::dice::Dice;
@@ -23,43 +34,95 @@ const SPARE_ITEMS: u64 = 2;
 const MIN_WORDS: u64 = 3;
 const MAX_WORDS: u64 = 8;
 const FALLBACK_WORDS: [&str; 4] = ["scripted", "answer", "for", "testing"];
+/// What pads a string up to its `minLength`.
+const PADDING: &str = " scripted";
+
+/// The instance cannot fit in the budget; `what` says which part did not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Oversize {
+    pub what: String,
+}
 
 pub(crate) struct Instance<'a> {
     root: &'a Value,
     dice: &'a mut Dice,
     words: &'a [String],
+    sizes: MinimumSizes,
+    budget: u64,
 }
 
+/// A built value and its size in bytes of compact JSON.
+type Built = (Value, u64);
+
 impl<'a> Instance<'a> {
-    pub(crate) fn new(root: &'a Value, dice: &'a mut Dice, words: &'a [String]) -> Self {
-        Instance { root, dice, words }
+    pub(crate) fn new(
+        root: &'a Value,
+        dice: &'a mut Dice,
+        words: &'a [String],
+        budget: u64,
+    ) -> Self {
+        Instance {
+            root,
+            dice,
+            words,
+            sizes: MinimumSizes::new(root),
+            budget,
+        }
     }
 
-    pub(crate) fn generate(&mut self) -> Value {
-        self.value(self.root, 0)
+    /// The instance, at most `budget` bytes of compact JSON; or why it cannot be.
+    pub(crate) fn generate(&mut self) -> Result<Value, Oversize> {
+        let smallest = self.sizes.of(self.root);
+        if smallest > self.budget {
+            return Err(Oversize {
+                what: if smallest == u64::MAX {
+                    "the schema has no finite answer".to_owned()
+                } else {
+                    format!("the schema's smallest answer is {smallest} bytes")
+                },
+            });
+        }
+        let (value, _) = self.value(self.root, 0, self.budget)?;
+        Ok(value)
     }
 
-    fn value(&mut self, schema: &Value, depth: usize) -> Value {
+    /// The smallest size of `schema`'s instance, as the room reserved for it.
+    fn min(&self, schema: &Value) -> u64 {
+        self.sizes.of(schema)
+    }
+
+    fn value(&mut self, schema: &Value, depth: usize, room: u64) -> Result<Built, Oversize> {
         if depth > MAX_DEPTH {
-            return Value::Null;
+            return fits(Value::Null, room);
         }
         let Some(object) = schema.as_object() else {
             // `true` or `{}`: anything goes.
-            return self.string(&Map::new());
+            return self.string(&Map::new(), room);
         };
         if let Some(target) = object.get("$ref").and_then(Value::as_str) {
             return match target.strip_prefix('#').and_then(|p| self.root.pointer(p)) {
-                Some(resolved) => self.value(resolved, depth + 1),
-                None => Value::Null,
+                Some(resolved) => self.value(resolved, depth + 1, room),
+                None => fits(Value::Null, room),
             };
         }
         if let Some(constant) = object.get("const") {
-            return constant.clone();
+            return fits(constant.clone(), room);
         }
         if let Some(choices) = object.get("enum").and_then(Value::as_array)
             && let Some(choice) = self.dice.pick(choices)
         {
-            return choice.clone();
+            let choice = choice.clone();
+            return match fits(choice, room) {
+                // Too big for the room left: the smallest choice that fits.
+                Err(_) => choices
+                    .iter()
+                    .map(|c| (c, c.to_string().len() as u64))
+                    .filter(|(_, size)| *size <= room)
+                    .min_by_key(|(_, size)| *size)
+                    .map(|(c, size)| (c.clone(), size))
+                    .ok_or_else(|| too_big("an enum value", room)),
+                built => built,
+            };
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(branches) = object.get(key).and_then(Value::as_array) {
@@ -68,56 +131,123 @@ impl<'a> Instance<'a> {
                     .find(|b| b.get("type").and_then(Value::as_str) != Some("null"))
                     .or(branches.first());
                 if let Some(branch) = branch {
-                    return self.value(branch, depth + 1);
+                    return self.value(branch, depth + 1, room);
                 }
             }
         }
         if let Some(parts) = object.get("allOf").and_then(Value::as_array) {
-            return self.value(&merge(object, parts), depth + 1);
+            return self.value(&merge(object, parts), depth + 1, room);
         }
         match type_of(object) {
-            "object" => self.object(object, depth),
-            "array" => self.array(object, depth),
-            "integer" => self.integer(object),
-            "number" => self.number(object),
-            "boolean" => Value::Bool(self.dice.below(2) == 1),
-            "null" => Value::Null,
-            _ => self.string(object),
+            "object" => self.object(object, depth, room),
+            "array" => self.array(object, depth, room),
+            "integer" => fits(self.integer(object), room),
+            "number" => fits(self.number(object), room),
+            "boolean" => fits(Value::Bool(self.dice.below(2) == 1), room),
+            "null" => fits(Value::Null, room),
+            _ => self.string(object, room),
         }
     }
 
-    fn object(&mut self, schema: &Map<String, Value>, depth: usize) -> Value {
+    fn object(
+        &mut self,
+        schema: &Map<String, Value>,
+        depth: usize,
+        room: u64,
+    ) -> Result<Built, Oversize> {
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if room < 2 {
+            return Err(too_big("an object", room));
+        }
         let mut out = Map::new();
+        let mut used: u64 = 2;
         if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            // What the required properties still to come need at least.
+            let mut reserved: u64 = properties
+                .iter()
+                .filter(|(name, _)| required.contains(&name.as_str()))
+                .map(|(name, property)| member(name, self.min(property)))
+                .fold(0, u64::saturating_add);
             for (name, property) in properties {
-                let value = self.value(property, depth + 1);
+                let needed = required.contains(&name.as_str());
+                let smallest = self.min(property);
+                if needed {
+                    reserved = reserved.saturating_sub(member(name, smallest));
+                }
+                // `"name":`, and a comma unless it is the first member.
+                let overhead = json_string_len(name) + 1 + u64::from(!out.is_empty());
+                let left = room.saturating_sub(used).saturating_sub(reserved);
+                if left < overhead.saturating_add(smallest) {
+                    if needed {
+                        return Err(too_big(&format!("property {name:?}"), left));
+                    }
+                    continue;
+                }
+                let (value, size) = self.value(property, depth + 1, left - overhead)?;
+                used += overhead + size;
                 out.insert(name.clone(), value);
             }
         }
-        Value::Object(out)
+        Ok((Value::Object(out), used))
     }
 
-    fn array(&mut self, schema: &Map<String, Value>, depth: usize) -> Value {
+    fn array(
+        &mut self,
+        schema: &Map<String, Value>,
+        depth: usize,
+        room: u64,
+    ) -> Result<Built, Oversize> {
         let min = schema.get("minItems").and_then(Value::as_u64).unwrap_or(1);
         let max = schema
             .get("maxItems")
             .and_then(Value::as_u64)
-            .unwrap_or(min + SPARE_ITEMS)
+            .unwrap_or(min.saturating_add(SPARE_ITEMS))
             .max(min);
-        let count = min + self.dice.below(max - min + 1);
         let items = schema.get("items").cloned().unwrap_or(json!({}));
+        let item_min = self.min(&items);
+        // Before anything is built: the items that must be there, at their smallest.
+        let needed = item_min
+            .saturating_mul(min)
+            .saturating_add(min.saturating_sub(1))
+            .saturating_add(2);
+        if needed > room {
+            return Err(too_big(&format!("{min} array items"), room));
+        }
+        let count = min + self.dice.below(max - min + 1);
         let unique = schema.get("uniqueItems").and_then(Value::as_bool) == Some(true);
         let mut out: Vec<Value> = Vec::new();
+        let mut used: u64 = 2;
         // Unique items: a few extra draws to replace duplicates.
         let mut draws = if unique { count * 4 } else { count };
         while (out.len() as u64) < count && draws > 0 {
             draws -= 1;
-            let item = self.value(&items, depth + 1);
+            let index = out.len() as u64;
+            let comma = u64::from(index > 0);
+            // Room for the items that must still follow this one.
+            let reserved = min
+                .saturating_sub(index + 1)
+                .saturating_mul(item_min.saturating_add(1));
+            let left = room
+                .saturating_sub(used)
+                .saturating_sub(comma)
+                .saturating_sub(reserved);
+            if left < item_min {
+                if index >= min {
+                    break;
+                }
+                return Err(too_big("an array item", left));
+            }
+            let (item, size) = self.value(&items, depth + 1, left)?;
             if !(unique && out.contains(&item)) {
+                used += comma + size;
                 out.push(item);
             }
         }
-        Value::Array(out)
+        Ok((Value::Array(out), used))
     }
 
     fn integer(&mut self, schema: &Map<String, Value>) -> Value {
@@ -164,7 +294,13 @@ impl<'a> Instance<'a> {
         Number::from_f64(value).map_or(Value::Null, Value::Number)
     }
 
-    fn string(&mut self, schema: &Map<String, Value>) -> Value {
+    fn string(&mut self, schema: &Map<String, Value>, room: u64) -> Result<Built, Oversize> {
+        let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0);
+        // Before anything is built: `minLength` characters are at least as many bytes.
+        if min.saturating_add(2) > room {
+            return Err(too_big(&format!("a string of {min} characters"), room));
+        }
+        let min = min as usize;
         let mut text = match schema.get("format").and_then(Value::as_str) {
             Some("date-time") => "2025-01-01T00:00:00Z".to_owned(),
             Some("date") => "2025-01-01".to_owned(),
@@ -181,29 +317,86 @@ impl<'a> Instance<'a> {
                     &hex[20..32]
                 )
             }
-            _ => self.phrase(),
+            _ => self.phrase(room),
         };
-        let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-        while text.chars().count() < min {
-            text.push_str(" scripted");
+        // Counted once, then kept: padding is linear in `minLength`.
+        let mut chars = text.chars().count();
+        while chars < min {
+            text.push_str(PADDING);
+            chars += PADDING.len();
         }
-        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
+        if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+            && (max as usize) < chars
+        {
             text = text.chars().take(max as usize).collect();
         }
-        Value::String(text)
+        let mut size = json_string_len(&text);
+        if size > room {
+            // Cut to the room left, keeping `minLength` characters.
+            let mut kept = String::new();
+            let mut kept_size = 2;
+            for (count, c) in text.chars().enumerate() {
+                let grown = kept_size + json_string_len(c.encode_utf8(&mut [0; 4])) - 2;
+                if count >= min && grown > room {
+                    break;
+                }
+                kept.push(c);
+                kept_size = grown;
+            }
+            if kept_size > room {
+                return Err(too_big("a string", room));
+            }
+            (text, size) = (kept, kept_size);
+        }
+        Ok((Value::String(text), size))
     }
 
-    /// A few of the prompt's words, in an order the dice choose.
-    fn phrase(&mut self) -> String {
+    /// A few of the prompt's words, in an order the dice choose; no longer than
+    /// `room` bytes once past the first word.
+    fn phrase(&mut self, room: u64) -> String {
         let count = MIN_WORDS + self.dice.below(MAX_WORDS - MIN_WORDS + 1);
-        (0..count)
-            .map(|_| match self.dice.pick(self.words) {
+        let mut phrase = String::new();
+        for n in 0..count {
+            let word = match self.dice.pick(self.words) {
                 Some(word) => word.as_str(),
                 None => FALLBACK_WORDS[self.dice.below(FALLBACK_WORDS.len() as u64) as usize],
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+            };
+            if n > 0 {
+                if phrase.len() as u64 >= room {
+                    break;
+                }
+                phrase.push(' ');
+            }
+            phrase.push_str(word);
+        }
+        phrase
     }
+}
+
+/// `value` and its size, if it fits in `room`.
+fn fits(value: Value, room: u64) -> Result<Built, Oversize> {
+    let size = match &value {
+        Value::String(text) => json_string_len(text),
+        other => other.to_string().len() as u64,
+    };
+    if size > room {
+        return Err(too_big("a value", room));
+    }
+    Ok((value, size))
+}
+
+fn too_big(what: &str, room: u64) -> Oversize {
+    Oversize {
+        what: format!("{what} does not fit in the {room} bytes left of the answer"),
+    }
+}
+
+/// The size of `"name":` plus a value of `value` bytes and the comma before it (one
+/// more than a first member needs: the reservation is a little generous).
+fn member(name: &str, value: u64) -> u64 {
+    json_string_len(name)
+        .saturating_add(2)
+        .saturating_add(value)
 }
 
 fn type_of(schema: &Map<String, Value>) -> &str {
@@ -251,10 +444,16 @@ fn merge(own: &Map<String, Value>, parts: &[Value]) -> Value {
 mod tests {
     use super::*;
 
-    fn instance(schema: &Value, words: &[&str]) -> Value {
+    const BUDGET: u64 = 1024 * 1024;
+
+    fn within(schema: &Value, words: &[&str], budget: u64) -> Result<Value, Oversize> {
         let words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
         let (mut dice, _) = Dice::from_parts(["seed"]);
-        Instance::new(schema, &mut dice, &words).generate()
+        Instance::new(schema, &mut dice, &words, budget).generate()
+    }
+
+    fn instance(schema: &Value, words: &[&str]) -> Value {
+        within(schema, words, BUDGET).expect("fits the budget")
     }
 
     #[test]
@@ -334,5 +533,98 @@ mod tests {
         items.sort();
         items.dedup();
         assert_eq!(items.len(), value.as_array().unwrap().len());
+    }
+
+    #[test]
+    fn an_over_budget_schema_is_refused_before_anything_is_built() {
+        // The issue's reproducer: a hundred million strings.
+        let huge = json!({"type": "array", "minItems": 100_000_000, "items": {"type": "string"}});
+        let refused = within(&huge, &["x"], BUDGET).unwrap_err();
+        assert_eq!(
+            refused.what, "the schema's smallest answer is 300000001 bytes",
+            "refused by the smallest answer, before building"
+        );
+        // A branch the smallest answer would not take, but the scripted model does:
+        // the array's own check refuses it before an item is built.
+        let branch = json!({"anyOf": [
+            {"type": "array", "minItems": 100_000_000, "items": {"type": "string"}},
+            {"type": "null"}
+        ]});
+        let refused = within(&branch, &["x"], BUDGET).unwrap_err();
+        assert!(
+            refused
+                .what
+                .starts_with("100000000 array items does not fit"),
+            "{}",
+            refused.what
+        );
+        let long = json!({"type": "string", "minLength": 2_000_000_000u64});
+        assert!(within(&long, &[], BUDGET).is_err());
+        // Recursion every answer must follow has no finite answer at all.
+        let forced = json!({"type": "array", "minItems": 1, "items": {"$ref": "#"}});
+        assert_eq!(
+            within(&forced, &[], BUDGET).unwrap_err().what,
+            "the schema has no finite answer"
+        );
+    }
+
+    #[test]
+    fn an_at_limit_schema_is_answered_within_the_limit() {
+        // Its smallest answer is the whole budget: every string exactly at minLength.
+        let schema = json!({"type": "array", "minItems": 1000, "maxItems": 1000,
+            "items": {"type": "string", "minLength": 1042}});
+        let budget = 2 + 1000 * 1044 + 999;
+        let value = within(&schema, &["word"], budget).expect("fits exactly");
+        assert_eq!(value.to_string().len() as u64, budget);
+        assert!(
+            value
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s.as_str().unwrap().len() == 1042)
+        );
+        assert!(within(&schema, &["word"], budget - 1).is_err());
+
+        // Optional extras are left out when they do not fit; what must be there is.
+        let schema = json!({"type": "object", "required": ["id"], "properties": {
+            "id": {"type": "string", "minLength": 5},
+            "notes": {"type": "array", "minItems": 0, "maxItems": 1000,
+                      "items": {"type": "string", "minLength": 100}},
+            "zzz": {"type": "string", "minLength": 50}
+        }});
+        for budget in [14, 40, 200, 1_000, 10_000] {
+            let value = within(&schema, &["pricing", "risk"], budget).expect("fits");
+            assert!(
+                value.to_string().len() as u64 <= budget,
+                "{budget}: {value}"
+            );
+            assert!(value["id"].as_str().unwrap().chars().count() >= 5);
+        }
+        assert!(
+            within(&schema, &["pricing"], 13).is_err(),
+            "id alone needs 14"
+        );
+    }
+
+    #[test]
+    fn sizes_are_counted_exactly_and_long_strings_are_linear() {
+        let schema = json!({"type": "object", "properties": {
+            "a": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+            "b": {"type": "integer", "minimum": -50, "maximum": 50},
+            "c": {"type": "number"},
+            "d": {"enum": [1, "two", null]},
+            "e": {"type": "boolean"},
+            "quote\"d": {"type": "string", "minLength": 3}
+        }});
+        for words in [&["é\u{1}", "naïve"][..], &["a"][..], &[][..]] {
+            let value = within(&schema, words, BUDGET).unwrap();
+            let text = value.to_string();
+            let exact = within(&schema, words, text.len() as u64).unwrap();
+            assert_eq!(exact, value, "a budget of exactly its size changes nothing");
+        }
+        // A long minLength is padded in one pass (it was quadratic).
+        let value = instance(&json!({"type": "string", "minLength": 100_000}), &["w"]);
+        let text = value.as_str().unwrap();
+        assert!((100_000..100_000 + 9).contains(&text.chars().count()));
     }
 }

@@ -2,6 +2,7 @@
 //! the scripted model. One test binary, several modules, to keep link time down.
 
 mod harness;
+mod limits;
 mod metering;
 mod resilience;
 mod scripted;

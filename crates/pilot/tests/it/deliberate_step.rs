@@ -349,7 +349,8 @@ async fn a_short_balance_a_guardrail_or_a_bad_question_fails_the_step_charging_n
         assert_eq!((balance, entries.len()), (Credits::ZERO, 0));
 
         // Test mode: a blocked question, a question too short once rendered, and one
-        // carrying a secret's value are refused before anything is charged.
+        // carrying a secret's value (here from the payload: a question may not read
+        // `secrets` at all, see below) are refused before anything is charged.
         let key = app.test_key.clone();
         let (before, entries_before) = ledger(&app, Environment::Test).await;
         let put = app
@@ -371,7 +372,7 @@ async fn a_short_balance_a_guardrail_or_a_bad_question_fails_the_step_charging_n
                 "question must be 10 to 2000 characters once rendered (got 9)",
             ),
             (
-                "Should we rotate the token {{ secrets.API_TOKEN }} now?".to_owned(),
+                "Should we rotate the token {{ trigger.token }} now?".to_owned(),
                 "the question carries a secret's value",
             ),
         ] {
@@ -381,7 +382,8 @@ async fn a_short_balance_a_guardrail_or_a_bad_question_fails_the_step_charging_n
                 json!([{"id": "ask", "type": "deliberate", "question": question}]),
             )
             .await;
-            let run = fire(&app, &key, pilot, json!({"product": "Acme"})).await;
+            let payload = json!({"product": "Acme", "token": "tok-123456789"});
+            let run = fire(&app, &key, pilot, payload).await;
             let done = finished_run(&app, &key, run).await;
             assert_eq!(done["status"], "failed", "{done}");
             let error = done["steps"][0]["error"].as_str().unwrap();
@@ -389,6 +391,26 @@ async fn a_short_balance_a_guardrail_or_a_bad_question_fails_the_step_charging_n
             let id = expected_id(&app, run, 0, "ask", 1).await;
             assert_eq!(app.db.store.load_deliberation(&id).await.unwrap(), None);
         }
+        // A question that reads a secret is refused when the pilot is created.
+        let refused = app
+            .post("/api/v1/pilots")
+            .bearer_auth(&key)
+            .json(
+                &json!({"title": "Rotate", "steps": [{"id": "ask", "type": "deliberate",
+                "question": "Should we rotate the token {{ secrets.API_TOKEN }} now?"}]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = refused.json().await.unwrap();
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("steps[0] (ask): question reads secrets"),
+            "{body}"
+        );
         let (after, entries_after) = ledger(&app, Environment::Test).await;
         assert_eq!(after, before);
         assert_eq!(entries_after.len(), entries_before.len());

@@ -145,6 +145,36 @@ async fn email_steps_send_over_smtp() {
         let run = finished_run(&app, &key, run).await;
         assert_eq!(run["status"], "success", "{run}");
         assert_eq!(run["steps"][0]["output"]["to"][0], "ops@localhost");
+        assert_eq!(run["steps"][0]["output"]["subject"], "Order A1");
+
+        // A subject rendered from a secret is sent, and not kept in the output.
+        let put = app
+            .client
+            .put(format!("{}/api/v1/secrets/KEY_ID", app.url))
+            .bearer_auth(&key)
+            .json(&json!({"value": "key-abcdef"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success());
+        let keyed = create(
+            &app,
+            &key,
+            json!({"title": "Keyed", "steps": [{"id": "mail", "type": "email",
+                "to": "ops@localhost", "subject": "Rotate {{ secrets.KEY_ID | upper }}",
+                "body": "Due."}]}),
+        )
+        .await;
+        let run = fire(&app, &key, keyed["id"].as_i64().unwrap(), json!({})).await;
+        let mail = inbox.next_mail().await;
+        assert_eq!(mail.subject.as_deref(), Some("Rotate KEY-ABCDEF"));
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "success", "{run}");
+        assert_eq!(
+            run["steps"][0]["output"]["subject"],
+            pilot_engine::steps::SENT_NOT_KEPT
+        );
+        assert!(!run.to_string().contains("KEY-ABCDEF"), "{run}");
 
         // A refused recipient fails the step with the server's reason.
         let bad = create(
@@ -246,6 +276,67 @@ async fn a_schedule_tick_fires_once_across_nodes() {
     }
 }
 
+/// A schedule stored before the minimum interval existed fires no more often than it.
+#[tokio::test]
+async fn a_stored_every_second_schedule_is_spaced_by_the_minimum_interval() {
+    for backend in backends() {
+        let app = spawn_node(backend, test_config(), false).await;
+        let workspace = app
+            .db
+            .store
+            .find_workspace("default")
+            .await
+            .unwrap()
+            .unwrap();
+        let start = UnixMillis(1_768_435_200_000);
+        let stored = app
+            .db
+            .store
+            .create_pilot(
+                workspace.id,
+                pilot_domain::Environment::Live,
+                &pilot_store::NewPilot {
+                    title: "Busy".into(),
+                    description: String::new(),
+                    status: pilot_domain::PilotStatus::Active,
+                    trigger: pilot_store::PilotTrigger {
+                        trigger_type: Some(pilot_domain::TriggerType::Schedule),
+                        schedule_cron: Some("* * * * * *".into()),
+                        schedule_timezone: Some("UTC".into()),
+                        next_fire_at: Some(start),
+                        ..pilot_store::PilotTrigger::default()
+                    },
+                    steps: json!([{"id": "wait", "type": "delay", "seconds": 1}]),
+                },
+                start,
+            )
+            .await
+            .unwrap();
+        let clock = Arc::new(ManualClock::new(start));
+        let scheduler = Scheduler::new(app.db.store.clone(), clock.clone(), Duration::from_secs(1))
+            .spacing_ticks(Duration::from_secs(60));
+        assert_eq!(scheduler.pass().await.unwrap(), 1);
+        let pilot = app
+            .db
+            .store
+            .get_pilot(workspace.id, pilot_domain::Environment::Live, stored.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            pilot.next_fire_at,
+            Some(start.plus_ms(60_000)),
+            "not a second later"
+        );
+        clock.advance_ms(30_000);
+        assert_eq!(
+            scheduler.pass().await.unwrap(),
+            0,
+            "nothing due within the minute"
+        );
+    }
+}
+
 #[tokio::test]
 async fn mail_to_a_pilot_address_fires_a_run() {
     use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -337,7 +428,12 @@ async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
         let a_stop = CancellationToken::new();
         let a = tokio::spawn(node_a.worker().run(a_stop.clone()));
         assert_eq!(sink.next().await.path, "/first");
-        assert_eq!(sink.next().await.path, "/second");
+        let first_try = sink.next().await;
+        assert_eq!(first_try.path, "/second");
+        // While its request is out, the step reads running, in its first execution.
+        let during = app.get_json(&format!("/api/v1/runs/{run}"), &key).await;
+        assert_eq!(during["steps"][1]["status"], "running", "{during}");
+        assert_eq!(during["steps"][1]["attempts"], 1, "{during}");
         a.abort();
         let _ = a.await;
         sink.release();
@@ -348,13 +444,94 @@ async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
         let b = tokio::spawn(node_b.worker().run(b_stop.clone()));
         let resumed = sink.next().await;
         assert_eq!(resumed.path, "/second", "the first step is not run again");
+        // The re-execution carries the first execution's key, so the receiver can
+        // drop it; the run's other step has its own.
+        let key_of = |received: &crate::sink::Received| {
+            received.headers["idempotency-key"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(key_of(&resumed), key_of(&first_try));
+        assert!(
+            key_of(&resumed).starts_with("pilot-"),
+            "{}",
+            key_of(&resumed)
+        );
         let done = finished_run(&app, &key, run).await;
         assert_eq!(done["status"], "success", "{done}");
         assert_eq!(done["steps"][0]["attempts"], 1);
+        assert_eq!(
+            done["steps"][1]["attempts"], 2,
+            "the second step ran twice: {done}"
+        );
         assert!(sink.drain().is_empty());
         b_stop.cancel();
         b.await.unwrap();
         a_stop.cancel();
+    }
+}
+
+/// An `http` step's `Idempotency-Key`: the same across the step's own retries, new
+/// for a retried run, and the step's own header when it sets one.
+#[tokio::test]
+async fn http_steps_send_an_idempotency_key_stable_within_a_run_and_new_for_a_retry() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let mut sink = Sink::start().await;
+        sink.answer_with(500);
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Retries", "steps": [{"id": "call", "type": "http",
+                "url": format!("{}/hook", sink.url), "body": {"n": 1},
+                "retry": {"max_attempts": 3, "backoff_ms": 1}}]}),
+        )
+        .await;
+        let run = fire(&app, &key, pilot["id"].as_i64().unwrap(), json!({})).await;
+        let failed = finished_run(&app, &key, run).await;
+        assert_eq!(failed["status"], "failed", "{failed}");
+        assert_eq!(failed["steps"][0]["attempts"], 3, "every retry counted");
+        let keys: Vec<String> = sink
+            .drain()
+            .iter()
+            .map(|r| r.headers["idempotency-key"].to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(keys.len(), 3);
+        assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+
+        // A retried run is a new run: a new key.
+        sink.answer_with(200);
+        let retried: Value = app
+            .post(&format!("/api/v1/runs/{run}/retry"))
+            .bearer_auth(&key)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let again = finished_run(&app, &key, retried["jobId"].as_i64().unwrap()).await;
+        assert_eq!(again["status"], "success", "{again}");
+        let fresh = sink.next().await;
+        assert_ne!(fresh.headers["idempotency-key"], keys[0].as_str());
+
+        // A step that sets the header (in any case) sends its own, and only it.
+        let own = create(
+            &app,
+            &key,
+            json!({"title": "Own key", "steps": [{"id": "call", "type": "http",
+                "url": format!("{}/own", sink.url),
+                "headers": {"IDEMPOTENCY-key": "order-{{ trigger.id }}"}}]}),
+        )
+        .await;
+        let run = fire(&app, &key, own["id"].as_i64().unwrap(), json!({"id": 42})).await;
+        let received = sink.next().await;
+        let sent: Vec<_> = received.headers.get_all("idempotency-key").iter().collect();
+        assert_eq!(sent, ["order-42"]);
+        assert_eq!(finished_run(&app, &key, run).await["status"], "success");
     }
 }
 
@@ -386,7 +563,16 @@ async fn steps_before_an_http_step_are_recorded_before_its_request_goes_out() {
             .iter()
             .map(|s| (s["id"].as_str().unwrap(), s["status"].as_str().unwrap()))
             .collect();
-        assert_eq!(recorded, [("shape", "success"), ("gate", "success")]);
+        // The http step itself reads running: it has started, its attempt counted.
+        assert_eq!(
+            recorded,
+            [
+                ("shape", "success"),
+                ("gate", "success"),
+                ("notify", "running")
+            ]
+        );
+        assert_eq!(during["steps"][2]["attempts"], 1);
         assert_eq!(during["steps"][0]["output"]["order"], "A-1");
 
         sink.release();
