@@ -2,8 +2,8 @@
 //! side by side, each with its own migrations, chosen once at start-up by [`open`].
 //!
 //! The interface is split by concern — [`WorkspaceStore`], [`KeyStore`], [`JobStore`],
-//! and the Pilots half's [`PilotStore`], [`RunStore`], [`SecretStore`] and
-//! [`RateLimitStore`], and the Deliberations half's [`DeliberationStore`],
+//! the Pilots half's [`PilotStore`], [`RunStore`] and [`SecretStore`], the
+//! [`RateLimitStore`] (GCRA buckets), and the Deliberations half's [`DeliberationStore`],
 //! [`CreditStore`] and [`IdempotencyStore`] — and each backend implements each part in
 //! a file of its own.
 //! Every method that reads tenant data takes the `(workspace, environment)` it is
@@ -19,6 +19,7 @@ mod error;
 mod pilot_rows;
 mod pilots;
 mod postgres;
+mod rate_limits;
 mod records;
 mod rows;
 pub mod scratch;
@@ -41,10 +42,11 @@ pub use deliberations::{
 pub use error::{StoreError, StoreResult};
 pub use pilots::{
     CreateRun, NewPilot, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RUN_JOB_KIND,
-    RateLimitCount, RateLimitStore, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord,
-    RunStore, RunWork, SecretRecord, SecretStore, StepResultRecord,
+    RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork, SecretRecord,
+    SecretStore, StepResultRecord,
 };
 pub use postgres::PostgresStore;
+pub use rate_limits::{RateLimit, RateLimitHit, RateLimitState, RateLimitStore};
 pub use records::{
     ApiKeyRecord, Backend, ClaimRequest, ClaimedJob, JobFinish, JobRecord, KeyLookup, NewApiKey,
     QueueCounts, WorkspaceRecord,

@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 
 use crate::error::{StoreError, StoreResult};
 use crate::pilots::{
-    PilotRecord, PilotTrigger, RUN_JOB_KIND, RateLimitCount, RunDetail, RunRecord, SecretRecord,
-    StepResultRecord,
+    PilotRecord, PilotTrigger, RUN_JOB_KIND, RunDetail, RunRecord, SecretRecord, StepResultRecord,
 };
 use crate::sqlite::row::from_sqlite_row;
 
@@ -338,43 +337,9 @@ pub(crate) fn before_bound(before: Option<RunId>) -> i64 {
     before.map_or(i64::MAX, |id| id.0)
 }
 
-/// The fixed window of `window_ms` holding `now`: its start, and the outcome of a count
-/// in it. A window shorter than 1 ms counts as 1 ms.
-pub(crate) struct Window {
-    pub(crate) start: i64,
-    window_ms: i64,
-}
-
-impl Window {
-    pub(crate) fn holding(now: UnixMillis, window_ms: i64) -> Window {
-        let window_ms = window_ms.max(1);
-        Window {
-            start: now.0 - now.0.rem_euclid(window_ms),
-            window_ms,
-        }
-    }
-
-    pub(crate) fn counted(&self, count: i64) -> RateLimitCount {
-        RateLimitCount {
-            count,
-            resets_at: UnixMillis(self.start.saturating_add(self.window_ms)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn windows_are_aligned_to_their_length() {
-        let window = Window::holding(UnixMillis(125_000), 60_000);
-        assert_eq!(window.start, 120_000);
-        assert_eq!(window.counted(3).resets_at, UnixMillis(180_000));
-        // Before the epoch the window still holds `now`.
-        assert_eq!(Window::holding(UnixMillis(-1), 60_000).start, -60_000);
-        assert_eq!(Window::holding(UnixMillis(7), 0).start, 7);
-    }
 
     #[test]
     fn bad_json_is_corrupt_not_a_panic() {

@@ -1,5 +1,5 @@
-//! The Pilots half of the store: pilots, their runs and step results, workspace
-//! secrets, and fixed-window rate-limit counters.
+//! The Pilots half of the store: pilots, their runs and step results, and workspace
+//! secrets.
 //!
 //! Every tenant method takes the `(workspace, environment)` it is scoped to and puts
 //! both in its `WHERE` clause. Methods that the worker calls on a run it was handed by
@@ -193,15 +193,6 @@ pub struct SecretRecord {
     pub updated_at: UnixMillis,
 }
 
-/// The outcome of counting one request against a fixed window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimitCount {
-    /// Requests counted in this window, this one included.
-    pub count: i64,
-    /// When the window ends.
-    pub resets_at: UnixMillis,
-}
-
 #[async_trait]
 pub trait PilotStore {
     async fn create_pilot(
@@ -352,17 +343,4 @@ pub trait SecretStore {
         workspace_id: WorkspaceId,
         environment: Environment,
     ) -> StoreResult<Vec<(String, String)>>;
-}
-
-#[async_trait]
-pub trait RateLimitStore {
-    /// Counts one request against `bucket` in the fixed window of `window_ms` that
-    /// holds `now`, in one statement, so the count holds across processes. Windows
-    /// that ended are purged now and then.
-    async fn hit_rate_limit(
-        &self,
-        bucket: &str,
-        window_ms: i64,
-        now: UnixMillis,
-    ) -> StoreResult<RateLimitCount>;
 }

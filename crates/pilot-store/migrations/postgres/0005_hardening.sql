@@ -1,0 +1,12 @@
+-- Issue 10's hardening (PostgreSQL).
+
+-- Rate limits by GCRA: one row per bucket, holding its theoretical arrival time (the
+-- instant the bucket is full again) and whether the last check let its request
+-- through (how the one upsert hands its verdict back). Fixed windows' counts are
+-- dropped: a missing row is a full bucket.
+DROP TABLE rate_limits;
+CREATE TABLE rate_limits (
+    bucket  TEXT    PRIMARY KEY,
+    tat     BIGINT  NOT NULL,
+    allowed BOOLEAN NOT NULL
+);
