@@ -4,8 +4,8 @@
 //! The interface is split by concern — [`WorkspaceStore`], [`KeyStore`], [`JobStore`],
 //! the Pilots half's [`PilotStore`], [`RunStore`] and [`SecretStore`], the
 //! [`RateLimitStore`] (GCRA buckets), and the Deliberations half's [`DeliberationStore`],
-//! [`CreditStore`] and [`IdempotencyStore`] — and each backend implements each part in
-//! a file of its own.
+//! [`CreditStore`] and [`IdempotencyStore`], and the [`ProcessStore`] (which worker
+//! processes are alive) — and each backend implements each part in a file of its own.
 //! Every method that reads tenant data takes the `(workspace, environment)` it is
 //! scoped to; nothing here trusts a caller to filter afterwards.
 //!
@@ -19,6 +19,7 @@ mod error;
 mod pilot_rows;
 mod pilots;
 mod postgres;
+mod processes;
 mod rate_limits;
 mod records;
 mod rows;
@@ -46,6 +47,7 @@ pub use pilots::{
     SecretStore, StepResultRecord,
 };
 pub use postgres::PostgresStore;
+pub use processes::{NewProcess, ProcessRecord, ProcessStore, ReapedProcesses};
 pub use rate_limits::{RateLimit, RateLimitHit, RateLimitState, RateLimitStore};
 pub use records::{
     ApiKeyRecord, Backend, ClaimRequest, ClaimedJob, JobFinish, JobRecord, KeyLookup, NewApiKey,
@@ -109,6 +111,13 @@ pub trait KeyStore {
 }
 
 /// The durable job queue's storage half; the engine's workers drive it.
+///
+/// Whenever a `run_pilot` job leaves `running` without completing — handed back
+/// ([`JobStore::release`]), its lease expired ([`JobStore::reap_expired`]), its
+/// process gone ([`ProcessStore::reap_processes`]), or settled to be retried or
+/// buried ([`JobStore::finish`], but for a snooze) — its run follows in the same
+/// transaction: a `running` run reads `queued` again (it waits for a worker and a
+/// slot under the cap), and a run whose job is buried ends `failed` with the reason.
 #[async_trait]
 pub trait JobStore {
     async fn enqueue(&self, job: &NewJob, now: UnixMillis) -> StoreResult<JobId>;
@@ -177,6 +186,7 @@ pub trait Store:
     + DeliberationStore
     + CreditStore
     + IdempotencyStore
+    + ProcessStore
     + Send
     + Sync
     + 'static

@@ -10,3 +10,15 @@ CREATE TABLE rate_limits (
     tat     BIGINT  NOT NULL,
     allowed BOOLEAN NOT NULL
 );
+
+-- The process registry: every worker process, the lease owner of the jobs it
+-- claims, heartbeating; past `expires_at` without a heartbeat it is gone and its
+-- jobs go back to the queue (see the store's `processes.rs`).
+CREATE TABLE processes (
+    id           TEXT   PRIMARY KEY,
+    host         TEXT   NOT NULL,
+    pid          BIGINT NOT NULL,
+    started_at   BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
+);
