@@ -3,6 +3,7 @@
 //! One test binary, many modules, to keep link time down.
 
 mod auth;
+mod crash;
 mod deliberate_step;
 mod deliberations;
 mod engine;
