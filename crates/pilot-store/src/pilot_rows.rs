@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 
 use pilot_domain::{
-    NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType, UnixMillis,
+    ApiKeyId, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType, UnixMillis,
     WorkspaceId,
 };
 use serde_json::{Value, json};
@@ -24,7 +24,7 @@ macro_rules! pilot_columns {
     () => {
         "id, workspace_id, environment, title, description, status, trigger_type, steps, \
          schedule_cron, schedule_timezone, next_fire_at, webhook_token_sealed, email_address, \
-         run_count, last_run_at, created_at, updated_at"
+         run_count, last_run_at, created_at, updated_at, steps_key_id"
     };
 }
 pub(crate) use pilot_columns;
@@ -33,7 +33,7 @@ pub(crate) use pilot_columns;
 macro_rules! run_columns {
     () => {
         "id, pilot_id, workspace_id, environment, status, trigger_type, payload, steps, error, \
-         created_at, started_at, finished_at, retry_of"
+         created_at, started_at, finished_at, retry_of, authorized_key_id"
     };
 }
 pub(crate) use run_columns;
@@ -92,6 +92,7 @@ pub(crate) struct PilotRow {
     last_run_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    steps_key_id: Option<i64>,
 }
 
 from_sqlite_row!(PilotRow {
@@ -111,7 +112,8 @@ from_sqlite_row!(PilotRow {
     run_count,
     last_run_at,
     created_at,
-    updated_at
+    updated_at,
+    steps_key_id
 });
 
 impl TryFrom<PilotRow> for PilotRecord {
@@ -145,6 +147,7 @@ impl TryFrom<PilotRow> for PilotRecord {
             last_run_at: row.last_run_at.map(UnixMillis),
             created_at: UnixMillis(row.created_at),
             updated_at: UnixMillis(row.updated_at),
+            steps_key_id: row.steps_key_id.map(ApiKeyId),
         })
     }
 }
@@ -164,6 +167,7 @@ pub(crate) struct RunRow {
     started_at: Option<i64>,
     finished_at: Option<i64>,
     retry_of: Option<i64>,
+    authorized_key_id: Option<i64>,
 }
 
 from_sqlite_row!(RunRow {
@@ -179,7 +183,8 @@ from_sqlite_row!(RunRow {
     created_at,
     started_at,
     finished_at,
-    retry_of
+    retry_of,
+    authorized_key_id
 });
 
 impl TryFrom<RunRow> for RunRecord {
@@ -206,6 +211,7 @@ impl TryFrom<RunRow> for RunRecord {
             started_at: row.started_at.map(UnixMillis),
             finished_at: row.finished_at.map(UnixMillis),
             retry_of: row.retry_of.map(RunId),
+            authorized_key_id: row.authorized_key_id.map(ApiKeyId),
         })
     }
 }

@@ -12,8 +12,8 @@
 
 use async_trait::async_trait;
 use pilot_domain::{
-    Environment, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType, UnixMillis,
-    WorkspaceId,
+    ApiKeyId, Environment, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType,
+    UnixMillis, WorkspaceId,
 };
 use serde_json::Value;
 
@@ -44,6 +44,9 @@ pub struct PilotRecord {
     pub last_run_at: Option<UnixMillis>,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
+    /// The API key that last set the steps (`None`: set before keys were recorded).
+    /// Every run is authorised by it: see [`RunRecord::authorized_key_id`].
+    pub steps_key_id: Option<ApiKeyId>,
 }
 
 /// Everything a new pilot is made of; `trigger` settings are already validated.
@@ -54,6 +57,8 @@ pub struct NewPilot {
     pub status: PilotStatus,
     pub trigger: PilotTrigger,
     pub steps: Value,
+    /// The key creating the pilot: it sets the steps.
+    pub steps_key_id: Option<ApiKeyId>,
 }
 
 /// A pilot's trigger as stored.
@@ -78,6 +83,9 @@ pub struct PilotPatch {
     pub description: Option<String>,
     pub status: Option<PilotStatus>,
     pub steps: Option<Value>,
+    /// With `steps`: the key setting them, recorded as the pilot's `steps_key_id`.
+    /// Without `steps` the recorded key stays.
+    pub steps_key_id: Option<ApiKeyId>,
     pub trigger: Option<PilotTrigger>,
 }
 
@@ -98,6 +106,11 @@ pub struct RunRecord {
     pub finished_at: Option<UnixMillis>,
     /// For retries: the run this one repeats.
     pub retry_of: Option<RunId>,
+    /// The key that authorised the run's steps: the pilot's `steps_key_id` when the
+    /// run was fired (by any trigger), or the original run's for a retry. A
+    /// `deliberate` step submits only while this key exists, is not revoked and holds
+    /// `deliberations:write`, and its deliberation carries it.
+    pub authorized_key_id: Option<ApiKeyId>,
 }
 
 /// One step's result, written as the step ends.

@@ -22,3 +22,13 @@ CREATE TABLE processes (
     heartbeat_at INTEGER NOT NULL,
     expires_at   INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Who authorised a pilot's steps: the API key that last set them (created the pilot
+-- or patched its steps), and on each run the key it was fired under — the pilot's at
+-- the time, or the original run's for a retry. A `deliberate` step submits only
+-- while that key exists, is not revoked and holds deliberations:write. Pilots stored
+-- before this have no key: their `deliberate` steps fail until a key with that
+-- scope sets the steps again. (No foreign key: keys are revoked, never deleted, and
+-- the step looks its key up within the run's workspace and environment.)
+ALTER TABLE pilots ADD COLUMN steps_key_id INTEGER;
+ALTER TABLE runs ADD COLUMN authorized_key_id INTEGER;

@@ -4,6 +4,7 @@
 
 mod auth;
 mod crash;
+mod deliberate_scope;
 mod deliberate_step;
 mod deliberations;
 mod engine;
