@@ -7,8 +7,10 @@
 //! local sink. `--held` runs (the workspace cap's worth by default) reach the sink,
 //! which holds their requests, so their jobs are leased mid-step and fill the cap;
 //! `--queued` more wait behind them. The child is killed (`SIGKILL`), the sink stops
-//! holding, and a second child is started on the same store at once. The trial
-//! measures, from that restart, until
+//! holding, and a second child is started on the same store at once. The kill comes
+//! a random moment within a process heartbeat after two heartbeats of uptime, as a
+//! crash would, so the dead process's last heartbeat is anywhere from zero to one
+//! interval old. The trial measures, from that restart, until
 //!
 //! * **resume**: the first run that was waiting behind the cap reaches the sink — the
 //!   workspace's queued runs move again;
@@ -23,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use rand::Rng;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -134,6 +137,7 @@ async fn trial_once(
     std::fs::write(&config, child_config(parent, dir.path(), url))?;
     let sink = Sink::start().await?;
     let binary = std::env::current_exe().context("the pilot binary")?;
+    let started = Instant::now();
     let mut first = start(&binary, &config, &dir.path().join("first.log")).await?;
     let (key, _) = first.keys.clone().context("a first start shows its keys")?;
     let client = reqwest::Client::new();
@@ -168,6 +172,9 @@ async fn trial_once(
     if !early.is_empty() {
         bail!("runs {early:?} ran past the cap: the cap must equal --held");
     }
+    let beat = parent.queue.process_heartbeat_ms;
+    let uptime = Duration::from_millis(2 * beat + rand::rng().random_range(0..beat.max(1)));
+    tokio::time::sleep_until((started + uptime).into()).await;
 
     first.kill()?;
     sink.release();
