@@ -11,8 +11,8 @@
 //! that fires ([`Scheduler::spacing_ticks`]).
 //!
 //! The same loop does the store's housekeeping: once an hour it purges
-//! `Idempotency-Key`s older than their TTL (an idempotent `DELETE`, harmless when
-//! several nodes run it).
+//! `Idempotency-Key`s older than their TTL and rate-limit buckets that are full again
+//! (idempotent `DELETE`s, harmless when several nodes run them).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,6 +75,26 @@ impl Scheduler {
         self.store.purge_idempotency(before).await
     }
 
+    /// Deletes rate-limit buckets that have refilled (a missing bucket is a full one);
+    /// returns how many.
+    pub async fn purge_rate_limits(&self) -> Result<u64, pilot_store::StoreError> {
+        self.store.purge_rate_limits(self.clock.now()).await
+    }
+
+    /// The hourly housekeeping: both purges, each logged on its own.
+    async fn housekeeping(&self) {
+        match self.purge().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
+            Err(error) => tracing::warn!(%error, "idempotency key purge failed"),
+        }
+        match self.purge_rate_limits().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "refilled rate-limit buckets purged"),
+            Err(error) => tracing::warn!(%error, "rate-limit purge failed"),
+        }
+    }
+
     /// Runs passes until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut ticker = tokio::time::interval(self.interval);
@@ -85,11 +105,7 @@ impl Scheduler {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 _ = housekeeping.tick() => {
-                    match self.purge().await {
-                        Ok(0) => {}
-                        Ok(purged) => tracing::info!(purged, "expired idempotency keys purged"),
-                        Err(error) => tracing::warn!(%error, "idempotency key purge failed"),
-                    }
+                    self.housekeeping().await;
                     continue;
                 }
                 _ = ticker.tick() => {}

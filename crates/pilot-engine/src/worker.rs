@@ -1,11 +1,20 @@
-//! The worker loop: claim, run, heartbeat, settle, reap — and stop cleanly.
+//! The worker loop: register, claim, run, heartbeat, settle, reap — and stop cleanly.
+//!
+//! A worker is one process of the queue (`pilot serve`'s embedded worker, or `pilot
+//! worker`): it registers in the store's process registry under its id, which is the
+//! lease owner of every job it claims, and heartbeats every `process_heartbeat_ms`.
+//! If it dies, any worker's reaper finds it gone — once `process_lapse_ms` passes
+//! without a heartbeat, or at once on SQLite, where the kernel frees its lock file —
+//! and hands all its jobs back together, long before each job's own lease would
+//! expire (`pilot_store::ProcessStore`). The per-job lease and its heartbeat remain,
+//! as the last line. On shutdown it finishes or releases its jobs, then deregisters.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use pilot_domain::{Backoff, JobId, UnixMillis};
-use pilot_store::{ClaimRequest, ClaimedJob, JobFinish, Store, StoreError};
+use pilot_store::{ClaimRequest, ClaimedJob, JobFinish, NewProcess, Store, StoreError};
 use rand::Rng;
 use serde::Deserialize;
 use tokio::task::{Id as TaskId, JoinSet};
@@ -27,8 +36,14 @@ pub struct WorkerConfig {
     pub heartbeat_ms: u64,
     /// How long an idle worker waits for a wake-up before looking anyway.
     pub poll_interval_ms: u64,
-    /// How often expired leases are looked for.
+    /// How often gone processes and expired leases are looked for (and their jobs
+    /// handed back).
     pub reap_interval_ms: u64,
+    /// How often this process tells the store it is alive.
+    pub process_heartbeat_ms: u64,
+    /// How long after its last heartbeat a process is taken for gone and its jobs
+    /// are handed to others: a few heartbeats (at least two; see `lapse_ms`).
+    pub process_lapse_ms: u64,
     /// On shutdown, how long running jobs may take to finish before they are released.
     pub shutdown_grace_ms: u64,
     /// Backoff after a failed attempt: `base · 2^(n-1)`, capped, with jitter.
@@ -46,7 +61,9 @@ impl Default for WorkerConfig {
             lease_ms: 60_000,
             heartbeat_ms: 15_000,
             poll_interval_ms: 1_000,
-            reap_interval_ms: 5_000,
+            reap_interval_ms: 2_000,
+            process_heartbeat_ms: 2_000,
+            process_lapse_ms: 8_000,
             shutdown_grace_ms: 10_000,
             backoff_base_ms: 1_000,
             backoff_max_ms: 3_600_000,
@@ -59,6 +76,15 @@ impl WorkerConfig {
     /// The cap a claim carries: `None` when fairness is off.
     fn claim_cap(&self) -> Option<u32> {
         (self.workspace_cap > 0).then_some(self.workspace_cap)
+    }
+
+    /// The lapse a registration asks for: never under two heartbeats, so that one
+    /// late heartbeat does not make a live process look gone.
+    fn lapse_ms(&self) -> i64 {
+        let lapse = self
+            .process_lapse_ms
+            .max(self.process_heartbeat_ms.saturating_mul(2));
+        i64::try_from(lapse).unwrap_or(i64::MAX)
     }
 
     fn backoff(&self) -> Backoff {
@@ -103,7 +129,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         clock: Arc<dyn Clock>,
         config: WorkerConfig,
     ) -> Self {
-        let owner = format!("worker-{}", ulid_like());
+        let owner = format!("p{}-{}", std::process::id(), ulid_like());
         Worker {
             owner,
             store,
@@ -114,16 +140,19 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         }
     }
 
-    /// The lease owner name this worker claims under (unique per worker).
+    /// The process id this worker registers and claims under (unique per worker).
     pub fn owner(&self) -> &str {
         &self.owner
     }
 
-    /// Runs until `shutdown` is cancelled, then lets running jobs finish within the
-    /// grace period and releases the rest. Store errors are logged and retried: a
-    /// worker outlives a database restart.
+    /// Registers, then runs until `shutdown` is cancelled, then lets running jobs
+    /// finish within the grace period, releases the rest and deregisters. Store errors
+    /// are logged and retried: a worker outlives a database restart (it claims
+    /// nothing while it is not registered).
     pub async fn run(self, shutdown: CancellationToken) -> WorkerReport {
         let mut report = WorkerReport::default();
+        let mut registered = self.register().await;
+        let mut process_beat = every(self.config.process_heartbeat_ms);
         let mut running: JoinSet<Ran> = JoinSet::new();
         let mut in_flight: HashMap<TaskId, ClaimedJob> = HashMap::new();
         let notify = self.store.job_notify();
@@ -146,7 +175,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
 
             let free = concurrency - running.len();
             let mut claimed_full_batch = false;
-            if free > 0 {
+            if free > 0 && registered {
                 match self.claim(free as u32).await {
                     Ok(jobs) => {
                         claimed_full_batch = jobs.len() == free;
@@ -174,15 +203,77 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
                     self.settle(finished, &mut report).await;
                 }
                 _ = heartbeat.tick() => self.heartbeat(&in_flight).await,
+                _ = process_beat.tick() => registered = self.beat(registered).await,
                 _ = reap.tick() => self.reap().await,
                 _ = &mut woken, if running.len() < concurrency => {}
                 _ = tokio::time::sleep(poll), if running.len() < concurrency => {}
             }
         }
 
-        self.drain(running, in_flight, &mut report).await;
+        self.drain(running, in_flight, &mut report, process_beat)
+            .await;
+        self.deregister().await;
         tracing::info!(owner = %self.owner, ?report, "worker stopped");
         report
+    }
+
+    /// Registers this process, reaping gone ones first (on SQLite, a predecessor
+    /// killed on this data directory); `false` if the store could not be reached.
+    async fn register(&self) -> bool {
+        let now = self.clock.now();
+        let process = NewProcess {
+            id: self.owner.clone(),
+            host: host_name(),
+            pid: std::process::id(),
+        };
+        match self
+            .store
+            .register_process(&process, now, now.plus_ms(self.config.lapse_ms()))
+            .await
+        {
+            Ok(reaped) => {
+                if reaped.processes > 0 {
+                    tracing::warn!(
+                        processes = reaped.processes,
+                        jobs = reaped.jobs,
+                        "handed back the jobs of worker processes that are gone"
+                    );
+                }
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "registering the worker process failed; will retry");
+                false
+            }
+        }
+    }
+
+    /// The process heartbeat; registers (again) when the store does not know this
+    /// process — it was never registered, or was judged gone while it stalled.
+    async fn beat(&self, registered: bool) -> bool {
+        if !registered {
+            return self.register().await;
+        }
+        let now = self.clock.now();
+        let until = now.plus_ms(self.config.lapse_ms());
+        match self.store.heartbeat_process(&self.owner, now, until).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!(owner = %self.owner, "this worker process was taken for gone; registering again");
+                self.register().await
+            }
+            Err(error) => {
+                tracing::warn!(%error, "process heartbeat failed");
+                true
+            }
+        }
+    }
+
+    /// A clean exit: whatever this process still holds goes back, and it leaves the
+    /// registry.
+    async fn deregister(&self) {
+        self.retry_store(|| self.store.deregister_process(&self.owner, self.clock.now()))
+            .await;
     }
 
     async fn claim(&self, limit: u32) -> Result<Vec<ClaimedJob>, StoreError> {
@@ -351,7 +442,22 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         }
     }
 
+    /// Hands back the jobs of gone processes (all of a process's jobs at once), then
+    /// those whose own lease expired.
     async fn reap(&self) {
+        match self
+            .store
+            .reap_processes(self.clock.now(), Some(&self.owner))
+            .await
+        {
+            Ok(reaped) if reaped.processes == 0 => {}
+            Ok(reaped) => tracing::warn!(
+                processes = reaped.processes,
+                jobs = reaped.jobs,
+                "handed back the jobs of worker processes that are gone"
+            ),
+            Err(error) => tracing::warn!(%error, "reaping gone processes failed"),
+        }
         match self.store.reap_expired(self.clock.now()).await {
             Ok(0) => {}
             Ok(count) => tracing::warn!(count, "re-queued jobs whose worker stopped responding"),
@@ -359,13 +465,16 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         }
     }
 
-    /// Shutdown: let running jobs finish within the grace period, then release the rest.
+    /// Shutdown: let running jobs finish within the grace period (still heartbeating
+    /// the jobs and the process), then release the rest.
     async fn drain(
         &self,
         mut running: JoinSet<Ran>,
         mut in_flight: HashMap<TaskId, ClaimedJob>,
         report: &mut WorkerReport,
+        mut process_beat: tokio::time::Interval,
     ) {
+        let mut registered = true;
         let deadline =
             tokio::time::Instant::now() + Duration::from_millis(self.config.shutdown_grace_ms);
         let mut heartbeat =
@@ -374,6 +483,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => break,
                 _ = heartbeat.tick() => self.heartbeat(&in_flight).await,
+                _ = process_beat.tick() => registered = self.beat(registered).await,
                 Some(joined) = running.join_next_with_id() => {
                     let ran = self.take(&mut in_flight, joined);
                     self.settle(vec![ran], report).await;
@@ -395,7 +505,26 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
     }
 }
 
-/// A short unique suffix for lease owner names.
+/// An interval of `ms` whose first tick is one period away (not at once).
+fn every(ms: u64) -> tokio::time::Interval {
+    let period = Duration::from_millis(ms.max(1));
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
+}
+
+/// This machine's name, for the process registry (operators read it; nothing
+/// depends on it).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// A short unique suffix for process ids.
 fn ulid_like() -> String {
     let bytes: [u8; 10] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()

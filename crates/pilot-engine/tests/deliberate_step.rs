@@ -2,14 +2,16 @@
 //! `PILOT_TEST_POSTGRES_URL` is set), on a manual clock: each pass over a waiting run
 //! snoozes it without submitting again, the deliberation's result flows on once it is
 //! done, and a deliberation that never ends fails the step instead of being polled
-//! forever.
+//! forever. Each submission is authorised by the key that set the pilot's steps: a
+//! run whose key is revoked, lacks the scope or is missing fails the step with
+//! nothing reserved, and one already submitted is still waited for.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pilot_domain::{
-    Credits, DeliberationStatus, Environment, MasterKey, PilotStatus, RunId, RunStatus, StepStatus,
-    TriggerType, UnixMillis, WorkspaceId, WorkspaceName,
+    ApiKeyId, Credits, DeliberationStatus, Environment, MasterKey, PilotStatus, RunId, RunStatus,
+    Scopes, StepStatus, TriggerType, UnixMillis, WorkspaceId, WorkspaceName,
 };
 use pilot_engine::deliberation::{
     DeliberationDeps, DeliberationsConfig, Pipeline, drive_deliberation,
@@ -21,7 +23,7 @@ use pilot_engine::steps::email::{Mailer, SmtpConfig};
 use pilot_engine::{JobOutcome, ManualClock};
 use pilot_models::{MemorySink, Models, ModelsConfig};
 use pilot_outbound::{OutboundClient, OutboundPolicy};
-use pilot_store::{CreateRun, NewPilot, PilotTrigger, Store};
+use pilot_store::{CreateRun, NewApiKey, NewPilot, PilotTrigger, Store};
 use pilot_testkit::{TestDb, backends};
 use serde_json::{Value, json};
 
@@ -35,6 +37,21 @@ struct Setup {
     runs: RunDeps,
     deliberations: DeliberationDeps,
     workspace: WorkspaceId,
+    /// A key holding every scope: the one that sets the pilots' steps.
+    key: ApiKeyId,
+}
+
+/// Stores a key of the test environment with `scopes` in `workspace`.
+async fn key(store: &dyn Store, workspace: WorkspaceId, scopes: &str, digest: &str) -> ApiKeyId {
+    let key = NewApiKey {
+        environment: ENV,
+        name: "steps".into(),
+        prefix: "pk_test_abcd".into(),
+        digest: digest.into(),
+        scopes: Scopes::parse(scopes).unwrap(),
+        webhook_secret_sealed: "v1:unused".into(),
+    };
+    store.create_api_key(workspace, &key, NOW).await.unwrap().id
 }
 
 async fn setup(store: Arc<dyn Store>) -> Setup {
@@ -59,6 +76,13 @@ async fn setup(store: Arc<dyn Store>) -> Setup {
         deliberate_poll: Duration::from_millis(POLL_MS as u64),
     };
     let (master_key, _) = MasterKey::generate();
+    let key = key(
+        &*store,
+        workspace.id,
+        "pilots:write deliberations:write",
+        "d-all",
+    )
+    .await;
     Setup {
         runs: RunDeps {
             store: store.clone(),
@@ -74,17 +98,24 @@ async fn setup(store: Arc<dyn Store>) -> Setup {
         store,
         clock,
         workspace: workspace.id,
+        key,
     }
 }
 
 impl Setup {
     async fn run(&self, steps: Value) -> RunId {
+        self.run_set_by(Some(self.key), steps).await
+    }
+
+    /// A run of a pilot whose steps `key` set (`None`: stored before keys were).
+    async fn run_set_by(&self, key: Option<ApiKeyId>, steps: Value) -> RunId {
         let pilot = NewPilot {
             title: "Ask".into(),
             description: "Ask the panel".into(),
             status: PilotStatus::Active,
             trigger: PilotTrigger::default(),
             steps,
+            steps_key_id: key,
         };
         let pilot = self
             .store
@@ -139,7 +170,11 @@ async fn every_pass_over_a_waiting_run_snoozes_it_and_submits_once() {
         assert!(detail.steps.is_empty(), "nothing recorded while waiting");
         let submitted = s.store.load_deliberation(&id).await.unwrap().unwrap();
         assert_eq!(submitted.status, DeliberationStatus::Queued);
-        assert_eq!(submitted.key_id, None);
+        assert_eq!(
+            submitted.key_id,
+            Some(s.key),
+            "submitted under the run's key"
+        );
         assert_eq!(
             submitted.question,
             "Should we price Acme CRM per seat or by usage?"
@@ -216,5 +251,65 @@ async fn a_deliberation_that_never_ends_fails_the_step_past_its_budget() {
             error.contains("is still queued long past its processing budget"),
             "{error}"
         );
+    }
+}
+
+#[tokio::test]
+async fn only_a_live_key_with_the_scope_submits_and_a_submitted_one_is_waited_for() {
+    const ASK: &str = "Should we price Acme CRM per seat or by usage?";
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let s = setup(db.store.clone()).await;
+        let steps = json!([{"id": "ask", "type": "deliberate", "question": ASK}]);
+        let narrow = key(&*s.store, s.workspace, "pilots:write", "d-narrow").await;
+        let revoked = key(&*s.store, s.workspace, "deliberations:write", "d-revoked").await;
+        assert!(
+            s.store
+                .revoke_api_key(s.workspace, revoked, NOW)
+                .await
+                .unwrap()
+        );
+        for (set_by, needle) in [
+            (None, "has no authorising API key"),
+            (Some(ApiKeyId(9_999)), "no longer exists"),
+            (Some(narrow), "lacks the deliberations:write scope"),
+            (Some(revoked), "has been revoked"),
+        ] {
+            let run = s.run_set_by(set_by, steps.clone()).await;
+            assert_eq!(drive_run(&s.runs, run).await.unwrap(), JobOutcome::Done);
+            let detail = s.store.load_run(run).await.unwrap().unwrap();
+            assert_eq!(
+                detail.run.status,
+                RunStatus::Failed,
+                "{backend:?} {set_by:?}"
+            );
+            let error = detail.steps[0].error.as_deref().unwrap();
+            assert!(error.contains(needle), "{set_by:?}: {error}");
+            assert!(error.contains("nothing was charged"), "{error}");
+            let id = deliberation_id(&detail.run, 0, "ask", 1);
+            assert_eq!(s.store.load_deliberation(&id).await.unwrap(), None);
+        }
+        assert_eq!(s.reserves().await, 0, "nothing reserved: {backend:?}");
+
+        // Revoked after its deliberation was submitted: the run waits for it anyway.
+        let run = s.run(steps.clone()).await;
+        assert!(matches!(
+            drive_run(&s.runs, run).await.unwrap(),
+            JobOutcome::SnoozeUntil(_)
+        ));
+        assert!(
+            s.store
+                .revoke_api_key(s.workspace, s.key, NOW)
+                .await
+                .unwrap()
+        );
+        let detail = s.store.load_run(run).await.unwrap().unwrap();
+        let id = deliberation_id(&detail.run, 0, "ask", 1);
+        drive_deliberation(&s.deliberations, &id).await.unwrap();
+        s.clock.advance_ms(POLL_MS);
+        assert_eq!(drive_run(&s.runs, run).await.unwrap(), JobOutcome::Done);
+        let detail = s.store.load_run(run).await.unwrap().unwrap();
+        assert_eq!(detail.run.status, RunStatus::Success, "{backend:?}");
+        assert_eq!(s.reserves().await, 1);
     }
 }

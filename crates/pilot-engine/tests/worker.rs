@@ -267,6 +267,32 @@ impl BackgroundJob for PanicsOnce {
     }
 }
 
+/// A job of a workspace that hangs in the worker whose gate says so (as if its
+/// process froze or vanished mid-step) and completes elsewhere.
+#[derive(Serialize, Deserialize)]
+struct Gated {
+    n: u32,
+}
+
+struct Gate {
+    probe: Arc<Probe>,
+    hang: bool,
+}
+
+impl BackgroundJob for Gated {
+    const KIND: &'static str = "test.gated";
+    type Context = Arc<Gate>;
+
+    async fn run(self, gate: Arc<Gate>, meta: JobMeta) -> Result<JobOutcome, JobError> {
+        gate.probe.tell("started", &meta);
+        if gate.hang {
+            std::future::pending::<()>().await;
+        }
+        gate.probe.tell("done", &meta);
+        Ok(JobOutcome::Done)
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Running workers.
 
@@ -324,6 +350,9 @@ fn manual_config() -> WorkerConfig {
         heartbeat_ms: 60_000,
         poll_interval_ms: 600_000,
         reap_interval_ms: 600_000,
+        process_heartbeat_ms: 60_000,
+        // Longer than the lease: the lease cases see only the lease.
+        process_lapse_ms: 120_000,
         shutdown_grace_ms: 5_000,
         backoff_base_ms: 1_000,
         backoff_max_ms: 60_000,
@@ -538,6 +567,150 @@ async fn a_vanished_worker_job_runs_again_after_its_lease_expires() {
             "{backend:?}"
         );
         events.assert_no_more(backend);
+    }
+}
+
+/// Polls the process registry until `wanted` holds (registering has no event).
+async fn processes_when(store: &dyn Store, what: &str, wanted: impl Fn(&[String]) -> bool) {
+    let found = tokio::time::timeout(GUARD, async {
+        loop {
+            let ids: Vec<String> = store
+                .list_processes()
+                .await
+                .expect("list processes")
+                .into_iter()
+                .map(|p| p.id)
+                .collect();
+            if wanted(&ids) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("{what}: not within {GUARD:?}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_process_gives_its_jobs_back_when_its_heartbeat_lapses_long_before_their_leases()
+{
+    const CAP: u32 = 2;
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let (clock, dyn_clock) = manual_clock();
+        let (probe, mut events) = Probe::new();
+        let registry = Arc::new(JobRegistry::new().register::<Gated>());
+        // One workspace, four jobs, a cap of two: two run, two wait behind them.
+        let workspace = pilot_domain::WorkspaceId(1);
+        let jobs: Vec<NewJob> = (0..4)
+            .map(|n| new_job(&Gated { n }, T0).for_workspace(workspace))
+            .collect();
+        db.store.enqueue_many(&jobs, T0).await.unwrap();
+        // Leases of an hour; a process lapses ten seconds after its last heartbeat
+        // (beats are 5 s apart in real time: none of the test's clock is theirs).
+        let config = WorkerConfig {
+            lease_ms: 3_600_000,
+            process_heartbeat_ms: 5_000,
+            process_lapse_ms: 10_000,
+            workspace_cap: CAP,
+            reap_interval_ms: 20,
+            poll_interval_ms: 20,
+            ..manual_config()
+        };
+        let gate = |hang| {
+            Arc::new(Gate {
+                probe: probe.clone(),
+                hang,
+            })
+        };
+
+        let a = RunningWorker::start(
+            node_store(&db).await,
+            &registry,
+            gate(true),
+            dyn_clock.clone(),
+            config.clone(),
+        );
+        assert_eq!(
+            events.next_sorted(2).await,
+            [event("started", 1), event("started", 1)],
+            "{backend:?}"
+        );
+        // A's process vanishes mid-step: no shutdown, no release, no deregistering.
+        a.handle.abort();
+        let gone = within("worker A ending", GUARD, a.handle).await;
+        assert!(gone.is_err_and(|error| error.is_cancelled()), "{backend:?}");
+        let counts = db.store.queue_counts().await.unwrap();
+        assert_eq!((counts.running, counts.queued), (2, 2), "{backend:?}");
+
+        // B starts beside it. A has not lapsed (and on SQLite its lock is held by this
+        // very process), so B's registration leaves A's jobs alone and the workspace's
+        // other two jobs stay behind the cap.
+        let b = RunningWorker::start(
+            node_store(&db).await,
+            &registry,
+            gate(false),
+            dyn_clock.clone(),
+            config.clone(),
+        );
+        let (a_id, b_id) = (a.owner.clone(), b.owner.clone());
+        processes_when(&*db.store, "B registered", |ids| ids.contains(&b_id)).await;
+        let held: Vec<JobRecord> = {
+            let mut held = Vec::new();
+            for id in 1..=4 {
+                if let Some(job) = db.store.get_job(JobId(id)).await.unwrap()
+                    && job.state == JobState::Running
+                {
+                    held.push(job);
+                }
+            }
+            held
+        };
+        assert_eq!(held.len(), 2, "{backend:?}");
+        for job in &held {
+            assert_eq!(
+                job.lease_owner.as_deref(),
+                Some(a_id.as_str()),
+                "{backend:?}"
+            );
+            assert_eq!(job.lease_expires_at, Some(T0.plus_ms(3_600_000)));
+        }
+
+        // Past A's lapse and an hour short of its leases, B's reaper hands back both
+        // of A's jobs at once; all four complete on B.
+        advance_to(&clock, T0.plus_ms(10_001), &*db.store);
+        let mut done = Vec::new();
+        while done.len() < 4 {
+            let next = events.next().await;
+            if next.step == "done" {
+                done.push(next);
+            }
+        }
+        done.sort();
+        assert_eq!(
+            done,
+            [
+                event("done", 1),
+                event("done", 1),
+                event("done", 2),
+                event("done", 2)
+            ],
+            "{backend:?}: A's two jobs ran again (attempt 2), the waiting two once"
+        );
+        assert!(clock.now() < T0.plus_ms(3_600_000), "no lease expired");
+        processes_when(&*db.store, "A removed", |ids| ids == [b_id.clone()]).await;
+
+        // A clean shutdown deregisters.
+        let report = b.stop().await;
+        assert_eq!(report.completed, 4, "{backend:?}");
+        assert!(
+            db.store.list_processes().await.unwrap().is_empty(),
+            "{backend:?}"
+        );
+        assert_eq!(
+            db.store.queue_counts().await.unwrap(),
+            QueueCounts::default()
+        );
     }
 }
 

@@ -2,10 +2,10 @@
 //! side by side, each with its own migrations, chosen once at start-up by [`open`].
 //!
 //! The interface is split by concern — [`WorkspaceStore`], [`KeyStore`], [`JobStore`],
-//! and the Pilots half's [`PilotStore`], [`RunStore`], [`SecretStore`] and
-//! [`RateLimitStore`], and the Deliberations half's [`DeliberationStore`],
-//! [`CreditStore`] and [`IdempotencyStore`] — and each backend implements each part in
-//! a file of its own.
+//! the Pilots half's [`PilotStore`], [`RunStore`] and [`SecretStore`], the
+//! [`RateLimitStore`] (GCRA buckets), and the Deliberations half's [`DeliberationStore`],
+//! [`CreditStore`] and [`IdempotencyStore`], and the [`ProcessStore`] (which worker
+//! processes are alive) — and each backend implements each part in a file of its own.
 //! Every method that reads tenant data takes the `(workspace, environment)` it is
 //! scoped to; nothing here trusts a caller to filter afterwards.
 //!
@@ -19,6 +19,8 @@ mod error;
 mod pilot_rows;
 mod pilots;
 mod postgres;
+mod processes;
+mod rate_limits;
 mod records;
 mod rows;
 pub mod scratch;
@@ -41,10 +43,12 @@ pub use deliberations::{
 pub use error::{StoreError, StoreResult};
 pub use pilots::{
     CreateRun, NewPilot, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RUN_JOB_KIND,
-    RateLimitCount, RateLimitStore, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord,
-    RunStore, RunWork, SecretRecord, SecretStore, StepResultRecord,
+    RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork, SecretRecord,
+    SecretStore, StepResultRecord,
 };
 pub use postgres::PostgresStore;
+pub use processes::{NewProcess, ProcessRecord, ProcessStore, ReapedProcesses};
+pub use rate_limits::{RateLimit, RateLimitHit, RateLimitState, RateLimitStore};
 pub use records::{
     ApiKeyRecord, Backend, ClaimRequest, ClaimedJob, JobFinish, JobRecord, KeyLookup, NewApiKey,
     QueueCounts, WorkspaceRecord,
@@ -86,6 +90,14 @@ pub trait KeyStore {
         environment: Option<Environment>,
     ) -> StoreResult<Vec<ApiKeyRecord>>;
 
+    /// The key `key_id` of that workspace and environment, revoked or not.
+    async fn get_api_key(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        key_id: ApiKeyId,
+    ) -> StoreResult<Option<ApiKeyRecord>>;
+
     /// The key with this SHA-256 digest, revoked or not, with its workspace's name.
     async fn find_key_by_digest(&self, digest: &str) -> StoreResult<Option<KeyLookup>>;
 
@@ -107,6 +119,13 @@ pub trait KeyStore {
 }
 
 /// The durable job queue's storage half; the engine's workers drive it.
+///
+/// Whenever a `run_pilot` job leaves `running` without completing — handed back
+/// ([`JobStore::release`]), its lease expired ([`JobStore::reap_expired`]), its
+/// process gone ([`ProcessStore::reap_processes`]), or settled to be retried or
+/// buried ([`JobStore::finish`], but for a snooze) — its run follows in the same
+/// transaction: a `running` run reads `queued` again (it waits for a worker and a
+/// slot under the cap), and a run whose job is buried ends `failed` with the reason.
 #[async_trait]
 pub trait JobStore {
     async fn enqueue(&self, job: &NewJob, now: UnixMillis) -> StoreResult<JobId>;
@@ -175,6 +194,7 @@ pub trait Store:
     + DeliberationStore
     + CreditStore
     + IdempotencyStore
+    + ProcessStore
     + Send
     + Sync
     + 'static

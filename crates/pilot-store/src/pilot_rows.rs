@@ -8,15 +8,14 @@ use std::collections::HashMap;
 use std::fmt::Display;
 
 use pilot_domain::{
-    NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType, UnixMillis,
+    ApiKeyId, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType, UnixMillis,
     WorkspaceId,
 };
 use serde_json::{Value, json};
 
 use crate::error::{StoreError, StoreResult};
 use crate::pilots::{
-    PilotRecord, PilotTrigger, RUN_JOB_KIND, RateLimitCount, RunDetail, RunRecord, SecretRecord,
-    StepResultRecord,
+    PilotRecord, PilotTrigger, RUN_JOB_KIND, RunDetail, RunRecord, SecretRecord, StepResultRecord,
 };
 use crate::sqlite::row::from_sqlite_row;
 
@@ -25,7 +24,7 @@ macro_rules! pilot_columns {
     () => {
         "id, workspace_id, environment, title, description, status, trigger_type, steps, \
          schedule_cron, schedule_timezone, next_fire_at, webhook_token_sealed, email_address, \
-         run_count, last_run_at, created_at, updated_at"
+         run_count, last_run_at, created_at, updated_at, steps_key_id"
     };
 }
 pub(crate) use pilot_columns;
@@ -34,7 +33,7 @@ pub(crate) use pilot_columns;
 macro_rules! run_columns {
     () => {
         "id, pilot_id, workspace_id, environment, status, trigger_type, payload, steps, error, \
-         created_at, started_at, finished_at, retry_of"
+         created_at, started_at, finished_at, retry_of, authorized_key_id"
     };
 }
 pub(crate) use run_columns;
@@ -93,6 +92,7 @@ pub(crate) struct PilotRow {
     last_run_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    steps_key_id: Option<i64>,
 }
 
 from_sqlite_row!(PilotRow {
@@ -112,7 +112,8 @@ from_sqlite_row!(PilotRow {
     run_count,
     last_run_at,
     created_at,
-    updated_at
+    updated_at,
+    steps_key_id
 });
 
 impl TryFrom<PilotRow> for PilotRecord {
@@ -146,6 +147,7 @@ impl TryFrom<PilotRow> for PilotRecord {
             last_run_at: row.last_run_at.map(UnixMillis),
             created_at: UnixMillis(row.created_at),
             updated_at: UnixMillis(row.updated_at),
+            steps_key_id: row.steps_key_id.map(ApiKeyId),
         })
     }
 }
@@ -165,6 +167,7 @@ pub(crate) struct RunRow {
     started_at: Option<i64>,
     finished_at: Option<i64>,
     retry_of: Option<i64>,
+    authorized_key_id: Option<i64>,
 }
 
 from_sqlite_row!(RunRow {
@@ -180,7 +183,8 @@ from_sqlite_row!(RunRow {
     created_at,
     started_at,
     finished_at,
-    retry_of
+    retry_of,
+    authorized_key_id
 });
 
 impl TryFrom<RunRow> for RunRecord {
@@ -207,6 +211,7 @@ impl TryFrom<RunRow> for RunRecord {
             started_at: row.started_at.map(UnixMillis),
             finished_at: row.finished_at.map(UnixMillis),
             retry_of: row.retry_of.map(RunId),
+            authorized_key_id: row.authorized_key_id.map(ApiKeyId),
         })
     }
 }
@@ -338,43 +343,9 @@ pub(crate) fn before_bound(before: Option<RunId>) -> i64 {
     before.map_or(i64::MAX, |id| id.0)
 }
 
-/// The fixed window of `window_ms` holding `now`: its start, and the outcome of a count
-/// in it. A window shorter than 1 ms counts as 1 ms.
-pub(crate) struct Window {
-    pub(crate) start: i64,
-    window_ms: i64,
-}
-
-impl Window {
-    pub(crate) fn holding(now: UnixMillis, window_ms: i64) -> Window {
-        let window_ms = window_ms.max(1);
-        Window {
-            start: now.0 - now.0.rem_euclid(window_ms),
-            window_ms,
-        }
-    }
-
-    pub(crate) fn counted(&self, count: i64) -> RateLimitCount {
-        RateLimitCount {
-            count,
-            resets_at: UnixMillis(self.start.saturating_add(self.window_ms)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn windows_are_aligned_to_their_length() {
-        let window = Window::holding(UnixMillis(125_000), 60_000);
-        assert_eq!(window.start, 120_000);
-        assert_eq!(window.counted(3).resets_at, UnixMillis(180_000));
-        // Before the epoch the window still holds `now`.
-        assert_eq!(Window::holding(UnixMillis(-1), 60_000).start, -60_000);
-        assert_eq!(Window::holding(UnixMillis(7), 0).start, 7);
-    }
 
     #[test]
     fn bad_json_is_corrupt_not_a_panic() {

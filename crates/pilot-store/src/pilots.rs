@@ -1,5 +1,5 @@
-//! The Pilots half of the store: pilots, their runs and step results, workspace
-//! secrets, and fixed-window rate-limit counters.
+//! The Pilots half of the store: pilots, their runs and step results, and workspace
+//! secrets.
 //!
 //! Every tenant method takes the `(workspace, environment)` it is scoped to and puts
 //! both in its `WHERE` clause. Methods that the worker calls on a run it was handed by
@@ -12,8 +12,8 @@
 
 use async_trait::async_trait;
 use pilot_domain::{
-    Environment, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType, UnixMillis,
-    WorkspaceId,
+    ApiKeyId, Environment, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType,
+    UnixMillis, WorkspaceId,
 };
 use serde_json::Value;
 
@@ -44,6 +44,9 @@ pub struct PilotRecord {
     pub last_run_at: Option<UnixMillis>,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
+    /// The API key that last set the steps (`None`: set before keys were recorded).
+    /// Every run is authorised by it: see [`RunRecord::authorized_key_id`].
+    pub steps_key_id: Option<ApiKeyId>,
 }
 
 /// Everything a new pilot is made of; `trigger` settings are already validated.
@@ -54,6 +57,8 @@ pub struct NewPilot {
     pub status: PilotStatus,
     pub trigger: PilotTrigger,
     pub steps: Value,
+    /// The key creating the pilot: it sets the steps.
+    pub steps_key_id: Option<ApiKeyId>,
 }
 
 /// A pilot's trigger as stored.
@@ -78,6 +83,9 @@ pub struct PilotPatch {
     pub description: Option<String>,
     pub status: Option<PilotStatus>,
     pub steps: Option<Value>,
+    /// With `steps`: the key setting them, recorded as the pilot's `steps_key_id`.
+    /// Without `steps` the recorded key stays.
+    pub steps_key_id: Option<ApiKeyId>,
     pub trigger: Option<PilotTrigger>,
 }
 
@@ -98,6 +106,11 @@ pub struct RunRecord {
     pub finished_at: Option<UnixMillis>,
     /// For retries: the run this one repeats.
     pub retry_of: Option<RunId>,
+    /// The key that authorised the run's steps: the pilot's `steps_key_id` when the
+    /// run was fired (by any trigger), or the original run's for a retry. A
+    /// `deliberate` step submits only while this key exists, is not revoked and holds
+    /// `deliberations:write`, and its deliberation carries it.
+    pub authorized_key_id: Option<ApiKeyId>,
 }
 
 /// One step's result, written as the step ends.
@@ -191,15 +204,6 @@ pub struct SecretRecord {
     pub name: String,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
-}
-
-/// The outcome of counting one request against a fixed window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimitCount {
-    /// Requests counted in this window, this one included.
-    pub count: i64,
-    /// When the window ends.
-    pub resets_at: UnixMillis,
 }
 
 #[async_trait]
@@ -352,17 +356,4 @@ pub trait SecretStore {
         workspace_id: WorkspaceId,
         environment: Environment,
     ) -> StoreResult<Vec<(String, String)>>;
-}
-
-#[async_trait]
-pub trait RateLimitStore {
-    /// Counts one request against `bucket` in the fixed window of `window_ms` that
-    /// holds `now`, in one statement, so the count holds across processes. Windows
-    /// that ended are purged now and then.
-    async fn hit_rate_limit(
-        &self,
-        bucket: &str,
-        window_ms: i64,
-        now: UnixMillis,
-    ) -> StoreResult<RateLimitCount>;
 }

@@ -6,6 +6,7 @@ use pilot_domain::{ApiKeyId, JobId, JobState, Scopes, UnixMillis, WorkspaceId};
 use serde_json::Value;
 
 use crate::error::StoreError;
+use crate::processes::ProcessRecord;
 use crate::records::{
     ApiKeyRecord, ClaimedJob, JobFinish, JobRecord, KeyLookup, QueueCounts, WorkspaceRecord,
 };
@@ -247,4 +248,36 @@ pub(crate) fn counts_from(rows: Vec<(String, i64)>) -> QueueCounts {
         }
     }
     counts
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProcessRow {
+    id: String,
+    host: String,
+    pid: i64,
+    started_at: i64,
+    heartbeat_at: i64,
+    expires_at: i64,
+}
+
+from_sqlite_row!(ProcessRow {
+    id,
+    host,
+    pid,
+    started_at,
+    heartbeat_at,
+    expires_at
+});
+
+impl From<ProcessRow> for ProcessRecord {
+    fn from(row: ProcessRow) -> Self {
+        ProcessRecord {
+            id: row.id,
+            host: row.host,
+            pid: row.pid,
+            started_at: UnixMillis(row.started_at),
+            heartbeat_at: UnixMillis(row.heartbeat_at),
+            expires_at: UnixMillis(row.expires_at),
+        }
+    }
 }

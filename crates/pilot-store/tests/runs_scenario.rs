@@ -83,6 +83,7 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
                 started_at: None,
                 finished_at: None,
                 retry_of: None,
+                authorized_key_id: None,
             }
         );
 
@@ -311,6 +312,7 @@ async fn a_finished_run_is_retried_from_the_start_or_its_failed_step() {
             status: RunStatus::Queued,
             created_at: later,
             retry_of: Some(id),
+            authorized_key_id: None,
             ..original.clone()
         };
         assert_eq!(again, expected, "{backend:?}");
@@ -426,5 +428,93 @@ async fn a_worker_loads_a_run_with_its_results_and_its_tenants_secrets_at_once()
             store.load_run_work(RunId(run.id.0 + 1_000)).await.unwrap(),
             None
         );
+    }
+}
+
+#[tokio::test]
+async fn the_key_that_set_a_pilots_steps_authorises_its_runs_by_every_trigger() {
+    use pilot_domain::{ApiKeyId, Scopes};
+    use pilot_store::{NewApiKey, PilotTrigger};
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &*db.store;
+        let acme = workspace(store, "acme").await;
+        let key = |digest: &str| NewApiKey {
+            environment: LIVE,
+            name: digest.into(),
+            prefix: "pk_live_abcd".into(),
+            digest: digest.into(),
+            scopes: Scopes::all(),
+            webhook_secret_sealed: "v1:x".into(),
+        };
+        let first = store.create_api_key(acme, &key("d1"), T0).await.unwrap();
+        let second = store.create_api_key(acme, &key("d2"), T0).await.unwrap();
+        let found = store.get_api_key(acme, LIVE, first.id).await.unwrap();
+        assert_eq!(found, Some(first.clone()), "{backend:?}");
+        let elsewhere = store.get_api_key(acme, pilot_domain::Environment::Test, first.id);
+        assert_eq!(
+            elsewhere.await.unwrap(),
+            None,
+            "another environment's key is absent"
+        );
+
+        let scheduled = NewPilot {
+            steps_key_id: Some(first.id),
+            trigger: PilotTrigger {
+                trigger_type: Some(TriggerType::Schedule),
+                schedule_cron: Some("* * * * *".into()),
+                schedule_timezone: Some("UTC".into()),
+                next_fire_at: Some(T0),
+                ..PilotTrigger::default()
+            },
+            ..new_pilot("Keyed")
+        };
+        let keyed = pilot(store, acme, &scheduled).await;
+        assert_eq!(keyed.steps_key_id, Some(first.id), "{backend:?}");
+        let manual = queue_run(store, acme, keyed.id, T0).await;
+        assert_eq!(manual.authorized_key_id, Some(first.id), "{backend:?}");
+        let fired = store
+            .fire_schedule(keyed.id, T0, Some(T0.plus_ms(60_000)), &json!({}), T0)
+            .await
+            .unwrap()
+            .expect("the tick fires");
+        assert_eq!(fired.authorized_key_id, Some(first.id), "{backend:?}");
+
+        // Patching anything but the steps keeps the key; new steps record their key.
+        let retitle = PilotPatch {
+            title: Some("Renamed".into()),
+            steps_key_id: Some(second.id),
+            ..PilotPatch::default()
+        };
+        let renamed = store.update_pilot(acme, LIVE, keyed.id, &retitle, T0).await;
+        assert_eq!(renamed.unwrap().unwrap().steps_key_id, Some(first.id));
+        let resteps = PilotPatch {
+            steps: Some(steps()),
+            steps_key_id: Some(second.id),
+            ..PilotPatch::default()
+        };
+        let resaved = store.update_pilot(acme, LIVE, keyed.id, &resteps, T0).await;
+        assert_eq!(resaved.unwrap().unwrap().steps_key_id, Some(second.id));
+        let after = queue_run(store, acme, keyed.id, T0.plus_ms(1)).await;
+        assert_eq!(after.authorized_key_id, Some(second.id), "{backend:?}");
+
+        // A retry repeats its run's steps, so it keeps the run's key.
+        let mut done = RunProgress::default();
+        done.finish(RunStatus::Failed, Some("x".into()), T0);
+        store.record_progress(manual.id, &done).await.unwrap();
+        let retried = store
+            .retry_run(acme, LIVE, manual.id, RetryFrom::Start, T0)
+            .await
+            .unwrap();
+        let RetryRun::Created(retried) = retried else {
+            panic!("{retried:?}");
+        };
+        assert_eq!(retried.authorized_key_id, Some(first.id), "{backend:?}");
+
+        // A pilot stored without a key (before keys were recorded) authorises nothing.
+        let legacy = pilot(store, acme, &new_pilot("Legacy")).await;
+        assert_eq!(legacy.steps_key_id, None);
+        let run = queue_run(store, acme, legacy.id, T0).await;
+        assert_eq!(run.authorized_key_id, None::<ApiKeyId>);
     }
 }

@@ -1,10 +1,12 @@
-//! Workspace secrets and rate-limit windows, on SQLite and, when
-//! `PILOT_TEST_POSTGRES_URL` is set, PostgreSQL.
+//! Workspace secrets and rate-limit buckets (GCRA), on SQLite and, when
+//! `PILOT_TEST_POSTGRES_URL` is set, PostgreSQL. Rate limits are driven by the
+//! instants passed in, as the server's injected clock passes them.
 
 mod common;
 
 use common::*;
 use pilot_domain::{Environment, UnixMillis};
+use pilot_store::{RateLimit, Store};
 use pilot_testkit::{TestDb, backends};
 
 #[tokio::test]
@@ -70,38 +72,121 @@ async fn secrets_are_put_listed_and_deleted_per_tenant() {
     }
 }
 
+const HOURLY: RateLimit = RateLimit {
+    limit: 60,
+    window_ms: 3_600_000,
+};
+
+/// How many of `n` requests to `bucket` at `at` are let through.
+async fn burst(store: &dyn Store, bucket: &str, n: usize, at: UnixMillis) -> usize {
+    let mut allowed = 0;
+    for _ in 0..n {
+        if store
+            .hit_rate_limit(bucket, HOURLY, at)
+            .await
+            .unwrap()
+            .allowed
+        {
+            allowed += 1;
+        }
+    }
+    allowed
+}
+
 #[tokio::test]
-async fn rate_limits_count_per_bucket_and_fixed_window() {
+async fn a_rate_limit_lets_no_second_burst_through_around_a_window_boundary() {
     for backend in backends() {
         let db = TestDb::new(backend).await;
         let store = &*db.store;
-        const MINUTE: i64 = 60_000;
-        // T0 is 20 s into its minute.
-        let start = UnixMillis(T0.0 - T0.0 % MINUTE);
-        let ends = start.plus_ms(MINUTE);
+        // The case: a clock hour ends at `boundary`. A fixed window let 60
+        // through in its last second and 60 more in the next one's first.
+        let boundary = UnixMillis(T0.0 - T0.0 % 3_600_000 + 3_600_000);
+        let before = burst(store, "post:1", 100, boundary.plus_ms(-1_000)).await;
+        let after = burst(store, "post:1", 100, boundary.plus_ms(1_000)).await;
+        assert_eq!((before, after), (60, 0), "{backend:?}");
 
-        for expected in 1..=3 {
-            let hit = store.hit_rate_limit("create:1", MINUTE, T0).await.unwrap();
-            assert_eq!((hit.count, hit.resets_at), (expected, ends), "{backend:?}");
-        }
-        let elsewhere = store.hit_rate_limit("create:2", MINUTE, T0).await.unwrap();
-        assert_eq!(elsewhere.count, 1, "buckets are counted apart");
-        let last_moment = store
-            .hit_rate_limit("create:1", MINUTE, ends.plus_ms(-1))
-            .await;
-        assert_eq!(last_moment.unwrap().count, 4);
-
-        let next = store
-            .hit_rate_limit("create:1", MINUTE, ends)
+        // It comes back one request per minute, whenever the minute falls.
+        let minute_on = boundary.plus_ms(59_000);
+        assert_eq!(burst(store, "post:1", 5, minute_on).await, 1, "{backend:?}");
+        let hit = store
+            .hit_rate_limit("post:1", HOURLY, minute_on)
             .await
             .unwrap();
+        let state = HOURLY.state(hit.tat, minute_on);
+        assert!(!hit.allowed);
+        assert_eq!(state.remaining, 0);
+        assert_eq!(state.next_at, minute_on.plus_ms(60_000));
+        assert_eq!(state.full_at, minute_on.plus_ms(3_600_000));
+        // Over the whole first hour after the burst: 60 refilled, never 120 at once.
+        let mut through = 0;
+        for minute in 2..=61 {
+            through += burst(
+                store,
+                "post:1",
+                3,
+                minute_on.plus_ms(minute * 60_000 - 60_000),
+            )
+            .await;
+        }
+        assert_eq!(through, 60, "{backend:?}");
+
+        // Buckets are apart.
         assert_eq!(
-            (next.count, next.resets_at),
-            (1, ends.plus_ms(MINUTE)),
+            burst(store, "post:2", 61, boundary).await,
+            60,
             "{backend:?}"
         );
-        // Opening that window purged the ended one: a straggler there starts over.
-        let straggler = store.hit_rate_limit("create:1", MINUTE, T0).await.unwrap();
-        assert_eq!(straggler.count, 1, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_checks_never_let_more_than_the_limit_through() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let checks: Vec<_> = (0..100)
+            .map(|_| {
+                let store = db.store.clone();
+                tokio::spawn(async move {
+                    store
+                        .hit_rate_limit("post:1", HOURLY, T0)
+                        .await
+                        .unwrap()
+                        .allowed
+                })
+            })
+            .collect();
+        let mut allowed = 0;
+        for check in checks {
+            allowed += usize::from(check.await.unwrap());
+        }
+        assert_eq!(allowed, 60, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn refilled_buckets_are_purged_and_start_full() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &*db.store;
+        assert_eq!(burst(store, "a", 60, T0).await, 60);
+        assert_eq!(burst(store, "b", 1, T0).await, 1);
+        // `b` is full again a minute later, `a` only after the hour.
+        assert_eq!(
+            store.purge_rate_limits(T0.plus_ms(59_999)).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            store.purge_rate_limits(T0.plus_ms(60_000)).await.unwrap(),
+            1
+        );
+        assert_eq!(burst(store, "b", 61, T0.plus_ms(60_000)).await, 60);
+        assert_eq!(burst(store, "a", 1, T0.plus_ms(60_000)).await, 1);
+        let full = T0.plus_ms(3_600_000 + 60_000);
+        assert_eq!(
+            store.purge_rate_limits(full).await.unwrap(),
+            2,
+            "{backend:?}"
+        );
+        assert_eq!(burst(store, "a", 61, full).await, 60, "{backend:?}");
     }
 }

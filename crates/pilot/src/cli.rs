@@ -211,6 +211,27 @@ pub enum BenchCommand {
     Queue(QueueBenchArgs),
     /// Fire 3-step pilot runs through the run endpoint; prints runs/s and latencies.
     Runs(RunsBenchArgs),
+    /// Kill -9 a `pilot serve` child mid-step with runs queued behind the workspace
+    /// cap, restart it on the same store, and time until the queued runs move again.
+    Recovery(RecoveryBenchArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RecoveryBenchArgs {
+    /// Kill, restart and measure this many times, each on a fresh scratch store.
+    #[arg(long, default_value_t = 5)]
+    pub trials: u32,
+    /// Runs mid-step when the server is killed; they must fill the workspace cap
+    /// (default: `queue.workspace_cap`).
+    #[arg(long)]
+    pub held: Option<u32>,
+    /// Runs queued behind them.
+    #[arg(long, default_value_t = 40)]
+    pub queued: u32,
+    /// PostgreSQL server to bench on (a scratch database is created and dropped);
+    /// without it, SQLite in a temporary data directory.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 #[derive(Clone, Debug, Args)]

@@ -24,7 +24,19 @@
 //!
 //! A rendering error, a question outside 10–2000 characters once rendered, a question
 //! carrying a secret's value (it is stored with the deliberation), or a question the
-//! guardrails refuse also fail the step at once, before anything is charged. The
+//! guardrails refuse also fail the step at once, before anything is charged.
+//!
+//! **The run's key.** A deliberation is submitted on the authority of the API key
+//! that set the pilot's steps, which the run recorded when it was fired
+//! ([`RunRecord::authorized_key_id`]). Before every submission (each `retry` attempt
+//! included) the step checks that key: it must still exist in the run's workspace
+//! and environment, not be revoked, and hold `deliberations:write` — otherwise the
+//! step fails saying which, before the guardrails are asked or anything is reserved.
+//! The deliberation carries the key, as one submitted with it through the API does.
+//! A deliberation already submitted is waited for whatever became of the key since:
+//! its credits are reserved and it runs to its end, as an API submission does when
+//! its key is revoked. A run without a key (its pilot's steps were stored before keys
+//! were recorded) fails the step until a key with the scope sets the steps again. The
 //! step's `timeout_ms` does not apply to the wait: the deliberation's processing
 //! budget bounds it. A deliberation still not terminal [`STALLED_AFTER_MS`] past that
 //! budget (its job was lost) fails the step rather than being polled forever.
@@ -32,7 +44,9 @@
 use pilot_domain::deliberation::QUESTION_CHARS;
 use pilot_domain::secret::redact;
 use pilot_domain::step::DeliberateStep;
-use pilot_domain::{DeliberationId, DeliberationStatus, Step, StepKind, UnixMillis};
+use pilot_domain::{
+    ApiKeyId, DeliberationId, DeliberationStatus, Scope, Step, StepKind, UnixMillis,
+};
 use pilot_models::CallContext;
 use pilot_store::{
     CreateDeliberation, DeliberationRecord, NewDeliberation, RunRecord, Store, StoreError,
@@ -223,6 +237,10 @@ async fn submit(
             started_at,
         }))
     };
+    let key_id = match authorising_key(store, run).await? {
+        Ok(key_id) => key_id,
+        Err(error) => return finished(Err(error)),
+    };
     let question = match question(settings, templates, secrets) {
         Ok(question) => question,
         Err(error) => return finished(Err(error)),
@@ -256,7 +274,7 @@ async fn submit(
     let estimate = services.deliberations.estimates.estimate(mode, difficulty);
     let new = NewDeliberation {
         id: id.clone(),
-        key_id: None,
+        key_id: Some(key_id),
         mode,
         use_case,
         difficulty,
@@ -294,6 +312,43 @@ async fn submit(
         }
         Err(error) => Err(error),
     }
+}
+
+/// The key the run's deliberation is submitted under, if it may still submit one: it
+/// exists in the run's tenant, is not revoked and holds `deliberations:write`. Else
+/// the step's error, saying what to do.
+async fn authorising_key(
+    store: &dyn Store,
+    run: &RunRecord,
+) -> Result<Result<ApiKeyId, String>, StoreError> {
+    const REMEDY: &str = "nothing was charged; set the pilot's steps again with a key that \
+                          holds deliberations:write";
+    let Some(key_id) = run.authorized_key_id else {
+        return Ok(Err(format!(
+            "this run has no authorising API key (its pilot's steps were set before keys \
+             were recorded); {REMEDY}"
+        )));
+    };
+    let found = store
+        .get_api_key(run.workspace_id, run.environment, key_id)
+        .await?;
+    Ok(match found {
+        None => Err(format!(
+            "the API key that authorised this run (key {key_id}) no longer exists; {REMEDY}"
+        )),
+        Some(key) if key.revoked_at.is_some() => Err(format!(
+            "the API key that authorised this run ({}…, key {key_id}) has been revoked; \
+             {REMEDY}",
+            key.prefix
+        )),
+        Some(key) if !key.scopes.allows(Scope::DeliberationsWrite) => Err(format!(
+            "the API key that authorised this run ({}…, key {key_id}) lacks the {} scope; \
+             {REMEDY}",
+            key.prefix,
+            Scope::DeliberationsWrite
+        )),
+        Some(key) => Ok(key.id),
+    })
 }
 
 /// The rendered question, checked as a submission's is.
@@ -343,6 +398,7 @@ mod tests {
             started_at: None,
             finished_at: None,
             retry_of: None,
+            authorized_key_id: None,
         }
     }
 

@@ -1,6 +1,19 @@
 //! §6 rate limits: `POST` per key per hour, `GET` per key per minute, with the
 //! document's `X-RateLimit-*` headers and the IETF `RateLimit` / `RateLimit-Policy`
 //! fields on every response they apply to.
+//!
+//! The limits are GCRA buckets ([`crate::rate_limit`]): a key may spend its whole
+//! limit at once, and it comes back one request every `window / limit` (a minute for
+//! 60 an hour). The fields say exactly that:
+//!
+//! * `X-RateLimit-Limit`: the limit (`60`);
+//! * `X-RateLimit-Remaining`: requests that would go through right now;
+//! * `X-RateLimit-Reset`: the Unix second by which all of them are back;
+//! * `RateLimit: "default";r=<remaining>;t=<s>`: `t` is the seconds until one more
+//!   request is available (0 while some are), as draft-ietf-httpapi-ratelimit-headers
+//!   defines it for limits that refill gradually;
+//! * `RateLimit-Policy: "default";q=<limit>;w=<window seconds>`;
+//! * on a `429`, `Retry-After` is that same `t` (at least 1).
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -41,8 +54,8 @@ pub async fn count(state: &AppState, who: &Principal, kind: Kind) -> Result<Verd
 /// The rate-limit header fields for a verdict.
 pub fn headers(verdict: &Verdict, window_secs: i64) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    let reset_at = verdict.resets_at.as_secs();
-    let reset_in = verdict.retry_after_secs();
+    let reset_at = verdict.full_at_secs();
+    let reset_in = verdict.next_in_secs();
     let mut put = |name: &'static str, value: String| {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(HeaderName::from_static(name), value);

@@ -1,5 +1,7 @@
 //! `POST /api/v1/pilots`: create a pilot, drafting its steps from the description
-//! unless the client sends `steps`. `201` with the pilot and its steps.
+//! unless the client sends `steps`. `201` with the pilot and its steps. Steps holding
+//! a `deliberate` step, sent or drafted, also need `deliberations:write`
+//! ([`steps_scope`]); the creating key is recorded as the one that set the steps.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,6 +12,7 @@ use pilot_store::NewPilot;
 use serde_json::Value;
 
 use super::body::{self, CreatePilot};
+use super::steps_scope;
 use super::views;
 use crate::AppState;
 use crate::auth::Caller;
@@ -36,6 +39,9 @@ pub async fn create(
         state.pilots.min_schedule_interval,
     )?;
     let given_steps = request.steps.as_ref().map(body::steps).transpose()?;
+    if let Some(steps) = &given_steps {
+        steps_scope::require(who, steps)?;
+    }
 
     rate_limit::enforce(
         &state,
@@ -59,12 +65,14 @@ pub async fn create(
                 description: &description,
                 trigger_type,
             };
-            state
+            let drafted = state
                 .pilots
                 .drafter
                 .draft(&draft)
                 .await
-                .map_err(draft_error)?
+                .map_err(draft_error)?;
+            steps_scope::require(who, &drafted)?;
+            drafted
         }
     };
     let pilot = NewPilot {
@@ -73,6 +81,7 @@ pub async fn create(
         status,
         trigger,
         steps: steps.to_value(),
+        steps_key_id: Some(who.key_id),
     };
     let created = state
         .store

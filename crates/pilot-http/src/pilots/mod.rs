@@ -7,6 +7,7 @@ mod get;
 mod list;
 pub(crate) mod run;
 mod runs;
+mod steps_scope;
 mod update;
 pub(crate) mod views;
 

@@ -1,5 +1,7 @@
 //! `PATCH /api/v1/pilots/{id}`: change title, description, steps, status or trigger.
-//! Every field is validated as on create; an absent field is left as it is.
+//! Every field is validated as on create; an absent field is left as it is. New
+//! steps holding a `deliberate` step also need `deliberations:write`
+//! ([`steps_scope`]), and the patching key becomes the one that set the steps.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,6 +10,7 @@ use pilot_store::PilotPatch;
 use serde_json::Value;
 
 use super::body::{self, UpdatePilot};
+use super::steps_scope;
 use super::{find_pilot, views};
 use crate::AppState;
 use crate::auth::Caller;
@@ -23,6 +26,10 @@ pub async fn update(
     let who = caller.require(Scope::PilotsWrite)?;
     let current = find_pilot(&state, who, &id).await?;
     let now = state.clock.now();
+    let steps = request.steps.as_ref().map(body::steps).transpose()?;
+    if let Some(steps) = &steps {
+        steps_scope::require(who, steps)?;
+    }
     let mut patch = PilotPatch {
         title: request.title.as_deref().map(body::title).transpose()?,
         description: request
@@ -35,11 +42,8 @@ pub async fn update(
             .as_deref()
             .map(|s| body::status(Some(s)))
             .transpose()?,
-        steps: request
-            .steps
-            .as_ref()
-            .map(|raw| body::steps(raw).map(|s| s.to_value()))
-            .transpose()?,
+        steps_key_id: steps.as_ref().map(|_| who.key_id),
+        steps: steps.map(|s| s.to_value()),
         trigger: None,
     };
     // A new trigger type or schedule replaces the trigger; the same type without new

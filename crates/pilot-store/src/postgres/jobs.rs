@@ -1,9 +1,9 @@
 use async_trait::async_trait;
 use pilot_domain::{JobId, NewJob, UnixMillis};
-use sqlx::PgConnection;
 use sqlx::types::Json;
+use sqlx::{PgConnection, Row};
 
-use super::PostgresStore;
+use super::{PostgresStore, requeue};
 use crate::JobStore;
 use crate::error::StoreResult;
 use crate::records::{ClaimRequest, ClaimedJob, JobFinish, JobRecord, QueueCounts};
@@ -110,56 +110,58 @@ impl JobStore for PostgresStore {
         now: UnixMillis,
     ) -> StoreResult<bool> {
         let (state, run_at, error, give_back) = finish_columns(finish);
-        let done = sqlx::query(
-            "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), \
-                    last_error = COALESCE($3, last_error), attempts = attempts - $4, \
-                    lease_owner = NULL, lease_expires_at = NULL, updated_at = $5 \
-             WHERE id = $6 AND lease_owner = $7 AND state = 'running'",
-        )
-        .bind(state.as_str())
-        .bind(run_at.map(|t| t.0))
-        .bind(error)
-        .bind(give_back)
-        .bind(now.0)
-        .bind(id.0)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let bind = |sql| {
+            sqlx::query(sql)
+                .bind(state.as_str())
+                .bind(run_at.map(|t| t.0))
+                .bind(error)
+                .bind(give_back)
+                .bind(now.0)
+                .bind(id.0)
+                .bind(owner)
+        };
+        let settled = match finish {
+            JobFinish::Snooze { .. } => bind(requeue::SNOOZE)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+            _ => {
+                let moved: i64 = bind(requeue::FINISH_FOLLOWED)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
+                moved as u64
+            }
+        };
+        Ok(settled == 1)
     }
 
     async fn release(&self, owner: &str, ids: &[JobId], now: UnixMillis) -> StoreResult<u64> {
         if ids.is_empty() {
             return Ok(0);
         }
-        let done = sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), \
-                    lease_owner = NULL, lease_expires_at = NULL, run_at = $1, updated_at = $1 \
-             WHERE id = ANY($2) AND lease_owner = $3 AND state = 'running'",
-        )
-        .bind(now.0)
-        .bind(raw_ids(ids))
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        let released: i64 = sqlx::query_scalar(requeue::RELEASE)
+            .bind(now.0)
+            .bind(raw_ids(ids))
+            .bind(owner)
+            .fetch_one(&self.pool)
+            .await?;
+        if released > 0 {
+            self.job_notify.notify_waiters();
+        }
+        Ok(released as u64)
     }
 
     async fn reap_expired(&self, now: UnixMillis) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "UPDATE jobs SET \
-                state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-                last_error = 'lease expired: the worker running this job stopped responding', \
-                lease_owner = NULL, lease_expires_at = NULL, run_at = $1, updated_at = $1 \
-             WHERE state = 'running' AND lease_expires_at < $1",
-        )
-        .bind(now.0)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() > 0 {
+        let reaped: i64 = sqlx::query_scalar(requeue::REAP_EXPIRED)
+            .bind(now.0)
+            .bind("lease expired: the worker running this job stopped responding")
+            .fetch_one(&self.pool)
+            .await?;
+        if reaped > 0 {
             self.job_notify.notify_waiters();
         }
-        Ok(done.rows_affected())
+        Ok(reaped as u64)
     }
 
     async fn queue_counts(&self) -> StoreResult<QueueCounts> {

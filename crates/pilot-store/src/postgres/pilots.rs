@@ -35,8 +35,9 @@ impl PilotStore for PostgresStore {
         sqlx::query_as::<_, PilotRow>(concat!(
             "INSERT INTO pilots (workspace_id, environment, title, description, status, \
              trigger_type, steps, schedule_cron, schedule_timezone, next_fire_at, \
-             webhook_token_digest, webhook_token_sealed, email_address, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
+             webhook_token_digest, webhook_token_sealed, email_address, created_at, updated_at, \
+             steps_key_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
              RETURNING ",
             pilot_columns!()
         ))
@@ -54,6 +55,7 @@ impl PilotStore for PostgresStore {
         .bind(&trigger.webhook_token_sealed)
         .bind(&trigger.email_address)
         .bind(now.0)
+        .bind(pilot.steps_key_id.map(|k| k.0))
         .fetch_one(&self.pool)
         .await?
         .try_into()
@@ -110,6 +112,7 @@ impl PilotStore for PostgresStore {
             "UPDATE pilots SET title = COALESCE($1, title), \
              description = COALESCE($2, description), status = COALESCE($3, status), \
              steps = COALESCE($4, steps), \
+             steps_key_id = CASE WHEN $4::text IS NULL THEN steps_key_id ELSE $17 END, \
              trigger_type = CASE WHEN $5 THEN $6 ELSE trigger_type END, \
              schedule_cron = CASE WHEN $5 THEN $7 ELSE schedule_cron END, \
              schedule_timezone = CASE WHEN $5 THEN $8 ELSE schedule_timezone END, \
@@ -137,6 +140,7 @@ impl PilotStore for PostgresStore {
         .bind(id.0)
         .bind(workspace_id.0)
         .bind(environment.as_str())
+        .bind(patch.steps_key_id.map(|k| k.0))
         .fetch_optional(&self.pool)
         .await?;
         row.map(TryInto::try_into).transpose()

@@ -28,9 +28,9 @@ pub(super) async fn queue_run_of_pilot(
 ) -> StoreResult<RunRecord> {
     let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
         "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, payload, \
-         steps, created_at) \
-         SELECT id, workspace_id, environment, 'queued', $2, $3, steps, $4 FROM pilots \
-         WHERE id = $1 RETURNING ",
+         steps, created_at, authorized_key_id) \
+         SELECT id, workspace_id, environment, 'queued', $2, $3, steps, $4, steps_key_id \
+         FROM pilots WHERE id = $1 RETURNING ",
         run_columns!()
     ))
     .bind(pilot_id.0)
@@ -87,11 +87,12 @@ impl RunStore for PostgresStore {
             "WITH counted AS ( \
                 UPDATE pilots SET run_count = run_count + 1, last_run_at = $1 \
                 WHERE id = $2 AND workspace_id = $3 AND environment = $4 AND status = 'active' \
-                RETURNING id, workspace_id, environment, steps \
+                RETURNING id, workspace_id, environment, steps, steps_key_id \
              ), run AS ( \
                 INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-                    payload, steps, created_at) \
-                SELECT id, workspace_id, environment, 'queued', $5, $6, steps, $1 FROM counted \
+                    payload, steps, created_at, authorized_key_id) \
+                SELECT id, workspace_id, environment, 'queued', $5, $6, steps, $1, steps_key_id \
+                FROM counted \
                 RETURNING ",
             run_columns!(),
             " ), job AS ( \
@@ -223,9 +224,9 @@ impl RunStore for PostgresStore {
             .await?;
         let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             payload, steps, created_at, retry_of) \
+             payload, steps, created_at, retry_of, authorized_key_id) \
              SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, payload, steps, \
-                    $2, id FROM runs WHERE id = $1 RETURNING ",
+                    $2, id, authorized_key_id FROM runs WHERE id = $1 RETURNING ",
             run_columns!()
         ))
         .bind(id.0)

@@ -3,7 +3,7 @@ use pilot_domain::{JobId, NewJob, UnixMillis};
 use rusqlite::{Connection, params};
 
 use super::SqliteStore;
-use super::row;
+use super::{requeue, row};
 use crate::JobStore;
 use crate::error::StoreResult;
 use crate::records::{ClaimRequest, ClaimedJob, JobFinish, JobRecord, QueueCounts};
@@ -129,29 +129,23 @@ impl JobStore for SqliteStore {
         now: UnixMillis,
     ) -> StoreResult<bool> {
         let (state, run_at, error, give_back) = finish_columns(finish);
+        let follow = !matches!(finish, JobFinish::Snooze { .. });
         let (error, owner) = (error.map(str::to_owned), owner.to_owned());
-        let settled = self
-            .writer
+        self.writer
             .write(move |conn| {
-                row::execute(
+                requeue::finish(
                     conn,
-                    "UPDATE jobs SET state = ?1, run_at = COALESCE(?2, run_at), \
-                            last_error = COALESCE(?3, last_error), attempts = attempts - ?4, \
-                            lease_owner = NULL, lease_expires_at = NULL, updated_at = ?5 \
-                     WHERE id = ?6 AND lease_owner = ?7 AND state = 'running'",
-                    params![
-                        state.as_str(),
-                        run_at.map(|t| t.0),
-                        error,
-                        give_back,
-                        now.0,
-                        id.0,
-                        owner
-                    ],
+                    &owner,
+                    id.0,
+                    state.as_str(),
+                    run_at.map(|t| t.0),
+                    error.as_deref(),
+                    give_back,
+                    follow,
+                    now.0,
                 )
             })
-            .await?;
-        Ok(settled == 1)
+            .await
     }
 
     async fn release(&self, owner: &str, ids: &[JobId], now: UnixMillis) -> StoreResult<u64> {
@@ -161,35 +155,18 @@ impl JobStore for SqliteStore {
         let (ids, owner) = (ids_json(ids.iter().map(|id| id.0)), owner.to_owned());
         let released = self
             .writer
-            .write(move |conn| {
-                row::execute(
-                    conn,
-                    "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), \
-                            lease_owner = NULL, lease_expires_at = NULL, run_at = ?1, \
-                            updated_at = ?1 \
-                     WHERE id IN (SELECT value FROM json_each(?2)) AND lease_owner = ?3 \
-                       AND state = 'running'",
-                    params![now.0, ids, owner],
-                )
-            })
+            .write(move |conn| requeue::release(conn, &owner, &ids, now.0))
             .await?;
+        if released > 0 {
+            self.job_notify.notify_waiters();
+        }
         Ok(released as u64)
     }
 
     async fn reap_expired(&self, now: UnixMillis) -> StoreResult<u64> {
         let reaped = self
             .writer
-            .write(move |conn| {
-                row::execute(
-                    conn,
-                    "UPDATE jobs SET \
-                        state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-                        last_error = 'lease expired: the worker running this job stopped responding', \
-                        lease_owner = NULL, lease_expires_at = NULL, run_at = ?1, updated_at = ?1 \
-                     WHERE state = 'running' AND lease_expires_at < ?1",
-                    params![now.0],
-                )
-            })
+            .write(move |conn| requeue::reap_expired(conn, now.0))
             .await?;
         if reaped > 0 {
             self.job_notify.notify_waiters();

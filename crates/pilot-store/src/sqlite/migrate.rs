@@ -33,6 +33,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(2, "model usage", "0002_model_usage.sql"),
     migration!(3, "pilots", "0003_pilots.sql"),
     migration!(4, "deliberations", "0004_deliberations.sql"),
+    migration!(5, "hardening", "0005_hardening.sql"),
     migration!(6, "step running", "0006_step_running.sql"),
 ];
 

@@ -9,6 +9,8 @@
 //! processes sharing the file (`pilot serve` beside `pilot worker`), `busy_timeout`
 //! makes a writer wait for the lock rather than fail. Writes run in `BEGIN IMMEDIATE`
 //! transactions, so a claim's reads and updates see no other writer in between.
+//! Those processes also tell each other alive from gone through `flock`s on lock
+//! files beside the database ([`process_locks`]).
 
 mod checkpointer;
 mod claim;
@@ -20,8 +22,11 @@ mod jobs;
 mod keys;
 mod migrate;
 mod pilots;
+mod process_locks;
+mod processes;
 mod rate_limits;
 mod readers;
+mod requeue;
 pub(crate) mod row;
 mod runs;
 mod secrets;
@@ -42,6 +47,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::records::Backend;
 use crate::{Store, StoreOptions};
 use checkpointer::{Checkpointer, Wal};
+use process_locks::ProcessLocks;
 use readers::Readers;
 use writer::Writer;
 
@@ -50,6 +56,8 @@ pub struct SqliteStore {
     writer: Writer,
     checkpointer: Checkpointer,
     job_notify: Arc<Notify>,
+    /// The `flock`s that tell this file's processes alive from gone (`processes.rs`).
+    locks: Arc<ProcessLocks>,
 }
 
 impl SqliteStore {
@@ -57,6 +65,7 @@ impl SqliteStore {
     /// first, so it creates the file and sets WAL mode, then one read connection per
     /// `options.max_connections`.
     pub async fn open(path: &Path, options: &StoreOptions) -> StoreResult<Self> {
+        let locks = Arc::new(ProcessLocks::beside(path));
         let path = path.to_owned();
         let busy = Duration::from_millis(options.busy_timeout_ms);
         let readers = options.max_connections.max(1) as usize;
@@ -77,6 +86,7 @@ impl SqliteStore {
             readers: Readers::start(reads).map_err(threads)?,
             checkpointer: Checkpointer::start(checkpoints, wal).map_err(threads)?,
             job_notify: Arc::new(Notify::new()),
+            locks,
         })
     }
 }
@@ -115,9 +125,12 @@ impl Store for SqliteStore {
         self.job_notify.clone()
     }
 
+    /// Also lets go of the process locks still held (a process that did not
+    /// deregister), as the kernel would when the process ends.
     async fn close(&self) {
         self.readers.close().await;
         self.writer.close().await;
         self.checkpointer.close().await;
+        self.locks.drop_all();
     }
 }

@@ -41,8 +41,9 @@ impl PilotStore for SqliteStore {
                         "INSERT INTO pilots (workspace_id, environment, title, description, \
                          status, trigger_type, steps, schedule_cron, schedule_timezone, \
                          next_fire_at, webhook_token_digest, webhook_token_sealed, \
-                         email_address, created_at, updated_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14) \
+                         email_address, created_at, updated_at, steps_key_id) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, \
+                                 ?15) \
                          RETURNING ",
                         pilot_columns!()
                     ),
@@ -60,7 +61,8 @@ impl PilotStore for SqliteStore {
                         trigger.webhook_token_digest,
                         trigger.webhook_token_sealed,
                         trigger.email_address,
-                        now.0
+                        now.0,
+                        pilot.steps_key_id.map(|k| k.0)
                     ],
                 )?
                 .try_into()
@@ -135,6 +137,7 @@ impl PilotStore for SqliteStore {
                         "UPDATE pilots SET title = COALESCE(?1, title), \
                          description = COALESCE(?2, description), status = COALESCE(?3, status), \
                          steps = COALESCE(?4, steps), \
+                         steps_key_id = CASE WHEN ?4 IS NULL THEN steps_key_id ELSE ?17 END, \
                          trigger_type = CASE WHEN ?5 THEN ?6 ELSE trigger_type END, \
                          schedule_cron = CASE WHEN ?5 THEN ?7 ELSE schedule_cron END, \
                          schedule_timezone = CASE WHEN ?5 THEN ?8 ELSE schedule_timezone END, \
@@ -162,7 +165,8 @@ impl PilotStore for SqliteStore {
                         now.0,
                         id.0,
                         workspace_id.0,
-                        environment.as_str()
+                        environment.as_str(),
+                        patch.steps_key_id.map(|k| k.0)
                     ],
                 )
             })

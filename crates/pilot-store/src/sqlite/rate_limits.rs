@@ -5,40 +5,48 @@ use rusqlite::params;
 use super::SqliteStore;
 use super::row;
 use crate::error::StoreResult;
-use crate::pilot_rows::Window;
-use crate::pilots::{RateLimitCount, RateLimitStore};
+use crate::rate_limits::{RateLimit, RateLimitHit, RateLimitStore};
+
+/// GCRA in one upsert (see `rate_limits.rs`): `?2` now, `?3` the interval `T`, `?4`
+/// the burst `L · T`. Every `SET` expression reads the row as it was, so `allowed`
+/// and the new TAT are decided on the same old TAT.
+const HIT: &str = "INSERT INTO rate_limits (bucket, tat, allowed) \
+     VALUES (?1, CASE WHEN ?3 <= ?4 THEN ?2 + ?3 ELSE ?2 END, ?3 <= ?4) \
+     ON CONFLICT (bucket) DO UPDATE SET \
+        allowed = MAX(rate_limits.tat, ?2) + ?3 - ?2 <= ?4, \
+        tat = CASE WHEN MAX(rate_limits.tat, ?2) + ?3 - ?2 <= ?4 \
+                   THEN MAX(rate_limits.tat, ?2) + ?3 ELSE rate_limits.tat END \
+     RETURNING tat, allowed";
 
 #[async_trait]
 impl RateLimitStore for SqliteStore {
     async fn hit_rate_limit(
         &self,
         bucket: &str,
-        window_ms: i64,
+        limit: RateLimit,
         now: UnixMillis,
-    ) -> StoreResult<RateLimitCount> {
-        let window = Window::holding(now, window_ms);
-        let (bucket, start) = (bucket.to_owned(), window.start);
-        let count = self
+    ) -> StoreResult<RateLimitHit> {
+        let bucket = bucket.to_owned();
+        let (interval, burst) = (limit.interval_ms(), limit.burst_ms());
+        let (tat, allowed) = self
             .writer
             .write(move |conn| {
-                let count: i64 = row::scalar(
-                    conn,
-                    "INSERT INTO rate_limits (bucket, window_start, count) VALUES (?1, ?2, 1) \
-                     ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limits.count + 1 \
-                     RETURNING count",
-                    params![bucket, start],
-                )?;
-                if count == 1 {
-                    // A new window began for this bucket: its ended ones are no longer needed.
-                    row::execute(
-                        conn,
-                        "DELETE FROM rate_limits WHERE bucket = ?1 AND window_start < ?2",
-                        params![bucket, start],
-                    )?;
-                }
-                Ok(count)
+                row::one::<(i64, bool)>(conn, HIT, params![bucket, now.0, interval, burst])
             })
             .await?;
-        Ok(window.counted(count))
+        Ok(RateLimitHit {
+            allowed,
+            tat: UnixMillis(tat),
+        })
+    }
+
+    async fn purge_rate_limits(&self, now: UnixMillis) -> StoreResult<u64> {
+        let purged = self
+            .writer
+            .write(move |conn| {
+                row::execute(conn, "DELETE FROM rate_limits WHERE tat <= ?1", [now.0])
+            })
+            .await?;
+        Ok(purged as u64)
     }
 }

@@ -31,9 +31,9 @@ pub(super) fn queue_run_of_pilot(
         conn,
         concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             payload, steps, created_at) \
-             SELECT id, workspace_id, environment, 'queued', ?2, ?3, steps, ?4 FROM pilots \
-             WHERE id = ?1 RETURNING ",
+             payload, steps, created_at, authorized_key_id) \
+             SELECT id, workspace_id, environment, 'queued', ?2, ?3, steps, ?4, steps_key_id \
+             FROM pilots WHERE id = ?1 RETURNING ",
             run_columns!()
         ),
         params![pilot_id.0, trigger_type.as_str(), payload, now.0],
@@ -312,9 +312,9 @@ fn retry(
         conn,
         concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             payload, steps, created_at, retry_of) \
+             payload, steps, created_at, retry_of, authorized_key_id) \
              SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, payload, steps, \
-                    ?2, id FROM runs WHERE id = ?1 RETURNING ",
+                    ?2, id, authorized_key_id FROM runs WHERE id = ?1 RETURNING ",
             run_columns!()
         ),
         params![id.0, now.0],

@@ -36,6 +36,7 @@ pub fn new_pilot(title: &str) -> NewPilot {
         status: PilotStatus::Active,
         trigger: PilotTrigger::default(),
         steps: steps(),
+        steps_key_id: None,
     }
 }
 

@@ -2,5 +2,7 @@
 //! are recorded in BENCHMARKS.md with the command and the machine.
 
 pub mod queue;
+pub mod recovery;
 pub mod runs;
 mod scratch;
+pub mod serve_child;

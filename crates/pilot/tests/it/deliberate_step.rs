@@ -189,7 +189,19 @@ async fn a_deliberate_step_waits_durably_and_feeds_its_result_to_the_next_step()
             .unwrap();
         assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
         let record = app.db.store.load_deliberation(&id).await.unwrap().unwrap();
-        assert_eq!(record.key_id, None, "submitted by a run, not a key");
+        let digest = pilot_domain::ApiKeyToken::parse(&key).unwrap().digest();
+        let setter = app
+            .db
+            .store
+            .find_key_by_digest(&digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            record.key_id,
+            Some(setter.key.id),
+            "submitted under the key that set the pilot's steps"
+        );
         assert_eq!(
             record.question,
             "Should we price Acme CRM per seat or by usage for mid-market? [[scripted:slow=300]]"

@@ -403,6 +403,79 @@ async fn rate_limit_headers_count_down_on_polls() {
     }
 }
 
+/// The §6 fields of a response: limit, remaining, reset, and the IETF pair.
+fn limit_fields(response: &reqwest::Response) -> [String; 5] {
+    [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "ratelimit",
+        "ratelimit-policy",
+    ]
+    .map(|name| response.headers()[name].to_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn no_second_burst_fits_around_a_minute_boundary_and_the_fields_say_so() {
+    use std::sync::Arc;
+
+    use pilot_engine::ManualClock;
+    for backend in backends() {
+        let mut config = test_config();
+        config.deliberations.get_per_minute = 5;
+        // A second before a minute's end (the old fixed window's boundary).
+        let minute = 60_000;
+        let start = (1_700_000_000_000 / minute + 1) * minute - 1_000;
+        let clock = Arc::new(ManualClock::new(pilot_domain::UnixMillis(start)));
+        let app = crate::harness::spawn_on_clock(backend, config, false, clock.clone()).await;
+        let path = "/v1/api/deliberations/del_01HXYZABCDEFGHJKMNPQRSTVWX";
+        let poll = || app.get(path).bearer_auth(&app.test_key).send();
+
+        let first = poll().await.unwrap();
+        let start_secs = start / 1000;
+        assert_eq!(
+            limit_fields(&first),
+            [
+                "5".to_owned(),
+                "4".to_owned(),
+                // Full again when the one spent request has refilled: 12 s on.
+                (start_secs + 12).to_string(),
+                "\"default\";r=4;t=12".to_owned(),
+                "\"default\";q=5;w=60".to_owned(),
+            ],
+            "{backend:?}"
+        );
+        for _ in 0..4 {
+            assert_eq!(poll().await.unwrap().status(), StatusCode::NOT_FOUND);
+        }
+        // Two seconds later the next minute has begun: a fixed window would let five
+        // more through. The bucket is empty; one request refills every 12 s.
+        clock.advance_ms(2_000);
+        let refused = poll().await.unwrap();
+        assert_eq!(
+            refused.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{backend:?}"
+        );
+        let fields = limit_fields(&refused);
+        assert_eq!(fields[1], "0");
+        assert_eq!(
+            fields[2],
+            (start_secs + 60).to_string(),
+            "all five back a minute on"
+        );
+        assert_eq!(fields[3], "\"default\";r=0;t=10");
+        assert_eq!(refused.headers()["retry-after"], "10");
+        // Retrying when told to works, once.
+        clock.advance_ms(10_000);
+        assert_eq!(poll().await.unwrap().status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            poll().await.unwrap().status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+}
+
 #[tokio::test]
 async fn one_idempotency_key_under_concurrency_creates_one_deliberation() {
     for backend in backends() {
@@ -502,5 +575,35 @@ async fn expired_idempotency_keys_are_purged_by_the_scheduler() {
             .purging_idempotency_keys(day);
         assert_eq!(scheduler.purge().await.unwrap(), 1);
         assert_eq!(scheduler.purge().await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn refilled_rate_limit_buckets_are_purged_by_the_scheduler() {
+    use std::sync::Arc;
+
+    use pilot_engine::ManualClock;
+    use pilot_engine::scheduler::Scheduler;
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let path = "/v1/api/deliberations/del_01HXYZABCDEFGHJKMNPQRSTVWX";
+        let response = app
+            .get(path)
+            .bearer_auth(&app.test_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let at = |ms| {
+            Arc::new(ManualClock::new(pilot_domain::UnixMillis(
+                app.app.clock.now().0 + ms,
+            )))
+        };
+        // One poll of 600 a minute refills in 100 ms; not yet purged at once.
+        let now = Scheduler::new(app.db.store.clone(), at(0), Duration::from_secs(1));
+        let later = Scheduler::new(app.db.store.clone(), at(1_000), Duration::from_secs(1));
+        assert_eq!(now.purge_rate_limits().await.unwrap(), 0, "{backend:?}");
+        assert_eq!(later.purge_rate_limits().await.unwrap(), 1, "{backend:?}");
+        assert_eq!(later.purge_rate_limits().await.unwrap(), 0);
     }
 }

@@ -46,9 +46,19 @@ pub async fn spawn_with(backend: Backend, config: Config) -> TestApp {
 /// A server whose embedded worker (and scheduler) runs only with `worker`; without,
 /// a test starts its own workers as other nodes would.
 pub async fn spawn_node(backend: Backend, config: Config, worker: bool) -> TestApp {
+    spawn_on_clock(backend, config, worker, Arc::new(SystemClock)).await
+}
+
+/// [`spawn_node`] with the time the server sees coming from `clock` (a test's
+/// `ManualClock`, to put requests on either side of a boundary).
+pub async fn spawn_on_clock(
+    backend: Backend,
+    config: Config,
+    worker: bool,
+    clock: Arc<dyn Clock>,
+) -> TestApp {
     let db = TestDb::new(backend).await;
     let (master_key, _) = MasterKey::generate();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = Arc::new(
         App::from_parts(config, db.store.clone(), master_key, clock.clone()).expect("app"),
     );

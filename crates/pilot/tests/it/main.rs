@@ -3,6 +3,8 @@
 //! One test binary, many modules, to keep link time down.
 
 mod auth;
+mod crash;
+mod deliberate_scope;
 mod deliberate_step;
 mod deliberations;
 mod engine;
