@@ -11,6 +11,15 @@ macro_rules! int_id {
         #[serde(transparent)]
         pub struct $name(pub i64);
 
+        impl $name {
+            /// The id a client wrote (in a path, or as a tool's argument): a plain
+            /// decimal number from 1 up (see [`crate::decimal`]); anything else is
+            /// no id at all, answered as an unknown one.
+            pub fn parse(raw: &str) -> Option<$name> {
+                crate::decimal::parse_id(raw).map($name)
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)

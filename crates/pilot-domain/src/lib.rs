@@ -10,6 +10,7 @@
 pub mod api_key;
 pub mod credits;
 pub mod crypto;
+pub mod decimal;
 pub mod deliberation;
 pub mod environment;
 pub mod ids;
@@ -27,6 +28,7 @@ pub mod step_secrets;
 pub mod template;
 pub mod time;
 pub mod usage;
+pub mod webhook_token;
 pub mod workspace;
 
 pub use api_key::{ApiKeyToken, KeyFormatError, WebhookSecret};
@@ -48,4 +50,5 @@ pub use secret::SecretName;
 pub use step::{Step, StepErrors, StepKind, Steps};
 pub use time::UnixMillis;
 pub use usage::UsageRecord;
+pub use webhook_token::WebhookToken;
 pub use workspace::WorkspaceName;

@@ -21,7 +21,6 @@
 pub mod auth;
 pub mod authorize;
 mod config;
-pub mod decimal;
 mod deliberations;
 pub mod error;
 pub mod extract;

@@ -1,0 +1,49 @@
+//! `Authorization: Bearer pk_…` → a [`Principal`]: the workspace, environment and
+//! scopes every operation then works within.
+//!
+//! Every failure is `Unauthenticated` with a fixed message — missing, malformed,
+//! unknown or revoked. Keys are looked up by SHA-256 digest; the key itself is never
+//! stored or logged.
+
+use pilot_domain::{ApiKeyToken, Principal};
+
+use crate::error::OpError;
+use crate::operations::Operations;
+
+pub const MISSING: &str = "Missing API key. Send it as 'Authorization: Bearer <key>'.";
+pub const MALFORMED: &str = "Malformed API key.";
+pub const UNKNOWN: &str = "Invalid API key.";
+pub const REVOKED: &str = "This API key has been revoked.";
+
+impl Operations {
+    /// The principal an `Authorization` header's value (`None`: no header; `Err`: a
+    /// value that is not text) authenticates.
+    pub async fn authenticate(&self, header: Option<Result<&str, ()>>) -> Result<Principal, OpError> {
+        let header = header.ok_or_else(|| OpError::unauthenticated(MISSING))?;
+        let raw = header
+            .ok()
+            .and_then(|value| {
+                let (scheme, token) = value.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| OpError::unauthenticated(MALFORMED))?;
+        let token = ApiKeyToken::parse(raw).map_err(|_| OpError::unauthenticated(MALFORMED))?;
+        let found = self
+            .store()
+            .find_key_by_digest(&token.digest())
+            .await?
+            .ok_or_else(|| OpError::unauthenticated(UNKNOWN))?;
+        if found.key.revoked_at.is_some() {
+            return Err(OpError::unauthenticated(REVOKED));
+        }
+        Ok(Principal {
+            workspace_id: found.key.workspace_id,
+            workspace_name: found.workspace_name,
+            environment: found.key.environment,
+            key_id: found.key.id,
+            key_prefix: found.key.prefix,
+            scopes: found.key.scopes,
+        })
+    }
+}

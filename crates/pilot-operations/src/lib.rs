@@ -1,0 +1,43 @@
+//! Pilot's operations: every use case once, for every interface to call.
+//!
+//! An operation is a method on [`Operations`] over the caller's [`Principal`]
+//! (workspace, environment, scopes) and its input as the transport decoded it,
+//! returning a typed view ([`views`]) or one transport-neutral [`OpError`]. Each
+//! enforces its own scope, tenancy, rate limit, idempotency, credits and
+//! guardrails, in that order, so an interface added later cannot forget one: the
+//! REST surfaces, MCP, the dashboard, the triggers (webhook, email, schedule), the
+//! `deliberate` step and the CLI all call these.
+//!
+//! Transports only extract, call and render:
+//!
+//! * **extract** — decode the request into the operation's input struct (the same
+//!   struct for REST and MCP), or the reason it could not be decoded, which the
+//!   operation answers in its turn (after its scope and idempotency checks, so that
+//!   a malformed request is answered the same way on every interface);
+//! * **call** — the operation, with an [`Idempotency`] key where the transport
+//!   received one;
+//! * **render** — the view in the transport's shape, or the error by its
+//!   [`ErrorKind`] and [`ErrorCode`].
+//!
+//! Transports never call the store directly.
+//!
+//! [`Principal`]: pilot_domain::Principal
+
+mod accounts;
+pub mod answer;
+pub mod authorize;
+pub mod error;
+pub mod idempotency;
+mod operations;
+pub mod pilots;
+pub mod rate_limit;
+pub mod runs;
+pub mod secrets;
+pub mod views;
+
+pub use accounts::{MALFORMED, MISSING, REVOKED, UNKNOWN};
+pub use answer::{Answer, Replayable};
+pub use error::{ErrorCode, ErrorKind, OpError};
+pub use idempotency::{Idempotency, IdempotencyKey};
+pub use operations::{Operations, Policy, Services};
+pub use rate_limit::RateLimitState;

@@ -1,0 +1,132 @@
+//! Creating a pilot: its steps drafted from the description by the drafter model,
+//! unless the client sends them. Steps holding a `deliberate` step, sent or drafted,
+//! also need `deliberations:write` ([`super::steps_scope`]); the creating key is
+//! recorded as the one that set the steps. Creations are rate-limited per workspace.
+
+use pilot_domain::{Principal, Scope};
+use pilot_engine::drafting::{DraftError, DraftRequest};
+use pilot_models::ModelError;
+use pilot_store::NewPilot;
+
+use super::input::{self, CreatePilot};
+use super::steps_scope;
+use crate::answer::{Answer, Replayable};
+use crate::authorize;
+use crate::error::{ErrorCode, OpError};
+use crate::idempotency::Idempotency;
+use crate::operations::Operations;
+use crate::views::PilotDetail;
+
+impl Operations {
+    /// `POST /api/v1/pilots`. `request` is the body as the transport decoded it, or
+    /// why it could not: the scope is checked and the idempotency key claimed
+    /// before either is looked at.
+    pub async fn create_pilot(
+        &self,
+        who: &Principal,
+        request: Result<CreatePilot, OpError>,
+        idempotency: Option<Idempotency>,
+    ) -> Answer<Replayable<PilotDetail>> {
+        if let Err(refused) = authorize::require(who, Scope::PilotsWrite) {
+            return Answer::err(refused);
+        }
+        let (ops, caller) = (self.clone(), who.clone());
+        self.idempotently(who, idempotency, async move {
+            Answer::new(match request {
+                Ok(request) => ops.create_pilot_now(&caller, request).await,
+                Err(error) => Err(error),
+            })
+        })
+        .await
+    }
+
+    async fn create_pilot_now(
+        &self,
+        who: &Principal,
+        request: CreatePilot,
+    ) -> Result<PilotDetail, OpError> {
+        let title = input::title(&request.title)?;
+        let description = input::description(&request.description)?;
+        let trigger_type = input::trigger_type(request.trigger_type.as_deref())?;
+        let status = input::status(request.status.as_deref())?;
+        let now = self.now();
+        let trigger = input::trigger(
+            trigger_type,
+            request.schedule.as_ref(),
+            self.master_key(),
+            now,
+            self.policy().min_schedule_interval,
+        )?;
+        let given_steps = request.steps.as_ref().map(input::steps).transpose()?;
+        if let Some(steps) = &given_steps {
+            steps_scope::require(who, steps)?;
+        }
+        self.enforce(
+            &format!("pilots:create:{}", who.workspace_id),
+            self.policy().pilot_creates,
+        )
+        .await?;
+
+        let steps = match given_steps {
+            Some(steps) => steps,
+            None => {
+                if description.is_empty() {
+                    return Err(OpError::validation(
+                        "Send a description for the AI to draft steps from, or the steps themselves.",
+                    ));
+                }
+                let draft = DraftRequest {
+                    workspace_id: who.workspace_id,
+                    environment: who.environment,
+                    title: &title,
+                    description: &description,
+                    trigger_type,
+                };
+                let drafted = self
+                    .services()
+                    .drafter
+                    .draft(&draft)
+                    .await
+                    .map_err(draft_error)?;
+                steps_scope::require(who, &drafted)?;
+                drafted
+            }
+        };
+        let pilot = NewPilot {
+            title,
+            description,
+            status,
+            trigger,
+            steps: steps.to_value(),
+            steps_key_id: Some(who.key_id),
+        };
+        let created = self
+            .store()
+            .create_pilot(who.workspace_id, who.environment, &pilot, now)
+            .await?;
+        Ok(PilotDetail::of(&created, self.links()))
+    }
+}
+
+fn draft_error(error: DraftError) -> OpError {
+    match error {
+        DraftError::Invalid(errors) => OpError::validation(format!(
+            "Could not draft valid steps from the description: {errors}. \
+             Rephrase the description or send steps yourself."
+        )),
+        DraftError::Model(ModelError::NotConfigured(message)) => OpError::unavailable(
+            ErrorCode::ModelUnavailable,
+            format!("Drafting needs a model: {message}"),
+        ),
+        DraftError::Model(ModelError::ContentFiltered(message)) => OpError::validation(format!(
+            "The model refused to draft this description: {message}"
+        )),
+        DraftError::Model(other) => {
+            tracing::warn!(error = %other, "drafting failed");
+            OpError::unavailable(
+                ErrorCode::ModelUnavailable,
+                format!("The drafting model is unavailable: {other}"),
+            )
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Firing a run: the run and its job are created in one transaction, and only once
+//! they are committed is the run accepted. The run endpoint, the webhook trigger and
+//! the email trigger all fire through [`Operations::fire`]; the schedule trigger
+//! fires through the store's once-across-nodes tick (`triggers::schedule`).
+
+use pilot_domain::{Environment, PilotId, Principal, Scope, TriggerType, WorkspaceId};
+use pilot_store::CreateRun;
+use serde_json::{Value, json};
+
+use super::not_found;
+use crate::answer::{Answer, Replayable};
+use crate::authorize;
+use crate::error::{ErrorCode, OpError};
+use crate::idempotency::Idempotency;
+use crate::operations::Operations;
+use crate::views::RunQueued;
+
+/// The tenant a run is fired in, and how.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Firing {
+    pub workspace_id: WorkspaceId,
+    pub environment: Environment,
+    pub pilot_id: PilotId,
+    pub trigger_type: TriggerType,
+}
+
+impl Operations {
+    /// `POST /api/v1/pilots/{id}/run`: `payload` is the trigger payload (`None`: an
+    /// empty body, `{}`), or why the transport could not read one.
+    pub async fn run_pilot(
+        &self,
+        who: &Principal,
+        id: &str,
+        payload: Result<Option<Value>, OpError>,
+        idempotency: Option<Idempotency>,
+    ) -> Answer<Replayable<RunQueued>> {
+        if let Err(refused) = authorize::require(who, Scope::PilotsWrite) {
+            return Answer::err(refused);
+        }
+        let (ops, who_, id) = (self.clone(), who.clone(), id.to_owned());
+        self.idempotently(who, idempotency, async move {
+            let fired = async {
+                let payload = payload?.unwrap_or_else(|| json!({}));
+                let pilot_id = PilotId::parse(&id).ok_or_else(not_found)?;
+                let firing = Firing {
+                    workspace_id: who_.workspace_id,
+                    environment: who_.environment,
+                    pilot_id,
+                    trigger_type: TriggerType::Manual,
+                };
+                ops.fire(firing, &payload).await
+            };
+            Answer::new(fired.await)
+        })
+        .await
+    }
+
+    /// Creates the run with its job; answers as the seed's run endpoint does.
+    pub(crate) async fn fire(&self, firing: Firing, payload: &Value) -> Result<RunQueued, OpError> {
+        let outcome = self
+            .store()
+            .create_run(
+                firing.workspace_id,
+                firing.environment,
+                firing.pilot_id,
+                firing.trigger_type,
+                payload,
+                self.now(),
+            )
+            .await?;
+        match outcome {
+            CreateRun::Created(run) => Ok(RunQueued {
+                job_id: run.id.0,
+                queued: true,
+            }),
+            CreateRun::PilotNotFound => Err(not_found()),
+            CreateRun::PilotPaused => Err(OpError::conflict(
+                ErrorCode::PilotPaused,
+                "Pilot is paused. Set its status to active to run it.",
+            )),
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! What a client sends to create or change a pilot (the seed's field names,
+//! `triggerType`), and how it becomes validated store values. The REST surface and
+//! MCP deserialize these same structs; the operations validate them.
+
+use std::time::Duration;
+
+use pilot_domain::pilot::check_description;
+use pilot_domain::{
+    MasterKey, PilotStatus, Schedule, Steps, Title, TriggerType, UnixMillis, WebhookToken,
+};
+use pilot_store::PilotTrigger;
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::error::OpError;
+
+/// `POST /api/v1/pilots`: a title, and a description to draft steps from — or the
+/// steps themselves.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreatePilot {
+    pub title: String,
+    /// Plain English: what the pilot should do. The AI drafts the steps from it
+    /// unless `steps` are sent.
+    #[serde(default)]
+    pub description: String,
+    /// `manual` (default), `webhook`, `schedule` or `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger_type: Option<String>,
+    /// `active` (default) or `paused`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The step list, instead of drafting it (see the step catalog).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub steps: Option<Value>,
+    /// For `triggerType: "schedule"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleBody>,
+}
+
+/// `PATCH /api/v1/pilots/{id}`: any of the create fields; an absent one is left as
+/// it is.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdatePilot {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger_type: Option<String>,
+    /// `active` or `paused`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub steps: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleBody>,
+}
+
+/// A schedule trigger: a cron expression and its IANA time zone.
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    /// Five fields (minute hour day month weekday), e.g. `0 9 * * 1`.
+    pub cron: String,
+    /// An IANA zone such as `Europe/Paris`; empty is UTC.
+    #[serde(default)]
+    pub timezone: String,
+}
+
+pub(crate) fn title(raw: &str) -> Result<String, OpError> {
+    Title::parse(raw)
+        .map(|t| t.as_str().to_owned())
+        .map_err(OpError::validation)
+}
+
+pub(crate) fn description(raw: &str) -> Result<String, OpError> {
+    check_description(raw).map_err(OpError::validation)?;
+    Ok(raw.trim().to_owned())
+}
+
+pub(crate) fn trigger_type(raw: Option<&str>) -> Result<TriggerType, OpError> {
+    raw.map_or(Ok(TriggerType::Manual), |raw| {
+        raw.parse().map_err(OpError::validation)
+    })
+}
+
+pub(crate) fn status(raw: Option<&str>) -> Result<PilotStatus, OpError> {
+    raw.map_or(Ok(PilotStatus::Active), |raw| {
+        raw.parse().map_err(OpError::validation)
+    })
+}
+
+pub(crate) fn steps(raw: &Value) -> Result<Steps, OpError> {
+    Steps::parse(raw).map_err(|errors| OpError::validation(format!("Invalid steps: {errors}")))
+}
+
+/// The trigger's stored settings: a schedule's next tick, a webhook's fresh secret
+/// token (sealed; its digest for lookup), an email trigger's fresh address. A
+/// schedule whose ticks can come closer than `min_interval` is refused.
+pub(crate) fn trigger(
+    trigger_type: TriggerType,
+    schedule: Option<&ScheduleBody>,
+    master_key: &MasterKey,
+    now: UnixMillis,
+    min_interval: Duration,
+) -> Result<PilotTrigger, OpError> {
+    let mut trigger = PilotTrigger {
+        trigger_type: Some(trigger_type),
+        ..PilotTrigger::default()
+    };
+    if schedule.is_some() && trigger_type != TriggerType::Schedule {
+        return Err(OpError::validation(
+            "schedule is only allowed with triggerType \"schedule\"",
+        ));
+    }
+    match trigger_type {
+        TriggerType::Manual => {}
+        TriggerType::Schedule => {
+            let body = schedule.ok_or_else(|| {
+                OpError::validation(
+                    "triggerType \"schedule\" needs schedule: {\"cron\": \"0 9 * * 1\", \"timezone\": \"Europe/Paris\"}",
+                )
+            })?;
+            let parsed =
+                Schedule::parse(&body.cron, &body.timezone).map_err(OpError::validation)?;
+            parsed
+                .check_min_interval(min_interval)
+                .map_err(OpError::validation)?;
+            let next = parsed
+                .next_after(now)
+                .ok_or_else(|| OpError::validation("schedule.cron never fires again"))?;
+            trigger.schedule_cron = Some(parsed.expression().to_owned());
+            trigger.schedule_timezone = Some(parsed.timezone().to_owned());
+            trigger.next_fire_at = Some(next);
+        }
+        TriggerType::Webhook => {
+            let token = WebhookToken::generate();
+            trigger.webhook_token_digest = Some(token.digest());
+            trigger.webhook_token_sealed = Some(master_key.seal(token.expose()));
+        }
+        TriggerType::Email => {
+            trigger.email_address = Some(format!("pilot-{}", random_token(16).to_lowercase()));
+        }
+    }
+    Ok(trigger)
+}
+
+fn random_token(len: usize) -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}

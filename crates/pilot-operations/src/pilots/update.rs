@@ -1,0 +1,72 @@
+//! Changing a pilot: title, description, steps, status or trigger. Every field is
+//! validated as on create; an absent field is left as it is. New steps holding a
+//! `deliberate` step also need `deliberations:write`, and the patching key becomes
+//! the one that set the steps.
+
+use pilot_domain::{Principal, Scope};
+use pilot_store::PilotPatch;
+
+use super::input::{self, UpdatePilot};
+use super::{not_found, steps_scope};
+use crate::authorize;
+use crate::error::OpError;
+use crate::operations::Operations;
+use crate::views::PilotDetail;
+
+impl Operations {
+    /// `PATCH /api/v1/pilots/{id}`.
+    pub async fn update_pilot(
+        &self,
+        who: &Principal,
+        id: &str,
+        request: Result<UpdatePilot, OpError>,
+    ) -> Result<PilotDetail, OpError> {
+        authorize::require(who, Scope::PilotsWrite)?;
+        let request = request?;
+        let current = self.find_pilot(who, id).await?;
+        let now = self.now();
+        let steps = request.steps.as_ref().map(input::steps).transpose()?;
+        if let Some(steps) = &steps {
+            steps_scope::require(who, steps)?;
+        }
+        let mut patch = PilotPatch {
+            title: request.title.as_deref().map(input::title).transpose()?,
+            description: request
+                .description
+                .as_deref()
+                .map(input::description)
+                .transpose()?,
+            status: request
+                .status
+                .as_deref()
+                .map(|s| input::status(Some(s)))
+                .transpose()?,
+            steps_key_id: steps.as_ref().map(|_| who.key_id),
+            steps: steps.map(|s| s.to_value()),
+            trigger: None,
+        };
+        // A new trigger type or schedule replaces the trigger; the same type without
+        // new settings keeps its token or address.
+        let wants_type = request
+            .trigger_type
+            .as_deref()
+            .map(|t| input::trigger_type(Some(t)))
+            .transpose()?;
+        if wants_type.is_some_and(|t| t != current.trigger_type) || request.schedule.is_some() {
+            let trigger_type = wants_type.unwrap_or(current.trigger_type);
+            patch.trigger = Some(input::trigger(
+                trigger_type,
+                request.schedule.as_ref(),
+                self.master_key(),
+                now,
+                self.policy().min_schedule_interval,
+            )?);
+        }
+        let updated = self
+            .store()
+            .update_pilot(who.workspace_id, who.environment, current.id, &patch, now)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(PilotDetail::of(&updated, self.links()))
+    }
+}

@@ -1,0 +1,25 @@
+//! Typed views: what an operation answers, one struct per resource shape, shared by
+//! every transport — the REST surfaces serialize them as they are, MCP returns them
+//! as structured content, the dashboard renders them.
+//!
+//! Each resource keeps its surface's conventions (DESIGN §2): pilots and runs read
+//! camelCase with integer ids and Unix seconds (`pilot.rs`, `run.rs`,
+//! `secret.rs`), deliberations snake_case with `del_` ids and RFC 3339 instants
+//! (`deliberation.rs`). Fields are declared in alphabetical order on purpose: the
+//! surfaces answered sorted JSON objects before these views existed, and clients
+//! may compare bodies byte for byte.
+
+pub mod account;
+pub mod deliberation;
+pub mod pilot;
+pub mod run;
+pub mod secret;
+
+pub use account::{BalanceView, KeyInfo, MeView};
+pub use deliberation::{
+    DeliberationAccepted, DeliberationError, DeliberationView, PanelEntryView, PendingView,
+    TerminalView,
+};
+pub use pilot::{PilotDetail, PilotList, PilotSummary, ScheduleView};
+pub use run::{RetryQueued, RunPage, RunQueued, RunView, StepResultView};
+pub use secret::{SecretList, SecretView, SecretWritten};

@@ -1,0 +1,128 @@
+//! Pilots as the Pilots surface shows them (seed 000): camelCase, integer ids, Unix
+//! seconds.
+
+use pilot_domain::MasterKey;
+use pilot_store::PilotRecord;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// A pilot as `GET /api/v1/pilots` lists it: the seed's fields.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PilotSummary {
+    pub id: i64,
+    /// When the last run was fired (Unix seconds), or `null`.
+    pub last_run_at: Option<i64>,
+    pub run_count: i64,
+    /// `active` or `paused`.
+    pub status: String,
+    pub title: String,
+    /// `manual`, `webhook`, `schedule` or `email`.
+    pub trigger_type: String,
+}
+
+impl PilotSummary {
+    pub fn of(pilot: &PilotRecord) -> PilotSummary {
+        PilotSummary {
+            id: pilot.id.0,
+            last_run_at: pilot.last_run_at.map(|t| t.as_secs()),
+            run_count: pilot.run_count,
+            status: pilot.status.as_str().to_owned(),
+            title: pilot.title.clone(),
+            trigger_type: pilot.trigger_type.as_str().to_owned(),
+        }
+    }
+}
+
+/// `{"pilots": [...]}`, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct PilotList {
+    pub pilots: Vec<PilotSummary>,
+}
+
+/// A schedule trigger's settings and its next tick.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleView {
+    pub cron: String,
+    /// The next tick (Unix seconds), or `null` when it never fires again.
+    pub next_run_at: Option<i64>,
+    pub timezone: String,
+}
+
+/// A pilot with its steps and trigger settings. The webhook URL carries the
+/// trigger's secret token: it is shown to the pilot's owners only.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PilotDetail {
+    pub created_at: i64,
+    pub description: String,
+    /// The email trigger's address, for `triggerType: "email"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_address: Option<String>,
+    pub id: i64,
+    pub last_run_at: Option<i64>,
+    pub run_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleView>,
+    pub status: String,
+    /// The step list (see the step catalog's schema).
+    #[schema(value_type = Vec<Object>)]
+    pub steps: Value,
+    pub title: String,
+    pub trigger_type: String,
+    pub updated_at: i64,
+    /// The webhook trigger's secret URL, for `triggerType: "webhook"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+}
+
+/// What a pilot's links are built from.
+#[derive(Clone, Copy, Debug)]
+pub struct Links<'a> {
+    pub master_key: &'a MasterKey,
+    pub public_url: &'a str,
+    pub mail_domain: &'a str,
+}
+
+impl PilotDetail {
+    pub fn of(pilot: &PilotRecord, links: Links<'_>) -> PilotDetail {
+        let schedule = match (&pilot.schedule_cron, &pilot.schedule_timezone) {
+            (Some(cron), Some(timezone)) => Some(ScheduleView {
+                cron: cron.clone(),
+                next_run_at: pilot.next_fire_at.map(|t| t.as_secs()),
+                timezone: timezone.clone(),
+            }),
+            _ => None,
+        };
+        let webhook_url = pilot
+            .webhook_token_sealed
+            .as_deref()
+            .and_then(|sealed| links.master_key.open(sealed).ok())
+            .map(|token| {
+                format!(
+                    "{}/hooks/pilots/{token}",
+                    links.public_url.trim_end_matches('/')
+                )
+            });
+        PilotDetail {
+            created_at: pilot.created_at.as_secs(),
+            description: pilot.description.clone(),
+            email_address: pilot
+                .email_address
+                .as_ref()
+                .map(|local| format!("{local}@{}", links.mail_domain)),
+            id: pilot.id.0,
+            last_run_at: pilot.last_run_at.map(|t| t.as_secs()),
+            run_count: pilot.run_count,
+            schedule,
+            status: pilot.status.as_str().to_owned(),
+            steps: pilot.steps.clone(),
+            title: pilot.title.clone(),
+            trigger_type: pilot.trigger_type.as_str().to_owned(),
+            updated_at: pilot.updated_at.as_secs(),
+            webhook_url,
+        }
+    }
+}
