@@ -8,6 +8,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use pilot_operations::{ErrorCode, ErrorKind, OpError};
 use pilot_store::StoreError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +119,43 @@ impl IntoResponse for ApiError {
             message: self.message,
         });
         response
+    }
+}
+
+/// The status an operation's error is answered with: by its kind, but for the codes
+/// HTTP has a status of its own for.
+pub fn status_of(error: &OpError) -> StatusCode {
+    match error.code {
+        ErrorCode::MethodNotAllowed => return StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::RequestTimeout => return StatusCode::REQUEST_TIMEOUT,
+        ErrorCode::UriTooLong => return StatusCode::URI_TOO_LONG,
+        ErrorCode::HeadersTooLarge => return StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        _ => {}
+    }
+    match error.kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::PaymentRequired => StatusCode::PAYMENT_REQUIRED,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(error: OpError) -> Self {
+        ApiError {
+            status: status_of(&error),
+            code: error.code.as_str(),
+            message: error.message,
+            retry_after_secs: error.retry_after_secs,
+        }
     }
 }
 

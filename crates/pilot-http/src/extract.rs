@@ -18,6 +18,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use pilot_operations::{ErrorCode, OpError};
+
 use crate::error::ApiError;
 
 /// A JSON body: `415` without a JSON `Content-Type` ([`is_json_content_type`]),
@@ -33,7 +35,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(body_rejection)?;
-        parse(&bytes).map(Json)
+        Ok(Json(parse(&bytes)?))
     }
 }
 
@@ -53,25 +55,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
             return Ok(OptionalJson(None));
         }
         require_json(&headers)?;
-        parse(&bytes).map(|value| OptionalJson(Some(value)))
+        Ok(OptionalJson(Some(parse(&bytes)?)))
     }
 }
 
 /// `bytes` as JSON, with axum's 400/422 split.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, OpError> {
     axum::Json::<T>::from_bytes(bytes)
         .map(|axum::Json(value)| value)
         .map_err(json_rejection)
 }
 
 /// `415` unless the request declares a JSON body ([`is_json_content_type`]).
-pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+pub fn require_json(headers: &HeaderMap) -> Result<(), OpError> {
     if is_json_content_type(headers) {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+        Err(OpError::new(
+            ErrorCode::UnsupportedMediaType,
             "Send the body as JSON with 'Content-Type: application/json'.",
         ))
     }
@@ -125,28 +126,24 @@ fn is_token(text: &str) -> bool {
 
 /// The surface's answer to a body that could not be read: over the limit `413`,
 /// anything else (a broken or abandoned upload) `400`.
-pub(crate) fn body_rejection(rejection: BytesRejection) -> ApiError {
+pub(crate) fn body_rejection(rejection: BytesRejection) -> OpError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "Request body is too large.",
-        )
+        OpError::new(ErrorCode::PayloadTooLarge, "Request body is too large.")
     } else {
-        ApiError::bad_request("The request body could not be read.")
+        OpError::bad_request("The request body could not be read.")
     }
 }
 
 /// The surface's answer to a body axum's JSON parsing refused.
-pub(crate) fn json_rejection(rejection: JsonRejection) -> ApiError {
+pub(crate) fn json_rejection(rejection: JsonRejection) -> OpError {
     match rejection {
-        JsonRejection::JsonDataError(error) => ApiError::validation(error.body_text()),
-        JsonRejection::JsonSyntaxError(error) => ApiError::bad_request(format!(
+        JsonRejection::JsonDataError(error) => OpError::validation(error.body_text()),
+        JsonRejection::JsonSyntaxError(error) => OpError::bad_request(format!(
             "Request body is not valid JSON: {}",
             error.body_text()
         )),
         JsonRejection::BytesRejection(error) => body_rejection(error),
-        other => ApiError::bad_request(other.body_text()),
+        other => OpError::bad_request(other.body_text()),
     }
 }
 

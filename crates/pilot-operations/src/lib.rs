@@ -33,6 +33,7 @@ pub mod pilots;
 pub mod rate_limit;
 pub mod runs;
 pub mod secrets;
+pub mod triggers;
 pub mod views;
 
 pub use accounts::{MALFORMED, MISSING, REVOKED, UNKNOWN};

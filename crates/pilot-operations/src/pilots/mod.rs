@@ -4,7 +4,7 @@
 
 mod create;
 mod delete;
-mod fire;
+pub(crate) mod fire;
 pub mod input;
 mod read;
 mod runs;

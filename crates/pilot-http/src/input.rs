@@ -1,0 +1,101 @@
+//! An operation's input as a request carries it (`pilot_operations` takes it this
+//! way): the decoded JSON body — or why it could not be decoded, which the
+//! operation answers in its turn, after its scope and idempotency checks — and the
+//! request's `Idempotency-Key` with its fingerprint.
+//!
+//! `Idempotency-Key` is read on `POST`s. A key that is not 1 to 255 visible
+//! characters is refused at once (`422`), and so is a body that cannot be read
+//! (over the limit `413`, broken off `400`): neither is a request an operation could
+//! keep an answer for. The fingerprint is method, path and the body's bytes: "the
+//! same request" is the same bytes to the same place.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, Method};
+use pilot_operations::{Idempotency, IdempotencyKey, OpError};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::extract::{body_rejection, parse, require_json};
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// A JSON body for an operation (`Content-Type` per [`crate::extract`]).
+pub struct JsonInput<T> {
+    pub input: Result<T, OpError>,
+    pub idempotency: Option<Idempotency>,
+}
+
+/// A JSON body that may be left out: no body, or only whitespace, is `Ok(None)`
+/// whatever the headers say.
+pub struct OptionalJsonInput<T> {
+    pub input: Result<Option<T>, OpError>,
+    pub idempotency: Option<Idempotency>,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonInput<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let key = idempotency_key(request.method(), request.headers())?;
+        if key.is_none()
+            && let Err(not_json) = require_json(request.headers())
+        {
+            // Nothing to fingerprint: answer the missing JSON type without reading on.
+            return Ok(JsonInput {
+                input: Err(not_json),
+                idempotency: None,
+            });
+        }
+        let (method, path, headers) = parts_of(&request);
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|r| ApiError::from(body_rejection(r)))?;
+        Ok(JsonInput {
+            input: require_json(&headers).and_then(|()| parse(&bytes)),
+            idempotency: key.map(|key| Idempotency::of_http(key, &method, &path, &bytes)),
+        })
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonInput<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let key = idempotency_key(request.method(), request.headers())?;
+        let (method, path, headers) = parts_of(&request);
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|r| ApiError::from(body_rejection(r)))?;
+        let input = if bytes.iter().all(u8::is_ascii_whitespace) {
+            Ok(None)
+        } else {
+            require_json(&headers).and_then(|()| parse(&bytes).map(Some))
+        };
+        Ok(OptionalJsonInput {
+            input,
+            idempotency: key.map(|key| Idempotency::of_http(key, &method, &path, &bytes)),
+        })
+    }
+}
+
+/// The request's idempotency key, on a `POST` that has one.
+fn idempotency_key(method: &Method, headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    if method != Method::POST {
+        return Ok(None);
+    }
+    match headers.get(IDEMPOTENCY_KEY) {
+        None => Ok(None),
+        Some(raw) => IdempotencyKey::parse(raw.as_bytes())
+            .map(Some)
+            .map_err(ApiError::from),
+    }
+}
+
+fn parts_of(request: &Request) -> (String, String, HeaderMap) {
+    (
+        request.method().as_str().to_owned(),
+        request.uri().path().to_owned(),
+        request.headers().clone(),
+    )
+}

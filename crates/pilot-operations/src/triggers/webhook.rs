@@ -1,0 +1,38 @@
+//! `POST /hooks/pilots/{token}`: a pilot's webhook trigger. The secret token in the
+//! URL is the credential (no API key), looked up by its SHA-256 digest; the payload
+//! becomes the run's trigger payload. An unknown token is not found.
+
+use pilot_domain::{TriggerType, WebhookToken};
+use serde_json::Value;
+
+use crate::error::OpError;
+use crate::operations::Operations;
+use crate::pilots::fire::Firing;
+use crate::views::RunQueued;
+
+impl Operations {
+    /// Fires the webhook pilot `token` names with `payload` (or why the transport
+    /// could not read one).
+    pub async fn fire_webhook(
+        &self,
+        token: &str,
+        payload: Result<Value, OpError>,
+    ) -> Result<RunQueued, OpError> {
+        let unknown = || OpError::not_found("Unknown webhook.");
+        let token = WebhookToken::parse(token).ok_or_else(unknown)?;
+        let pilot = self
+            .store()
+            .find_pilot_by_webhook(&token.digest())
+            .await?
+            .filter(|p| p.trigger_type == TriggerType::Webhook)
+            .ok_or_else(unknown)?;
+        let payload = payload?;
+        let firing = Firing {
+            workspace_id: pilot.workspace_id,
+            environment: pilot.environment,
+            pilot_id: pilot.id,
+            trigger_type: TriggerType::Webhook,
+        };
+        self.fire(firing, &payload).await
+    }
+}
