@@ -1,4 +1,5 @@
-//! Authentication: `Authorization: Bearer pk_…` → a [`Principal`] in the request.
+//! Authentication: `Authorization: Bearer pk_…` → a [`Principal`] in the request,
+//! by the operations layer's [`Operations::authenticate`](pilot_operations::Operations::authenticate).
 //!
 //! Every failure is a `401` — missing, malformed, unknown or revoked — rendered in
 //! the surface's shape. Keys are looked up by SHA-256 digest; the key itself is
@@ -9,61 +10,28 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use pilot_domain::{ApiKeyToken, Principal, Scope};
+use pilot_domain::{Principal, Scope};
+pub use pilot_operations::{MALFORMED, MISSING, REVOKED, UNKNOWN};
 
 use crate::AppState;
 use crate::error::ApiError;
-
-pub const MISSING: &str = "Missing API key. Send it as 'Authorization: Bearer <key>'.";
-pub const MALFORMED: &str = "Malformed API key.";
-pub const UNKNOWN: &str = "Invalid API key.";
-pub const REVOKED: &str = "This API key has been revoked.";
 
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    match principal_for(&state, request.headers().get(AUTHORIZATION)).await {
+    let header = request
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|value| value.to_str().map_err(|_| ()));
+    match state.ops.authenticate(header).await {
         Ok(principal) => {
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
-        Err(error) => error.into_response(),
+        Err(error) => ApiError::from(error).into_response(),
     }
-}
-
-async fn principal_for(
-    state: &AppState,
-    header: Option<&axum::http::HeaderValue>,
-) -> Result<Principal, ApiError> {
-    let header = header.ok_or_else(|| ApiError::unauthorized(MISSING))?;
-    let raw = header
-        .to_str()
-        .ok()
-        .and_then(|value| {
-            let (scheme, token) = value.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| ApiError::unauthorized(MALFORMED))?;
-    let token = ApiKeyToken::parse(raw).map_err(|_| ApiError::unauthorized(MALFORMED))?;
-    let found = state
-        .store
-        .find_key_by_digest(&token.digest())
-        .await?
-        .ok_or_else(|| ApiError::unauthorized(UNKNOWN))?;
-    if found.key.revoked_at.is_some() {
-        return Err(ApiError::unauthorized(REVOKED));
-    }
-    Ok(Principal {
-        workspace_id: found.key.workspace_id,
-        workspace_name: found.workspace_name,
-        environment: found.key.environment,
-        key_id: found.key.id,
-        key_prefix: found.key.prefix,
-        scopes: found.key.scopes,
-    })
 }
 
 /// The authenticated caller, for handlers behind [`authenticate`].
@@ -76,17 +44,12 @@ impl Caller {
     }
 }
 
-/// `403 insufficient_scope` unless `principal`'s key holds `scope`: the one check
-/// behind [`Caller::require`] and the surface-wide [`crate::authorize`] layer, so both
-/// answer alike.
+/// `403 insufficient_scope` unless `principal`'s key holds `scope`: the operations'
+/// own check ([`pilot_operations::authorize::require`]), for the surface-wide
+/// [`crate::authorize`] layer, so both answer alike.
 pub fn require(principal: &Principal, scope: Scope) -> Result<&Principal, ApiError> {
-    if principal.allows(scope) {
-        Ok(principal)
-    } else {
-        Err(ApiError::forbidden(format!(
-            "This API key lacks the {scope} scope."
-        )))
-    }
+    pilot_operations::authorize::require(principal, scope)?;
+    Ok(principal)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {

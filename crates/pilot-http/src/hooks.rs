@@ -1,42 +1,34 @@
 //! `POST /hooks/pilots/{token}`: a pilot's webhook trigger. The secret token in the
-//! URL is the credential (no API key), looked up by its SHA-256 digest; the body, any
-//! JSON or none, becomes the trigger payload. Answers like the run endpoint, in the
-//! Pilots surface's error shape; an unknown token is `404`.
+//! URL is the credential (no API key); the body, any JSON or none, becomes the
+//! trigger payload. Unlike the API's run endpoint it does not ask for a
+//! `Content-Type`: the senders of webhooks are other people's systems. Answers like
+//! the run endpoint, in the Pilots surface's error shape; an unknown token is `404`.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use pilot_domain::TriggerType;
-use serde_json::Value;
+use pilot_operations::OpError;
+use pilot_operations::views::RunQueued;
+use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::pilots::{run, token_digest};
 
 pub async fn webhook(
     State(state): State<AppState>,
     Path(token): Path<String>,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let unknown = || ApiError::not_found("Unknown webhook.");
-    if token.len() > 128 {
-        return Err(unknown());
+) -> Result<(StatusCode, Json<RunQueued>), ApiError> {
+    let queued = state.ops.fire_webhook(&token, payload(&body)).await?;
+    Ok((StatusCode::ACCEPTED, Json(queued)))
+}
+
+/// The JSON body, or `{}` when there is none.
+fn payload(body: &[u8]) -> Result<Value, OpError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
     }
-    let pilot = state
-        .store
-        .find_pilot_by_webhook(&token_digest(&token))
-        .await?
-        .filter(|p| p.trigger_type == TriggerType::Webhook)
-        .ok_or_else(unknown)?;
-    let payload = run::payload(&body)?;
-    run::fire(
-        &state,
-        pilot.workspace_id,
-        pilot.environment,
-        pilot.id,
-        TriggerType::Webhook,
-        &payload,
-    )
-    .await
+    serde_json::from_slice(body)
+        .map_err(|e| OpError::bad_request(format!("Request body is not valid JSON: {e}")))
 }

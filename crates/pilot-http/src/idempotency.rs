@@ -73,7 +73,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let (parts, body) = request.into_parts();
     let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), &state).await {
         Ok(bytes) => bytes,
-        Err(rejection) => return extract::body_rejection(rejection).into_response(),
+        Err(rejection) => {
+            return ApiError::from(extract::body_rejection(rejection)).into_response();
+        }
     };
     let fingerprint = fingerprint(&parts.method, parts.uri.path(), &bytes);
     let ttl_ms = state.idempotency_ttl_ms;

@@ -80,7 +80,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonInput<T
 }
 
 /// The request's idempotency key, on a `POST` that has one.
-fn idempotency_key(method: &Method, headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+fn idempotency_key(
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<IdempotencyKey>, ApiError> {
     if method != Method::POST {
         return Ok(None);
     }

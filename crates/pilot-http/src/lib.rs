@@ -28,76 +28,32 @@ pub mod head_limits;
 mod health;
 mod hooks;
 pub mod idempotency;
+pub mod input;
 mod me;
 pub mod metrics;
 mod pilots;
 pub mod rate_limit;
+pub mod reply;
 pub mod request_id;
 mod runs;
 mod secrets;
 pub mod server;
+mod state;
 pub mod stream_slots;
 pub mod strict_headers;
 pub mod surface;
 pub mod timeouts;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use pilot_domain::MasterKey;
-use pilot_engine::Clock;
-use pilot_engine::deliberation::config::DeliberationsConfig;
-use pilot_engine::drafting::Drafter;
-use pilot_models::Models;
-use pilot_outbound::OutboundClient;
-use pilot_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 pub use config::HttpConfig;
 pub use error::ApiError;
+pub use state::{AppState, DeliberationsSettings};
 pub use surface::Surface;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub config: HttpConfig,
-    /// Seals secrets and webhook tokens at rest.
-    pub master_key: MasterKey,
-    pub clock: Arc<dyn Clock>,
-    /// The base URL clients reach this server at, for links in responses.
-    pub public_url: String,
-    pub pilots: Arc<PilotsSettings>,
-    pub deliberations: Arc<DeliberationsSettings>,
-    /// How long an `Idempotency-Key` is remembered.
-    pub idempotency_ttl_ms: i64,
-    /// Event streams open per key, bounded by `http.max_event_streams_per_key`.
-    pub streams: Arc<stream_slots::StreamSlots>,
-}
-
-/// What the Deliberations endpoints need beyond the store.
-pub struct DeliberationsSettings {
-    pub config: DeliberationsConfig,
-    /// Checks `webhook_url`s: HTTPS only, no private or special addresses.
-    pub webhook_guard: OutboundClient,
-    /// For the optional moderation call.
-    pub models: Arc<Models>,
-}
-
-/// What the Pilots endpoints need beyond the store.
-pub struct PilotsSettings {
-    pub drafter: Drafter,
-    /// `POST /api/v1/pilots` per workspace (the seed: 60 per minute).
-    pub create_limit: rate_limit::Limit,
-    /// The domain of email-trigger addresses (`pilot-…@<mail_domain>`).
-    pub mail_domain: String,
-    /// The shortest time a schedule's ticks may be apart
-    /// (`pilots.min_schedule_interval_secs`).
-    pub min_schedule_interval: std::time::Duration,
-}
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -143,12 +99,15 @@ pub fn api_surface(
     // Outermost last: authentication runs first, then the surface's write scope is
     // checked, then the idempotency check, which needs the tenant the key resolved to
     // and must not answer a caller the write is not allowed to.
-    let routes = routes
-        .fallback(surface::not_found)
-        .layer(axum::middleware::from_fn_with_state(
+    let mut routes = routes.fallback(surface::not_found);
+    if surface == Surface::Deliberations {
+        // WIP: until the Deliberations operations take their keys themselves.
+        routes = routes.layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
-        ))
+        ));
+    }
+    let routes = routes
         .layer(axum::middleware::from_fn(move |request, next| {
             authorize::writes(surface, request, next)
         }))

@@ -2,15 +2,12 @@
 //! presented key resolves to. A Pilot addition to both documents, for checking a key.
 
 use axum::Json;
-use serde_json::{Value, json};
+use axum::extract::State;
+use pilot_operations::views::MeView;
 
+use crate::AppState;
 use crate::auth::Caller;
 
-pub async fn me(Caller(principal): Caller) -> Json<Value> {
-    let scopes: Vec<&str> = principal.scopes.iter().map(|s| s.as_str()).collect();
-    Json(json!({
-        "workspace": principal.workspace_name,
-        "environment": principal.environment.as_str(),
-        "key": { "id": principal.key_id.0, "prefix": principal.key_prefix, "scopes": scopes },
-    }))
+pub async fn me(State(state): State<AppState>, Caller(who): Caller) -> Json<MeView> {
+    Json(state.ops.me(&who))
 }

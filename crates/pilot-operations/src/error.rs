@@ -288,7 +288,10 @@ mod tests {
     #[test]
     fn transient_errors_are_the_retryable_kinds() {
         assert!(OpError::rate_limited("slow down", 0).is_transient());
-        assert_eq!(OpError::rate_limited("slow down", 0).retry_after_secs, Some(1));
+        assert_eq!(
+            OpError::rate_limited("slow down", 0).retry_after_secs,
+            Some(1)
+        );
         assert!(OpError::internal().is_transient());
         assert!(!OpError::validation("bad").is_transient());
         assert!(!OpError::not_found("gone").is_transient());

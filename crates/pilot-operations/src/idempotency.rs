@@ -136,7 +136,13 @@ impl Operations {
         loop {
             let now = self.now();
             let begun = match store
-                .idempotency_begin(&scope, key.as_str(), &fingerprint, now, self.idempotency_ttl_ms())
+                .idempotency_begin(
+                    &scope,
+                    key.as_str(),
+                    &fingerprint,
+                    now,
+                    self.idempotency_ttl_ms(),
+                )
                 .await
             {
                 Ok(begun) => begun,

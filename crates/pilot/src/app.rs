@@ -13,11 +13,12 @@ use pilot_engine::scheduler::Scheduler;
 use pilot_engine::steps::StepServices;
 use pilot_engine::steps::email::Mailer;
 use pilot_engine::{Clock, SystemClock, Worker};
-use pilot_http::rate_limit::Limit;
 use pilot_http::stream_slots::StreamSlots;
-use pilot_http::{AppState, DeliberationsSettings, PilotsSettings};
+use pilot_http::{AppState, DeliberationsSettings};
 use pilot_models::Models;
+use pilot_operations::{Operations, Policy, Services};
 use pilot_outbound::OutboundClient;
+use pilot_store::RateLimit;
 use pilot_store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -110,24 +111,51 @@ impl App {
         pilot_http::router(self.app_state(public_url))
     }
 
+    /// Every use case, for the interfaces and triggers to call; links in its views
+    /// start with `public_url`.
+    pub fn operations(&self, public_url: String) -> Operations {
+        let pilots = &self.config.pilots;
+        let deliberations = &self.config.deliberations;
+        Operations::new(
+            Services {
+                store: self.store.clone(),
+                clock: self.clock.clone(),
+                master_key: self.master_key.clone(),
+                models: self.models.clone(),
+                drafter: Drafter::new(self.models.clone(), pilots.draft_repairs),
+                webhook_guard: self.webhook_guard.clone(),
+            },
+            Policy {
+                public_url,
+                mail_domain: self.config.email_trigger.domain.clone(),
+                pilot_creates: RateLimit {
+                    limit: i64::from(pilots.creates_per_minute),
+                    window_ms: 60_000,
+                },
+                min_schedule_interval: pilots.min_schedule_interval(),
+                deliberation_posts: RateLimit {
+                    limit: i64::from(deliberations.post_per_hour),
+                    window_ms: 3_600_000,
+                },
+                deliberation_reads: RateLimit {
+                    limit: i64::from(deliberations.get_per_minute),
+                    window_ms: 60_000,
+                },
+                idempotency_ttl_ms: deliberations.idempotency_ttl_ms(),
+                deliberations: deliberations.clone(),
+            },
+        )
+    }
+
     /// What the HTTP handlers reach.
     pub fn app_state(&self, public_url: String) -> AppState {
-        let pilots = &self.config.pilots;
         AppState {
+            ops: self.operations(public_url.clone()),
             store: self.store.clone(),
             config: self.config.http.clone(),
             master_key: self.master_key.clone(),
             clock: self.clock.clone(),
             public_url,
-            pilots: Arc::new(PilotsSettings {
-                drafter: Drafter::new(self.models.clone(), pilots.draft_repairs),
-                create_limit: Limit {
-                    limit: i64::from(pilots.creates_per_minute),
-                    window_ms: 60_000,
-                },
-                mail_domain: self.config.email_trigger.domain.clone(),
-                min_schedule_interval: pilots.min_schedule_interval(),
-            }),
             deliberations: Arc::new(DeliberationsSettings {
                 config: self.config.deliberations.clone(),
                 webhook_guard: self.webhook_guard.clone(),
@@ -152,6 +180,7 @@ impl App {
     /// listener when enabled — until `shutdown`; returns their tasks.
     async fn background(
         &self,
+        ops: &Operations,
         shutdown: &CancellationToken,
     ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
         let mut tasks = vec![
@@ -173,7 +202,7 @@ impl App {
                 )
             })?;
             tracing::info!(bind = %listen.bind, domain = %listen.domain, "email trigger listening");
-            let handler = Arc::new(EmailTrigger::new(self.store.clone(), self.clock.clone()));
+            let handler = Arc::new(EmailTrigger::new(ops.clone()));
             let server = pilot_smtp::SmtpServer::new(handler, listen.clone())
                 .map_err(|e| anyhow::anyhow!("[email_trigger]: {e}"))?;
             tasks.push(tokio::spawn(server.serve(listener, shutdown.clone())));
@@ -220,7 +249,8 @@ impl App {
     ) -> anyhow::Result<()> {
         let public_url = self.config.public_url(listener.local_addr()?);
         let background = if embedded_worker {
-            self.background(&shutdown).await?
+            self.background(&self.operations(public_url.clone()), &shutdown)
+                .await?
         } else {
             Vec::new()
         };
@@ -247,7 +277,8 @@ impl App {
     /// Runs the background parts only (no HTTP) until `shutdown`: the worker, the
     /// scheduler and, when enabled, the email trigger's listener.
     pub async fn work(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        for task in self.background(&shutdown).await? {
+        let ops = self.operations(self.config.configured_public_url());
+        for task in self.background(&ops, &shutdown).await? {
             task.await.context("background task")?;
         }
         Ok(())

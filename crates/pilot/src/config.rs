@@ -193,6 +193,16 @@ impl Config {
     }
 
     /// The base URL for links, given the address actually bound.
+    /// `public_url`, or `http://<bind>` for a process that serves no HTTP itself
+    /// (`pilot worker`): what links made in the background start with.
+    pub fn configured_public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.bind)
+        } else {
+            self.public_url.trim_end_matches('/').to_owned()
+        }
+    }
+
     pub fn public_url(&self, bound: SocketAddr) -> String {
         if self.public_url.is_empty() {
             format!("http://{bound}")

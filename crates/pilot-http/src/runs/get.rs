@@ -2,25 +2,16 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use pilot_domain::{RunId, Scope};
-use serde_json::Value;
+use pilot_operations::views::RunView;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::pilots::{parse_id, views};
 
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(who): Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let who = caller.require(Scope::PilotsRead)?;
-    let id = parse_id(&id).ok_or_else(super::not_found)?;
-    let detail = state
-        .store
-        .get_run(who.workspace_id, who.environment, RunId(id))
-        .await?
-        .ok_or_else(super::not_found)?;
-    Ok(Json(views::run(&detail)))
+) -> Result<Json<RunView>, ApiError> {
+    Ok(Json(state.ops.get_run(&who, &id).await?))
 }

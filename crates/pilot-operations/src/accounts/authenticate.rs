@@ -18,7 +18,10 @@ pub const REVOKED: &str = "This API key has been revoked.";
 impl Operations {
     /// The principal an `Authorization` header's value (`None`: no header; `Err`: a
     /// value that is not text) authenticates.
-    pub async fn authenticate(&self, header: Option<Result<&str, ()>>) -> Result<Principal, OpError> {
+    pub async fn authenticate(
+        &self,
+        header: Option<Result<&str, ()>>,
+    ) -> Result<Principal, OpError> {
         let header = header.ok_or_else(|| OpError::unauthenticated(MISSING))?;
         let raw = header
             .ok()

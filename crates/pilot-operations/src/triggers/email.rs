@@ -21,7 +21,11 @@ impl Operations {
     }
 
     /// Fires the email pilot at `local_part` with the message as `payload`.
-    pub async fn fire_email(&self, local_part: &str, payload: &Value) -> Result<RunQueued, OpError> {
+    pub async fn fire_email(
+        &self,
+        local_part: &str,
+        payload: &Value,
+    ) -> Result<RunQueued, OpError> {
         let pilot = self
             .store()
             .find_pilot_by_email(local_part)

@@ -357,8 +357,7 @@ async fn mail_to_a_pilot_address_fires_a_run() {
             .to_owned();
         assert!(address.starts_with("pilot-") && address.ends_with("@localhost"));
         let handler = Arc::new(pilot::email_trigger::EmailTrigger::new(
-            app.db.store.clone(),
-            app.app.clock.clone(),
+            app.app.operations(app.url.clone()),
         ));
         let (addr, stop) = spawn_local(handler, SmtpListenConfig::default())
             .await
