@@ -211,17 +211,11 @@ impl Submission {
     /// Validates a body, naming the first field that is wrong.
     pub fn parse(body: &SubmissionBody) -> Result<Submission, String> {
         let question = match &body.question {
-            Some(Value::String(q)) => q.trim().to_owned(),
+            Some(Value::String(q)) => q.trim(),
             Some(_) => return Err("question must be a string".to_owned()),
             None => return Err("question is required".to_owned()),
         };
-        let chars = question.chars().count();
-        if !(QUESTION_CHARS.0..=QUESTION_CHARS.1).contains(&chars) {
-            return Err(format!(
-                "question must be {} to {} characters (got {chars})",
-                QUESTION_CHARS.0, QUESTION_CHARS.1
-            ));
-        }
+        check_question(question, None)?;
         let mode = match optional_str(&body.mode, "mode")? {
             None => Mode::Deliberation1,
             Some("deliberation2") => {
@@ -238,41 +232,97 @@ impl Submission {
             optional_str(&body.use_case, "use_case")?.map_or(Ok(UseCase::General), str::parse)?;
         let difficulty = optional_str(&body.difficulty, "difficulty")?
             .map_or(Ok(Difficulty::Medium), str::parse)?;
-        let webhook_url = match optional_str(&body.webhook_url, "webhook_url")? {
-            None => None,
-            Some(url) => {
-                if url.chars().count() > MAX_WEBHOOK_URL_CHARS {
-                    return Err(format!(
-                        "webhook_url must be at most {MAX_WEBHOOK_URL_CHARS} characters"
-                    ));
-                }
-                if !url.to_ascii_lowercase().starts_with("https://") {
-                    return Err("webhook_url must be an https:// URL".to_owned());
-                }
-                Some(url.to_owned())
-            }
-        };
+        let webhook_url = optional_str(&body.webhook_url, "webhook_url")?;
+        check_webhook_url(webhook_url)?;
         let metadata = match &body.metadata {
             None | Some(Value::Null) => None,
-            Some(value @ Value::Object(_)) => {
-                let size = value.to_string().len();
-                if size > MAX_METADATA_BYTES {
-                    return Err(format!(
-                        "metadata must be at most {MAX_METADATA_BYTES} bytes serialized (got {size})"
-                    ));
-                }
-                Some(value.clone())
-            }
-            Some(_) => return Err("metadata must be a JSON object".to_owned()),
+            Some(value) => Some(value),
         };
+        check_metadata(metadata)?;
         Ok(Submission {
-            question,
+            question: question.to_owned(),
             mode,
             use_case,
             difficulty,
-            webhook_url,
+            webhook_url: webhook_url.map(str::to_owned),
+            metadata: metadata.cloned(),
+        })
+    }
+
+    /// A submission from parts already typed (a pilot's `deliberate` step has parsed
+    /// its mode, use case and difficulty), held to the rules a body is: the
+    /// question's length ([`check_question`], after trimming), an `https://`
+    /// `webhook_url` of bounded length, `metadata` a JSON object of at most
+    /// [`MAX_METADATA_BYTES`].
+    pub fn new(
+        question: &str,
+        mode: Mode,
+        use_case: UseCase,
+        difficulty: Difficulty,
+        webhook_url: Option<&str>,
+        metadata: Option<Value>,
+    ) -> Result<Submission, String> {
+        let question = question.trim();
+        check_question(question, None)?;
+        check_webhook_url(webhook_url)?;
+        check_metadata(metadata.as_ref())?;
+        Ok(Submission {
+            question: question.to_owned(),
+            mode,
+            use_case,
+            difficulty,
+            webhook_url: webhook_url.map(str::to_owned),
             metadata,
         })
+    }
+}
+
+/// The one rule for a question's length (§3: [`QUESTION_CHARS`], in characters, of
+/// the question as it will be asked — trimmed). Every place that takes a question
+/// asks this: a submission, a `deliberate` step's question when the pilot is saved
+/// and when a run renders it. `context` says when it was measured, where that helps
+/// ("once rendered").
+pub fn check_question(question: &str, context: Option<&str>) -> Result<(), String> {
+    let chars = question.chars().count();
+    if (QUESTION_CHARS.0..=QUESTION_CHARS.1).contains(&chars) {
+        return Ok(());
+    }
+    let context = context.map(|c| format!(" {c}")).unwrap_or_default();
+    Err(format!(
+        "question must be {} to {} characters{context} (got {chars})",
+        QUESTION_CHARS.0, QUESTION_CHARS.1
+    ))
+}
+
+/// `webhook_url`: `https://` and at most [`MAX_WEBHOOK_URL_CHARS`]. (Its address is
+/// the outbound guard's to judge, where it can be resolved.)
+fn check_webhook_url(url: Option<&str>) -> Result<(), String> {
+    let Some(url) = url else { return Ok(()) };
+    if url.chars().count() > MAX_WEBHOOK_URL_CHARS {
+        return Err(format!(
+            "webhook_url must be at most {MAX_WEBHOOK_URL_CHARS} characters"
+        ));
+    }
+    if !url.to_ascii_lowercase().starts_with("https://") {
+        return Err("webhook_url must be an https:// URL".to_owned());
+    }
+    Ok(())
+}
+
+/// `metadata`: a JSON object of at most [`MAX_METADATA_BYTES`] serialized.
+fn check_metadata(metadata: Option<&Value>) -> Result<(), String> {
+    match metadata {
+        None => Ok(()),
+        Some(value @ Value::Object(_)) => {
+            let size = value.to_string().len();
+            if size > MAX_METADATA_BYTES {
+                return Err(format!(
+                    "metadata must be at most {MAX_METADATA_BYTES} bytes serialized (got {size})"
+                ));
+            }
+            Ok(())
+        }
+        Some(_) => Err("metadata must be a JSON object".to_owned()),
     }
 }
 
@@ -348,6 +398,52 @@ mod tests {
             Submission::parse(&body(json!({"question": "x".repeat(10), "metadata": meta})))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn one_rule_for_a_questions_length() {
+        assert_eq!(check_question(&"x".repeat(10), None), Ok(()));
+        assert_eq!(check_question(&"é".repeat(2000), None), Ok(()));
+        assert_eq!(
+            check_question("Why?", None).unwrap_err(),
+            "question must be 10 to 2000 characters (got 4)"
+        );
+        assert_eq!(
+            check_question(&"x".repeat(2001), Some("once rendered")).unwrap_err(),
+            "question must be 10 to 2000 characters once rendered (got 2001)"
+        );
+        // A body and typed parts answer alike.
+        let from_body = Submission::parse(&body(json!({"question": "  Why?  "}))).unwrap_err();
+        let from_parts = Submission::new(
+            "  Why?  ",
+            Mode::Smartroute1,
+            UseCase::Code,
+            Difficulty::Easy,
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(from_body, from_parts);
+        let made = Submission::new(
+            " Should we ship on Friday? ",
+            Mode::Smartroute1,
+            UseCase::Code,
+            Difficulty::Easy,
+            None,
+            Some(json!({"run_id": 7})),
+        )
+        .unwrap();
+        assert_eq!(made.question, "Should we ship on Friday?");
+        let big = json!({"k": "v".repeat(MAX_METADATA_BYTES)});
+        let refused = Submission::new(
+            "Should we ship on Friday?",
+            Mode::Smartroute1,
+            UseCase::Code,
+            Difficulty::Easy,
+            None,
+            Some(big),
+        );
+        assert!(refused.unwrap_err().contains("metadata must be at most"));
     }
 
     #[test]

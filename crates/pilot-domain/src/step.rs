@@ -15,7 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::deliberation::{Difficulty, Mode, QUESTION_CHARS, UseCase};
+use crate::deliberation::{Difficulty, Mode, UseCase, check_question};
 use crate::{step_schema_limits, step_secrets};
 
 /// Most steps a pilot may have.
@@ -491,16 +491,12 @@ fn check_step(step: &Step) -> Vec<String> {
             // A question without template syntax is what will be asked: check its
             // length now rather than when the run reaches it.
             let question = deliberate.question.trim();
-            let chars = question.chars().count();
             if !question.is_empty()
                 && !question.contains("{{")
                 && !question.contains("{%")
-                && !(QUESTION_CHARS.0..=QUESTION_CHARS.1).contains(&chars)
+                && let Err(problem) = check_question(question, None)
             {
-                problems.push(format!(
-                    "question must be {} to {} characters (got {chars})",
-                    QUESTION_CHARS.0, QUESTION_CHARS.1
-                ));
+                problems.push(problem);
             }
             for problem in [
                 deliberate.mode().err(),
