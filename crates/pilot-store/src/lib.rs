@@ -101,6 +101,16 @@ pub trait KeyStore {
     /// The key with this SHA-256 digest, revoked or not, with its workspace's name.
     async fn find_key_by_digest(&self, digest: &str) -> StoreResult<Option<KeyLookup>>;
 
+    /// The key `key_id` of that workspace and environment, revoked or not, with its
+    /// workspace's name: what a caller is made of when the key acts without being
+    /// presented (a pilot run's authorising key, `RunRecord::authorized_key_id`).
+    async fn find_key_in_tenant(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        key_id: ApiKeyId,
+    ) -> StoreResult<Option<KeyLookup>>;
+
     /// Marks a key revoked; `false` if it does not exist in that workspace or already was.
     async fn revoke_api_key(
         &self,

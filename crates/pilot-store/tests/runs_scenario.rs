@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use pilot_domain::{
     Environment, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType,
+    WorkspaceId,
 };
 use pilot_store::{
     CreateRun, NewPilot, PilotPatch, RUN_JOB_KIND, RetryFrom, RetryRun, RunProgress, RunRecord,
@@ -457,6 +458,25 @@ async fn the_key_that_set_a_pilots_steps_authorises_its_runs_by_every_trigger() 
             None,
             "another environment's key is absent"
         );
+        let looked_up = store
+            .find_key_in_tenant(acme, LIVE, first.id)
+            .await
+            .unwrap();
+        let looked_up = looked_up.expect("the key, with its workspace");
+        assert_eq!(
+            (looked_up.key, looked_up.workspace_name.as_str()),
+            (first.clone(), "acme")
+        );
+        for (workspace, environment) in [
+            (acme, pilot_domain::Environment::Test),
+            (WorkspaceId(acme.0 + 1_000), LIVE),
+        ] {
+            let absent = store.find_key_in_tenant(workspace, environment, first.id);
+            assert!(
+                absent.await.unwrap().is_none(),
+                "{backend:?}: another tenant's key"
+            );
+        }
 
         let scheduled = NewPilot {
             steps_key_id: Some(first.id),

@@ -93,6 +93,27 @@ impl KeyStore for PostgresStore {
         row.map(TryInto::try_into).transpose()
     }
 
+    async fn find_key_in_tenant(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        key_id: ApiKeyId,
+    ) -> StoreResult<Option<KeyLookup>> {
+        let row = sqlx::query_as::<_, KeyLookupRow>(concat!(
+            "SELECT ",
+            key_columns!(),
+            ", w.name AS workspace_name FROM api_keys k \
+             JOIN workspaces w ON w.id = k.workspace_id \
+             WHERE k.id = $1 AND k.workspace_id = $2 AND k.environment = $3"
+        ))
+        .bind(key_id.0)
+        .bind(workspace_id.0)
+        .bind(environment.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
     async fn revoke_api_key(
         &self,
         workspace_id: WorkspaceId,

@@ -114,6 +114,31 @@ impl KeyStore for SqliteStore {
         row.map(TryInto::try_into).transpose()
     }
 
+    async fn find_key_in_tenant(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        key_id: ApiKeyId,
+    ) -> StoreResult<Option<KeyLookup>> {
+        let row = self
+            .readers
+            .read(move |conn| {
+                row::optional::<KeyLookupRow>(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        key_columns!(),
+                        ", w.name AS workspace_name FROM api_keys k \
+                         JOIN workspaces w ON w.id = k.workspace_id \
+                         WHERE k.id = ?1 AND k.workspace_id = ?2 AND k.environment = ?3"
+                    ),
+                    params![key_id.0, workspace_id.0, environment.as_str()],
+                )
+            })
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }
+
     async fn revoke_api_key(
         &self,
         workspace_id: WorkspaceId,
