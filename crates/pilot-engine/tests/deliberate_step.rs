@@ -16,6 +16,7 @@ use pilot_domain::{
 use pilot_engine::deliberation::{
     DeliberationDeps, DeliberationsConfig, Pipeline, drive_deliberation,
 };
+use pilot_engine::drafting::Drafter;
 use pilot_engine::runner::{RunDeps, drive_run};
 use pilot_engine::steps::StepServices;
 use pilot_engine::steps::deliberate::{STALLED_AFTER_MS, deliberation_id};
@@ -23,7 +24,8 @@ use pilot_engine::steps::email::{Mailer, SmtpConfig};
 use pilot_engine::{JobOutcome, ManualClock};
 use pilot_models::{MemorySink, Models, ModelsConfig};
 use pilot_outbound::{OutboundClient, OutboundPolicy};
-use pilot_store::{CreateRun, NewApiKey, NewPilot, PilotTrigger, Store};
+use pilot_operations::{Operations, Policy, Services};
+use pilot_store::{CreateRun, NewApiKey, NewPilot, PilotTrigger, RateLimit, Store};
 use pilot_testkit::{TestDb, backends};
 use serde_json::{Value, json};
 
@@ -54,6 +56,51 @@ async fn key(store: &dyn Store, workspace: WorkspaceId, scopes: &str, digest: &s
     store.create_api_key(workspace, &key, NOW).await.unwrap().id
 }
 
+/// The application's submitter: the operations, with the seed's policy.
+fn submitter(
+    store: &Arc<dyn Store>,
+    clock: &Arc<ManualClock>,
+    master_key: &MasterKey,
+    models: &Arc<Models>,
+    config: &DeliberationsConfig,
+) -> Operations {
+    let webhook_guard = OutboundClient::new(OutboundPolicy {
+        require_https: true,
+        ..OutboundPolicy::default()
+    })
+    .unwrap();
+    Operations::new(
+        Services {
+            store: store.clone(),
+            clock: clock.clone(),
+            master_key: master_key.clone(),
+            models: models.clone(),
+            drafter: Drafter::new(models.clone(), 0),
+            webhook_guard,
+        },
+        Policy {
+            public_url: "http://pilot.test".to_owned(),
+            mail_domain: "pilot.test".to_owned(),
+            pilot_creates: RateLimit {
+                limit: 60,
+                window_ms: 60_000,
+            },
+            min_schedule_interval: Duration::from_secs(60),
+            // The seed's limits (§6) and idempotency window.
+            deliberation_posts: RateLimit {
+                limit: 60,
+                window_ms: 3_600_000,
+            },
+            deliberation_reads: RateLimit {
+                limit: 600,
+                window_ms: 60_000,
+            },
+            idempotency_ttl_ms: 24 * 3_600_000,
+            deliberations: config.clone(),
+        },
+    )
+}
+
 async fn setup(store: Arc<dyn Store>) -> Setup {
     let clock = Arc::new(ManualClock::new(NOW));
     let name = WorkspaceName::parse("acme").unwrap();
@@ -68,14 +115,16 @@ async fn setup(store: Arc<dyn Store>) -> Setup {
             .build(),
     );
     let config = DeliberationsConfig::default();
+    let (master_key, _) = MasterKey::generate();
+    let submitter = submitter(&store, &clock, &master_key, &models, &config);
     let services = StepServices {
+        submitter: Arc::new(submitter),
         models: models.clone(),
         outbound: Arc::new(OutboundClient::new(OutboundPolicy::default()).unwrap()),
         mailer: Arc::new(Mailer::new(&SmtpConfig::default()).unwrap()),
         deliberations: config.clone(),
         deliberate_poll: Duration::from_millis(POLL_MS as u64),
     };
-    let (master_key, _) = MasterKey::generate();
     let key = key(
         &*store,
         workspace.id,

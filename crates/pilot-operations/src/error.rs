@@ -1,6 +1,7 @@
 //! The operations layer's one error type, [`OpError`]: a kind, a machine-readable
 //! code, a message for people, and the facts a transport needs to answer it in its
-//! own shape — when to retry, the rate limit's state.
+//! own shape — when to retry, the rate limit's state, the balance and the estimate
+//! of a short one.
 //!
 //! Transports map errors, never build them: the REST surfaces turn the kind into a
 //! status and render code and message in their shape, MCP returns them as a tool
@@ -10,6 +11,7 @@
 
 use std::fmt;
 
+use pilot_domain::Credits;
 use pilot_store::StoreError;
 
 use crate::rate_limit::RateLimitState;
@@ -178,6 +180,15 @@ pub struct OpError {
     /// show limits (the Deliberations surface's `X-RateLimit-*`) show them on errors
     /// too.
     pub rate_limit: Option<RateLimitState>,
+    /// For `PaymentRequired`: the balance and what the operation would have reserved.
+    pub shortfall: Option<Shortfall>,
+}
+
+/// A balance short of a reservation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shortfall {
+    pub balance: Credits,
+    pub estimate: Credits,
 }
 
 impl OpError {
@@ -188,6 +199,7 @@ impl OpError {
             message: message.into(),
             retry_after_secs: None,
             rate_limit: None,
+            shortfall: None,
         }
     }
 
@@ -231,6 +243,22 @@ impl OpError {
         OpError {
             retry_after_secs: Some(retry_after_secs.max(1)),
             ..OpError::new(ErrorCode::RateLimited, message)
+        }
+    }
+
+    /// `PaymentRequired`: the balance is short of the estimate (the Deliberations
+    /// document's message, §7).
+    pub fn insufficient_credits(balance: Credits, estimate: Credits) -> OpError {
+        OpError {
+            shortfall: Some(Shortfall { balance, estimate }),
+            ..OpError::new(
+                ErrorCode::InsufficientCredits,
+                format!(
+                    "Workspace balance {:.2} < estimated {:.2}",
+                    balance.as_f64(),
+                    estimate.as_f64()
+                ),
+            )
         }
     }
 

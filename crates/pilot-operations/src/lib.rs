@@ -26,7 +26,9 @@
 mod accounts;
 pub mod answer;
 pub mod authorize;
+pub mod deliberations;
 pub mod error;
+mod health;
 pub mod idempotency;
 mod operations;
 pub mod pilots;
@@ -38,7 +40,7 @@ pub mod views;
 
 pub use accounts::{MALFORMED, MISSING, REVOKED, UNKNOWN};
 pub use answer::{Answer, Replayable};
-pub use error::{ErrorCode, ErrorKind, OpError};
+pub use error::{ErrorCode, ErrorKind, OpError, Shortfall};
 pub use idempotency::{Idempotency, IdempotencyKey};
 pub use operations::{Operations, Policy, Services};
 pub use rate_limit::RateLimitState;

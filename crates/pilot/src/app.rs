@@ -36,9 +36,10 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Every model call goes through here, metered into the store.
     pub models: Arc<Models>,
-    /// What pilot steps reach outside a run: models, the outbound guard, SMTP, the
-    /// deliberations settings.
-    pub step_services: Arc<StepServices>,
+    /// What `http` steps send through.
+    pub outbound: Arc<OutboundClient>,
+    /// What `email` steps send through.
+    pub mailer: Arc<Mailer>,
     /// The outbound guard with HTTPS required, for `webhook_url`s.
     pub webhook_guard: OutboundClient,
     /// Runs deliberations (the `deliberate` job).
@@ -82,13 +83,6 @@ impl App {
         let mailer = Mailer::new(&config.smtp)
             .map_err(|e| anyhow::anyhow!(e))
             .context("reading [smtp]")?;
-        let step_services = Arc::new(StepServices {
-            models: models.clone(),
-            outbound: Arc::new(outbound),
-            mailer: Arc::new(mailer),
-            deliberations: config.deliberations.clone(),
-            deliberate_poll: Duration::from_millis(config.pilots.deliberate_poll_ms.max(10)),
-        });
         let pipeline = Arc::new(Pipeline::new(
             models.clone(),
             config.deliberations.clone(),
@@ -100,7 +94,8 @@ impl App {
             master_key,
             clock,
             models,
-            step_services,
+            outbound: Arc::new(outbound),
+            mailer: Arc::new(mailer),
             webhook_guard,
             pipeline,
         })
@@ -145,6 +140,22 @@ impl App {
                 deliberations: deliberations.clone(),
             },
         )
+    }
+
+    /// What pilot steps reach outside a run: models, the outbound guard, SMTP, and
+    /// the operations a `deliberate` step submits through — the API's own, so a
+    /// pilot's deliberation meets the same scope, rate limit, guardrails and credits
+    /// as its key's requests (links in what they answer are not shown, so the
+    /// configured base URL does).
+    pub fn step_services(&self) -> StepServices {
+        StepServices {
+            submitter: Arc::new(self.operations(self.config.configured_public_url())),
+            models: self.models.clone(),
+            outbound: self.outbound.clone(),
+            mailer: self.mailer.clone(),
+            deliberations: self.config.deliberations.clone(),
+            deliberate_poll: Duration::from_millis(self.config.pilots.deliberate_poll_ms.max(10)),
+        }
     }
 
     /// What the HTTP handlers reach.
@@ -219,7 +230,7 @@ impl App {
                 store: self.store.clone(),
                 clock: self.clock.clone(),
                 master_key: self.master_key.clone(),
-                services: self.step_services.clone(),
+                services: Arc::new(self.step_services()),
             },
             deliberations: DeliberationDeps {
                 store: self.store.clone(),

@@ -1,5 +1,6 @@
-//! Guardrails (§3 `content_blocked`), shared by `POST /v1/api/deliberations` and a
-//! pilot run's `deliberate` step: the configured patterns, then — when
+//! Guardrails (§3 `content_blocked`), screened by the one submission operation
+//! (`pilot_operations`) that `POST /v1/api/deliberations` and a pilot run's
+//! `deliberate` step both go through: the configured patterns, then — when
 //! `deliberations.moderation` is on — a moderation call through the model layer. In
 //! test mode the scripted model's `[[scripted:block]]` marker blocks, so clients can
 //! exercise the path. A blocked question is neither charged nor queued.

@@ -25,6 +25,7 @@ use serde_json::Value;
 use pilot_domain::step_secrets::SECRETS;
 use pilot_domain::template::{Form, reads};
 
+use self::deliberate::DeliberationSubmitter;
 use self::email::Mailer;
 use self::template::Templates;
 use crate::deliberation::DeliberationsConfig;
@@ -34,8 +35,12 @@ pub struct StepServices {
     pub models: Arc<Models>,
     pub outbound: Arc<OutboundClient>,
     pub mailer: Arc<Mailer>,
-    /// For `deliberate` steps: the estimates reserved at submit, the guardrails and
-    /// the processing budget — the API's own `[deliberations]`.
+    /// Submits `deliberate` steps' deliberations: the Deliberations API's own
+    /// submission, with its scope, rate limit, guardrails and credits
+    /// ([`deliberate::submitter`]).
+    pub submitter: Arc<dyn DeliberationSubmitter>,
+    /// For `deliberate` steps: the processing budget, past which a deliberation that
+    /// never ends fails the step — the API's own `[deliberations]`.
     pub deliberations: DeliberationsConfig,
     /// How often a run waiting on a `deliberate` step's deliberation wakes to look
     /// at it (`[pilots] deliberate_poll_ms`).

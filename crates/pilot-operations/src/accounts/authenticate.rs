@@ -6,6 +6,7 @@
 //! stored or logged.
 
 use pilot_domain::{ApiKeyToken, Principal};
+use pilot_store::KeyLookup;
 
 use crate::error::OpError;
 use crate::operations::Operations;
@@ -40,13 +41,20 @@ impl Operations {
         if found.key.revoked_at.is_some() {
             return Err(OpError::unauthenticated(REVOKED));
         }
-        Ok(Principal {
-            workspace_id: found.key.workspace_id,
-            workspace_name: found.workspace_name,
-            environment: found.key.environment,
-            key_id: found.key.id,
-            key_prefix: found.key.prefix,
-            scopes: found.key.scopes,
-        })
+        Ok(principal(found))
+    }
+}
+
+/// The caller a stored key is, whether it was presented (authentication) or acts on
+/// its own (a pilot run's authorising key). The caller has checked it is not
+/// revoked.
+pub(crate) fn principal(found: KeyLookup) -> Principal {
+    Principal {
+        workspace_id: found.key.workspace_id,
+        workspace_name: found.workspace_name,
+        environment: found.key.environment,
+        key_id: found.key.id,
+        key_prefix: found.key.prefix,
+        scopes: found.key.scopes,
     }
 }

@@ -5,3 +5,4 @@ mod authenticate;
 mod me;
 
 pub use authenticate::{MALFORMED, MISSING, REVOKED, UNKNOWN};
+pub(crate) use authenticate::principal;

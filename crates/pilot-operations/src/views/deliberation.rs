@@ -56,6 +56,21 @@ impl PanelEntryView {
     }
 }
 
+/// A panel entry as progress reports it: who answered and when, without what (the
+/// panel itself is `?include=panel`'s).
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct PanelProgressView {
+    pub author: String,
+    pub created_at: String,
+}
+
+/// A deliberation's status as progress reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct StatusView {
+    /// `queued`, `running`, `completed` or `failed`.
+    pub status: String,
+}
+
 /// The status-only shape while `queued` or `running` (§4).
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct PendingView {

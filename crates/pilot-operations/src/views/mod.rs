@@ -11,15 +11,17 @@
 
 pub mod account;
 pub mod deliberation;
+pub mod health;
 pub mod pilot;
 pub mod run;
 pub mod secret;
 
 pub use account::{BalanceView, KeyInfo, MeView};
 pub use deliberation::{
-    DeliberationAccepted, DeliberationError, DeliberationView, PanelEntryView, PendingView,
-    TerminalView,
+    DeliberationAccepted, DeliberationError, DeliberationView, PanelEntryView, PanelProgressView,
+    PendingView, StatusView, TerminalView,
 };
+pub use health::{HealthView, QueueDepth, ReadinessView};
 pub use pilot::{PilotDetail, PilotList, PilotSummary, ScheduleView};
 pub use run::{RetryQueued, RunPage, RunQueued, RunView, StepResultView};
 pub use secret::{SecretList, SecretView, SecretWritten};

@@ -1,6 +1,7 @@
 //! The `deliberate` step: submits a deliberation (seed 003) in the run's workspace and
-//! environment — guardrails, credit reservation and all, as `POST
-//! /v1/api/deliberations` does — and waits for it durably, holding no worker.
+//! environment — through the same operation as `POST /v1/api/deliberations`
+//! ([`DeliberationSubmitter`], see [`submitter`]) — and waits for it durably, holding
+//! no worker.
 //!
 //! Like `delay`, waiting is the runner's business: each time the run reaches the step,
 //! [`advance`] looks at where the step's deliberation is and answers
@@ -12,51 +13,51 @@
 //! ([`deliberation_id`]), so re-entering the step loads the deliberation an earlier
 //! pass submitted rather than submitting (and charging) twice. Two passes racing to
 //! submit cannot both succeed: the second insert is a primary-key conflict, rolled
-//! back with its reservation.
+//! back with its reservation, which the submitter answers as
+//! [`Submitted::AlreadySubmitted`].
 //!
 //! * queued or running: wait `deliberate_poll` and look again;
 //! * completed: the step succeeds with `{deliberation_id, synthesis, summary,
 //!   confidence_index}`;
 //! * failed (the pipeline refunded it in full): the step fails naming the failure
 //!   code — or, while the step's `retry.max_attempts` allows, a new deliberation is
-//!   submitted (attempt `n` has its own derived id) after `backoff_ms` (doubling);
-//! * the balance is short of the estimate: the step fails at once, nothing charged.
+//!   submitted (attempt `n` has its own derived id) after `backoff_ms` (doubling).
 //!
-//! A rendering error, a question outside 10–2000 characters once rendered, a question
-//! carrying a secret's value (it is stored with the deliberation), or a question the
-//! guardrails refuse also fail the step at once, before anything is charged.
+//! Before submitting, the step renders its question and checks it: a rendering
+//! error, a question outside 10–2000 characters once rendered
+//! ([`check_question`]), or one carrying a secret's value (it is stored with the
+//! deliberation) fails the step at once, before anything is charged.
 //!
-//! **The run's key.** A deliberation is submitted on the authority of the API key
-//! that set the pilot's steps, which the run recorded when it was fired
-//! ([`RunRecord::authorized_key_id`]). Before every submission (each `retry` attempt
-//! included) the step checks that key: it must still exist in the run's workspace
-//! and environment, not be revoked, and hold `deliberations:write` — otherwise the
-//! step fails saying which, before the guardrails are asked or anything is reserved.
+//! **The submission** is the API's, on the authority of the API key that set the
+//! pilot's steps, which the run recorded when it was fired
+//! ([`RunRecord::authorized_key_id`]): before every submission (each `retry` attempt
+//! included) that key must still exist in the run's workspace and environment, not
+//! be revoked, and hold `deliberations:write`; then the key's submission rate limit,
+//! the submission's validation, the guardrails and the credit reservation apply as
+//! they do to a request with that key. Each refusal fails the step saying why, with
+//! nothing charged — but a spent rate limit does not: the run waits (snoozed, as
+//! for a poll) until the limit lets one more submission through, and submits then.
 //! The deliberation carries the key, as one submitted with it through the API does.
 //! A deliberation already submitted is waited for whatever became of the key since:
 //! its credits are reserved and it runs to its end, as an API submission does when
-//! its key is revoked. A run without a key (its pilot's steps were stored before keys
-//! were recorded) fails the step until a key with the scope sets the steps again. The
-//! step's `timeout_ms` does not apply to the wait: the deliberation's processing
-//! budget bounds it. A deliberation still not terminal [`STALLED_AFTER_MS`] past that
-//! budget (its job was lost) fails the step rather than being polled forever.
+//! its key is revoked. The step's `timeout_ms` does not apply to the wait: the
+//! deliberation's processing budget bounds it. A deliberation still not terminal
+//! [`STALLED_AFTER_MS`] past that budget (its job was lost) fails the step rather
+//! than being polled forever.
 
-use pilot_domain::deliberation::QUESTION_CHARS;
+pub mod submitter;
+
+use pilot_domain::deliberation::check_question;
 use pilot_domain::secret::redact;
 use pilot_domain::step::DeliberateStep;
-use pilot_domain::{
-    ApiKeyId, DeliberationId, DeliberationStatus, Scope, Step, StepKind, UnixMillis,
-};
-use pilot_models::CallContext;
-use pilot_store::{
-    CreateDeliberation, DeliberationRecord, NewDeliberation, RunRecord, Store, StoreError,
-};
+use pilot_domain::{DeliberationId, DeliberationStatus, Step, StepKind, UnixMillis};
+use pilot_store::{DeliberationRecord, RunRecord, Store, StoreError};
 use serde_json::json;
 
+pub use self::submitter::{DeliberationSubmitter, StepDeliberation, Submitted};
 use super::template::Templates;
 use super::{StepOutcome, StepServices};
 use crate::clock::Clock;
-use crate::deliberation::guardrails::{Screening, screen};
 
 /// How long past the processing budget a deliberation may stay queued or running
 /// before the step gives up on it: a day.
@@ -129,8 +130,7 @@ pub async fn advance(
         let Some(record) = store.load_deliberation(&id).await? else {
             let started_at = started_at.unwrap_or(now);
             return submit(
-                store, services, run, step, settings, templates, secrets, id, attempt, started_at,
-                now,
+                services, run, step, settings, templates, secrets, id, attempt, started_at, now,
             )
             .await;
         };
@@ -215,10 +215,9 @@ fn failed(record: &DeliberationRecord) -> String {
     }
 }
 
-/// Submits attempt `attempt`'s deliberation `id`.
+/// Submits attempt `attempt`'s deliberation `id` through the submitter.
 #[allow(clippy::too_many_arguments)]
 async fn submit(
-    store: &dyn Store,
     services: &StepServices,
     run: &RunRecord,
     step: &Step,
@@ -237,10 +236,6 @@ async fn submit(
             started_at,
         }))
     };
-    let key_id = match authorising_key(store, run).await? {
-        Ok(key_id) => key_id,
-        Err(error) => return finished(Err(error)),
-    };
     let question = match question(settings, templates, secrets) {
         Ok(question) => question,
         Err(error) => return finished(Err(error)),
@@ -250,105 +245,39 @@ async fn submit(
             (Ok(mode), Ok(use_case), Ok(difficulty)) => (mode, use_case, difficulty),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return finished(Err(e)),
         };
-    let call = CallContext::new(
-        run.environment,
-        "moderation",
-        format!("run:{}:{}", run.id, step.id),
-    )
-    .in_workspace(run.workspace_id);
-    match screen(&services.deliberations, &services.models, &call, &question).await {
-        Screening::Allowed => {}
-        Screening::Blocked => {
-            return finished(Err(
-                "content_blocked: the question failed the safety guardrails; nothing was \
-                 charged"
-                    .to_owned(),
-            ));
-        }
-        Screening::Unavailable(error) => {
-            return finished(Err(format!(
-                "the moderation check is unavailable ({error}); nothing was charged"
-            )));
-        }
-    }
-    let estimate = services.deliberations.estimates.estimate(mode, difficulty);
-    let new = NewDeliberation {
+    let deliberation = StepDeliberation {
+        workspace_id: run.workspace_id,
+        environment: run.environment,
+        key_id: run.authorized_key_id,
         id: id.clone(),
-        key_id: Some(key_id),
+        question,
         mode,
         use_case,
         difficulty,
-        question,
-        webhook_url: None,
-        metadata: Some(json!({
+        metadata: json!({
             "pilot_id": run.pilot_id.0,
             "run_id": run.id.0,
             "step_id": step.id,
-        })),
-        estimate,
+        }),
+        caller: format!("run:{}:{}", run.id, step.id),
     };
     let poll = Progress::Wait(now.plus_ms(poll_ms(services)));
-    match store
-        .create_deliberation(run.workspace_id, run.environment, &new, now)
-        .await
-    {
-        Ok(CreateDeliberation::Created(_)) => {
+    match services.submitter.submit(&deliberation).await? {
+        Submitted::Created => {
             tracing::info!(run = %run.id, step = %step.id, deliberation = %id, attempt,
                 "deliberate step submitted its deliberation");
             Ok(poll)
         }
         // Another pass submitted it first (its reservation stands, this one's was
         // rolled back): look at it on the next turn.
-        Err(StoreError::Conflict(_)) => Ok(poll),
-        Ok(CreateDeliberation::InsufficientCredits { balance }) => {
-            // The short balance may be this very deliberation's reservation, made by
-            // a pass that raced this one.
-            if store.load_deliberation(&id).await?.is_some() {
-                return Ok(poll);
-            }
-            finished(Err(format!(
-                "insufficient credits: balance {balance} < estimated {estimate}"
-            )))
+        Submitted::AlreadySubmitted => Ok(poll),
+        Submitted::RateLimited { retry_at } => {
+            tracing::info!(run = %run.id, step = %step.id, retry_at = retry_at.0,
+                "deliberate step waits for its key's submission rate limit");
+            Ok(Progress::Wait(retry_at.max(now.plus_ms(1))))
         }
-        Err(error) => Err(error),
+        Submitted::Refused(error) => finished(Err(error)),
     }
-}
-
-/// The key the run's deliberation is submitted under, if it may still submit one: it
-/// exists in the run's tenant, is not revoked and holds `deliberations:write`. Else
-/// the step's error, saying what to do.
-async fn authorising_key(
-    store: &dyn Store,
-    run: &RunRecord,
-) -> Result<Result<ApiKeyId, String>, StoreError> {
-    const REMEDY: &str = "nothing was charged; set the pilot's steps again with a key that \
-                          holds deliberations:write";
-    let Some(key_id) = run.authorized_key_id else {
-        return Ok(Err(format!(
-            "this run has no authorising API key (its pilot's steps were set before keys \
-             were recorded); {REMEDY}"
-        )));
-    };
-    let found = store
-        .get_api_key(run.workspace_id, run.environment, key_id)
-        .await?;
-    Ok(match found {
-        None => Err(format!(
-            "the API key that authorised this run (key {key_id}) no longer exists; {REMEDY}"
-        )),
-        Some(key) if key.revoked_at.is_some() => Err(format!(
-            "the API key that authorised this run ({}…, key {key_id}) has been revoked; \
-             {REMEDY}",
-            key.prefix
-        )),
-        Some(key) if !key.scopes.allows(Scope::DeliberationsWrite) => Err(format!(
-            "the API key that authorised this run ({}…, key {key_id}) lacks the {} scope; \
-             {REMEDY}",
-            key.prefix,
-            Scope::DeliberationsWrite
-        )),
-        Some(key) => Ok(key.id),
-    })
 }
 
 /// The rendered question, checked as a submission's is.
@@ -359,13 +288,7 @@ fn question(
 ) -> Result<String, String> {
     let rendered = templates.render(&settings.question).map_err(|e| e.0)?;
     let question = rendered.trim();
-    let chars = question.chars().count();
-    if !(QUESTION_CHARS.0..=QUESTION_CHARS.1).contains(&chars) {
-        return Err(format!(
-            "question must be {} to {} characters once rendered (got {chars})",
-            QUESTION_CHARS.0, QUESTION_CHARS.1
-        ));
-    }
+    check_question(question, Some("once rendered"))?;
     if redact(question, secrets) != question {
         return Err(
             "the question carries a secret's value: a deliberation's question is stored and \
