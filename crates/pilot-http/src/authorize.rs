@@ -3,16 +3,16 @@
 //! Each surface declares the scope its writes need ([`Surface::write_scope`]:
 //! `pilots:write` on `/api/v1`, `deliberations:write` on `/v1/api`). This layer runs
 //! right after [`crate::auth::authenticate`] and checks that scope on every `POST`,
-//! `PUT`, `PATCH` and `DELETE` of the surface, before the idempotency layer looks
-//! the request's `Idempotency-Key` up and before the handler runs. A key without it
+//! `PUT`, `PATCH` and `DELETE` of the surface, before the handler runs (and so
+//! before its operation looks the request's `Idempotency-Key` up). A key without it
 //! gets the same `403 insufficient_scope` the handler's own check would answer,
 //! whatever the request, its path or its key: no replay, no `409`, no `404` or `405`
 //! that would tell it something a write could not.
 //!
-//! Handlers still check their own scope (`Caller::require`), which may be finer
-//! than the surface's; a replay hands back only what the first request answered, so
-//! holding the surface's write scope, which implies its read scope, is what entitles
-//! a caller to it.
+//! Operations still check their own scope, which may be finer than the surface's,
+//! before their idempotency key; a replay hands back only what the first request
+//! answered, so holding the surface's write scope, which implies its read scope, is
+//! what entitles a caller to it.
 
 use axum::extract::Request;
 use axum::http::Method;

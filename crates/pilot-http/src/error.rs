@@ -1,15 +1,14 @@
 //! The HTTP layer's one error type.
 //!
 //! Use the constructor that names the client's mistake (`unauthorized`, `not_found`,
-//! `validation`, …); use `internal` (or `?` on a store error) for our faults, whose
-//! details go to the log under the request id and never to the client. An `ApiError`
-//! becomes a bare response carrying an [`ErrorInfo`] extension; the surface boundary
-//! renders the body in that surface's shape.
+//! `validation`, …), or `?` on an operation's [`OpError`]; use `internal` for our
+//! faults, whose details go to the log under the request id and never to the
+//! client. An `ApiError` becomes a bare response carrying an [`ErrorInfo`]
+//! extension; the surface boundary renders the body in that surface's shape.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use pilot_operations::{ErrorCode, ErrorKind, OpError};
-use pilot_store::StoreError;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
@@ -156,12 +155,5 @@ impl From<OpError> for ApiError {
             message: error.message,
             retry_after_secs: error.retry_after_secs,
         }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        tracing::error!(%error, "store error");
-        ApiError::internal()
     }
 }

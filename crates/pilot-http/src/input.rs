@@ -26,6 +26,16 @@ pub struct JsonInput<T> {
     pub idempotency: Option<Idempotency>,
 }
 
+/// A JSON body read whole before it is judged, key or no key: a body that cannot be
+/// read is refused as such (`413`, `400`) whatever it claims to be, and its type,
+/// syntax and schema (`415`, `400`, `422`) are left for the operation to answer in
+/// its turn — `POST /v1/api/deliberations` answers them after counting the request
+/// against the key's rate limit, so they carry its fields like any answer.
+pub struct ReadJsonInput<T> {
+    pub input: Result<T, OpError>,
+    pub idempotency: Option<Idempotency>,
+}
+
 /// A JSON body that may be left out: no body, or only whitespace, is `Ok(None)`
 /// whatever the headers say.
 pub struct OptionalJsonInput<T> {
@@ -52,6 +62,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonInput<T> {
             .await
             .map_err(|r| ApiError::from(body_rejection(r)))?;
         Ok(JsonInput {
+            input: require_json(&headers).and_then(|()| parse(&bytes)),
+            idempotency: key.map(|key| Idempotency::of_http(key, &method, &path, &bytes)),
+        })
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ReadJsonInput<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let key = idempotency_key(request.method(), request.headers())?;
+        let (method, path, headers) = parts_of(&request);
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|r| ApiError::from(body_rejection(r)))?;
+        Ok(ReadJsonInput {
             input: require_json(&headers).and_then(|()| parse(&bytes)),
             idempotency: key.map(|key| Idempotency::of_http(key, &method, &path, &bytes)),
         })

@@ -13,7 +13,10 @@
 //!
 //! Layering, outermost first: request id → metrics → per surface: error rendering →
 //! panic catching → head limits → singular headers → request timeout → body timeout
-//! → body limit → authentication → authorisation of writes → idempotency → routes.
+//! → body limit → authentication → authorisation of writes → routes. Handlers
+//! extract the request, call its operation in `pilot_operations` — which checks its
+//! own scope, idempotency key, rate limit, credits and guardrails — and render the
+//! answer; none reaches the store.
 //! Paths outside both surfaces get the same checks up to the body timeout, rendered
 //! in the plain shape. [`server::serve`] runs the router under hyper with the
 //! connection-level limits (connection bound, header-read timeout).
@@ -27,12 +30,10 @@ pub mod extract;
 pub mod head_limits;
 mod health;
 mod hooks;
-pub mod idempotency;
 pub mod input;
 mod me;
 pub mod metrics;
 mod pilots;
-pub mod rate_limit;
 pub mod reply;
 pub mod request_id;
 mod runs;
@@ -52,7 +53,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 pub use config::HttpConfig;
 pub use error::ApiError;
-pub use state::{AppState, DeliberationsSettings};
+pub use state::AppState;
 pub use surface::Surface;
 
 /// The whole HTTP application.
@@ -97,17 +98,10 @@ pub fn api_surface(
     state: &AppState,
 ) -> Router<AppState> {
     // Outermost last: authentication runs first, then the surface's write scope is
-    // checked, then the idempotency check, which needs the tenant the key resolved to
-    // and must not answer a caller the write is not allowed to.
-    let mut routes = routes.fallback(surface::not_found);
-    if surface == Surface::Deliberations {
-        // WIP: until the Deliberations operations take their keys themselves.
-        routes = routes.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            idempotency::layer,
-        ));
-    }
+    // checked. Idempotency keys are the operations' own (`pilot_operations`), taken
+    // after their scope check: no layer here looks one up.
     let routes = routes
+        .fallback(surface::not_found)
         .layer(axum::middleware::from_fn(move |request, next| {
             authorize::writes(surface, request, next)
         }))

@@ -52,7 +52,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 
 pub async fn render(State(state): State<AppState>) -> Result<Response, ApiError> {
     let handle = handle();
-    let counts = state.store.queue_counts().await?;
+    let counts = state.ops.queue_depth().await?;
     for job_state in JobState::ALL {
         metrics::gauge!("pilot_queue_jobs", "state" => job_state.as_str())
             .set(counts.get(job_state) as f64);

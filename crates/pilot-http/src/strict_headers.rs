@@ -14,17 +14,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::idempotency;
+use crate::input::IDEMPOTENCY_KEY;
 
 /// The fields a request may carry once.
 fn singular() -> [(HeaderName, &'static str); 3] {
     [
         (AUTHORIZATION, "Authorization"),
         (CONTENT_TYPE, "Content-Type"),
-        (
-            HeaderName::from_static(idempotency::HEADER),
-            "Idempotency-Key",
-        ),
+        (HeaderName::from_static(IDEMPOTENCY_KEY), "Idempotency-Key"),
     ]
 }
 

@@ -13,9 +13,9 @@
 //!   past it the handler is dropped and the answer is `503`. What is bounded is the
 //!   time until the response head, so a streamed body — the server-sent events of
 //!   `GET /v1/api/deliberations/{id}/events` — goes on past it (streams have their
-//!   own bounds). An idempotent request is the exception to "dropped": it runs to
-//!   its end on a task of its own and keeps its answer for the retry
-//!   (`crate::idempotency`).
+//!   own bounds). An idempotent request is the exception to "dropped": once its
+//!   operation has claimed its key, the work runs to its end on a task of its own
+//!   and keeps its answer for the retry (`pilot_operations::idempotency`).
 //!
 //! The head's own timeout is hyper's (`crate::server`): a head that never completes
 //! is not a request yet, so there is nothing to answer.

@@ -14,7 +14,7 @@ use pilot_engine::steps::StepServices;
 use pilot_engine::steps::email::Mailer;
 use pilot_engine::{Clock, SystemClock, Worker};
 use pilot_http::stream_slots::StreamSlots;
-use pilot_http::{AppState, DeliberationsSettings};
+use pilot_http::AppState;
 use pilot_models::Models;
 use pilot_operations::{Operations, Policy, Services};
 use pilot_outbound::OutboundClient;
@@ -161,18 +161,8 @@ impl App {
     /// What the HTTP handlers reach.
     pub fn app_state(&self, public_url: String) -> AppState {
         AppState {
-            ops: self.operations(public_url.clone()),
-            store: self.store.clone(),
+            ops: self.operations(public_url),
             config: self.config.http.clone(),
-            master_key: self.master_key.clone(),
-            clock: self.clock.clone(),
-            public_url,
-            deliberations: Arc::new(DeliberationsSettings {
-                config: self.config.deliberations.clone(),
-                webhook_guard: self.webhook_guard.clone(),
-                models: self.models.clone(),
-            }),
-            idempotency_ttl_ms: self.config.deliberations.idempotency_ttl_ms(),
             streams: StreamSlots::new(self.config.http.max_event_streams_per_key),
         }
     }

@@ -2,8 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use pilot_domain::Scope;
-use serde_json::{Value, json};
+use pilot_operations::views::BalanceView;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -11,15 +10,7 @@ use crate::error::ApiError;
 
 pub async fn balance(
     State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Value>, ApiError> {
-    let who = caller.require(Scope::DeliberationsRead)?;
-    let balance = state
-        .store
-        .balance(who.workspace_id, who.environment)
-        .await?;
-    Ok(Json(json!({
-        "balance": balance,
-        "environment": who.environment.as_str(),
-    })))
+    Caller(who): Caller,
+) -> Result<Json<BalanceView>, ApiError> {
+    Ok(Json(state.ops.balance(&who).await?))
 }

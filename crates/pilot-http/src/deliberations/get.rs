@@ -1,86 +1,30 @@
 //! `GET /v1/api/deliberations/{id}` and `…/result` (§4): `202` with the status-only
-//! shape while queued or running, `200` with the full payload when terminal.
-//! `?include=panel` adds every persona answer, review and the arbiter's work; any
-//! other `include` is `422`.
+//! shape while queued or running, `200` with the full payload when terminal (the
+//! document gives both paths one shape); `?include=panel` adds the panel. Every
+//! answer the read limit counted carries its fields.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use pilot_domain::{DeliberationId, Principal, Scope};
-use serde::Deserialize;
-use serde_json::Value;
+use pilot_operations::deliberations::DeliberationQuery;
 
-use super::limits::{self, Kind};
-use super::views;
+use super::limits;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Include {
-    include: Option<String>,
-}
-
-/// Serves both `…/{id}` and `…/{id}/result`: the document gives them one shape.
 pub async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(who): Caller,
     Path(id): Path<String>,
-    Query(include): Query<Include>,
-) -> Result<Response, ApiError> {
-    let who = caller.require(Scope::DeliberationsRead)?.clone();
-    let verdict = limits::count(&state, &who, Kind::Get).await?;
-    let response = if verdict.allowed {
-        read(&state, &who, &id, include)
-            .await
-            .unwrap_or_else(IntoResponse::into_response)
-    } else {
-        StatusCode::TOO_MANY_REQUESTS.into_response()
+    Query(query): Query<DeliberationQuery>,
+) -> Response {
+    let answer = state.ops.get_deliberation(&who, &id, &query).await;
+    let response = match answer.result {
+        Ok(view) if view.is_terminal() => (StatusCode::OK, Json(view)).into_response(),
+        Ok(view) => (StatusCode::ACCEPTED, Json(view)).into_response(),
+        Err(error) => ApiError::from(error).into_response(),
     };
-    Ok(limits::respond(&verdict, 60, response))
-}
-
-async fn read(
-    state: &AppState,
-    who: &Principal,
-    id: &str,
-    include: Include,
-) -> Result<Response, ApiError> {
-    let id = DeliberationId::parse(id).ok_or_else(super::not_found)?;
-    let record = state
-        .store
-        .get_deliberation(who.workspace_id, who.environment, &id)
-        .await?
-        .ok_or_else(super::not_found)?;
-    let (status, mut body) = if views::is_terminal(&record) {
-        (StatusCode::OK, views::terminal(&record))
-    } else {
-        (StatusCode::ACCEPTED, views::pending(&record))
-    };
-    if wants_panel(include.include.as_deref())? {
-        let entries = state.store.panel_entries(&id).await?;
-        let panel: Vec<Value> = entries.iter().map(views::panel_entry).collect();
-        if let Some(object) = body.as_object_mut() {
-            object.insert("panel".into(), Value::Array(panel));
-        }
-    }
-    Ok((status, Json(body)).into_response())
-}
-
-/// `?include=`: a comma-separated list of what to add, of which there is one
-/// (`panel`); anything else is a `422` rather than silently nothing.
-fn wants_panel(include: Option<&str>) -> Result<bool, ApiError> {
-    let mut panel = false;
-    for part in include
-        .unwrap_or_default()
-        .split(',')
-        .filter(|p| !p.is_empty())
-    {
-        match part {
-            "panel" => panel = true,
-            _ => return Err(ApiError::validation("include may only list: panel")),
-        }
-    }
-    Ok(panel)
+    limits::stamp(response, answer.rate_limit.as_ref())
 }

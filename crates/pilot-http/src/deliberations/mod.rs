@@ -1,19 +1,18 @@
 //! The Deliberations surface (seed 003): submit, poll, fetch the result, follow
-//! progress, read the balance. One handler per file.
+//! progress, read the balance. One handler per file, each extracting the request,
+//! calling its operation in `pilot_operations::deliberations` and rendering the
+//! answer; `limits.rs` renders §6's rate-limit fields.
 
 mod balance;
 mod events;
 mod get;
-mod guardrails;
 mod limits;
 mod submit;
-mod views;
 
 use axum::Router;
 use axum::routing::get;
 
 use crate::AppState;
-use crate::error::ApiError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -22,8 +21,4 @@ pub fn routes() -> Router<AppState> {
         .route("/deliberations/{id}/result", get(get::get))
         .route("/deliberations/{id}/events", get(events::events))
         .route("/balance", get(balance::balance))
-}
-
-pub(crate) fn not_found() -> ApiError {
-    ApiError::not_found("No deliberation with that id in this workspace.")
 }

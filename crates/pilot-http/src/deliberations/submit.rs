@@ -1,103 +1,32 @@
-//! `POST /v1/api/deliberations` (§3): validate, screen, reserve credits, queue.
-//! `202` with the id, the result URL and the reservation.
+//! `POST /v1/api/deliberations` (§3): `202` with the id, the result URL and the
+//! reservation. The operation checks, in order, the scope, the idempotency key, the
+//! key's rate limit, the body (`415` type, `400` syntax, `422` schema and rules),
+//! `webhook_url`, the guardrails and the balance; every answer it counted carries
+//! the rate-limit fields.
 
-use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use pilot_domain::deliberation::SubmissionBody;
-use pilot_domain::{DeliberationId, Principal, Scope, Submission};
-use pilot_store::{CreateDeliberation, NewDeliberation};
-use serde_json::json;
 
-use super::limits::{self, Kind};
-use super::{guardrails, views};
+use super::limits;
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::extract;
+use crate::input::ReadJsonInput;
+use crate::reply;
 
 pub async fn submit(
     State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let who = caller.require(Scope::DeliberationsWrite)?.clone();
-    let verdict = limits::count(&state, &who, Kind::Post).await?;
-    let response = if verdict.allowed {
-        accept(&state, &who, &headers, &body)
-            .await
-            .unwrap_or_else(IntoResponse::into_response)
-    } else {
-        StatusCode::TOO_MANY_REQUESTS.into_response()
-    };
-    Ok(limits::respond(&verdict, 3600, response))
-}
-
-async fn accept(
-    state: &AppState,
-    who: &Principal,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<Response, ApiError> {
-    // Checked and parsed here rather than by the extractor, so rejections carry the
-    // rate-limit headers too; the rules (415 type, 400 syntax, 422 schema) are the
-    // extractor's own.
-    extract::require_json(headers)?;
-    let parsed: SubmissionBody = extract::parse(body)?;
-    let submission = Submission::parse(&parsed).map_err(ApiError::validation)?;
-    if let Some(url) = &submission.webhook_url {
-        state
-            .deliberations
-            .webhook_guard
-            .check_url(url)
-            .await
-            .map_err(|e| ApiError::validation(format!("webhook_url is not allowed: {e}")))?;
-    }
-    guardrails::check(state, who, &submission.question).await?;
-
-    let estimate = state
-        .deliberations
-        .config
-        .estimates
-        .estimate(submission.mode, submission.difficulty);
-    let id = DeliberationId::from_ulid_text(&ulid::Ulid::new().to_string());
-    let new = NewDeliberation {
-        id: id.clone(),
-        key_id: Some(who.key_id),
-        mode: submission.mode,
-        use_case: submission.use_case,
-        difficulty: submission.difficulty,
-        question: submission.question,
-        webhook_url: submission.webhook_url,
-        metadata: submission.metadata,
-        estimate,
-    };
-    let created = state
-        .store
-        .create_deliberation(who.workspace_id, who.environment, &new, state.clock.now())
-        .await?;
-    match created {
-        CreateDeliberation::Created(record) => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({
-                "deliberation_id": record.id.as_str(),
-                "status": "queued",
-                "result_url": views::result_url(&state.public_url, record.id.as_str()),
-                "estimated_credits": estimate,
-            })),
-        )
-            .into_response()),
-        CreateDeliberation::InsufficientCredits { balance } => Err(ApiError::new(
-            StatusCode::PAYMENT_REQUIRED,
-            "insufficient_credits",
-            format!(
-                "Workspace balance {:.2} < estimated {:.2}",
-                balance.as_f64(),
-                estimate.as_f64()
-            ),
-        )),
-    }
+    Caller(who): Caller,
+    body: ReadJsonInput<SubmissionBody>,
+) -> Response {
+    let answer = state
+        .ops
+        .submit_deliberation(&who, body.input, body.idempotency)
+        .await;
+    let counted = answer.rate_limit;
+    limits::stamp(
+        reply::replayable(StatusCode::ACCEPTED, answer),
+        counted.as_ref(),
+    )
 }
