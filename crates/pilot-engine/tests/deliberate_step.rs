@@ -4,7 +4,8 @@
 //! done, and a deliberation that never ends fails the step instead of being polled
 //! forever. Each submission is authorised by the key that set the pilot's steps: a
 //! run whose key is revoked, lacks the scope or is missing fails the step with
-//! nothing reserved, and one already submitted is still waited for.
+//! nothing reserved, and one already submitted is still waited for. A run whose key
+//! has spent its submission rate limit waits for it instead of failing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,8 +24,8 @@ use pilot_engine::steps::deliberate::{STALLED_AFTER_MS, deliberation_id};
 use pilot_engine::steps::email::{Mailer, SmtpConfig};
 use pilot_engine::{JobOutcome, ManualClock};
 use pilot_models::{MemorySink, Models, ModelsConfig};
-use pilot_outbound::{OutboundClient, OutboundPolicy};
 use pilot_operations::{Operations, Policy, Services};
+use pilot_outbound::{OutboundClient, OutboundPolicy};
 use pilot_store::{CreateRun, NewApiKey, NewPilot, PilotTrigger, RateLimit, Store};
 use pilot_testkit::{TestDb, backends};
 use serde_json::{Value, json};
@@ -56,13 +57,15 @@ async fn key(store: &dyn Store, workspace: WorkspaceId, scopes: &str, digest: &s
     store.create_api_key(workspace, &key, NOW).await.unwrap().id
 }
 
-/// The application's submitter: the operations, with the seed's policy.
+/// The application's submitter: the operations, with the seed's policy but for the
+/// submissions a key may make an hour.
 fn submitter(
     store: &Arc<dyn Store>,
     clock: &Arc<ManualClock>,
     master_key: &MasterKey,
     models: &Arc<Models>,
     config: &DeliberationsConfig,
+    posts_per_hour: i64,
 ) -> Operations {
     let webhook_guard = OutboundClient::new(OutboundPolicy {
         require_https: true,
@@ -88,7 +91,7 @@ fn submitter(
             min_schedule_interval: Duration::from_secs(60),
             // The seed's limits (§6) and idempotency window.
             deliberation_posts: RateLimit {
-                limit: 60,
+                limit: posts_per_hour,
                 window_ms: 3_600_000,
             },
             deliberation_reads: RateLimit {
@@ -102,6 +105,11 @@ fn submitter(
 }
 
 async fn setup(store: Arc<dyn Store>) -> Setup {
+    setup_with(store, 60).await
+}
+
+/// [`setup`], with a key allowed `posts_per_hour` submissions an hour.
+async fn setup_with(store: Arc<dyn Store>, posts_per_hour: i64) -> Setup {
     let clock = Arc::new(ManualClock::new(NOW));
     let name = WorkspaceName::parse("acme").unwrap();
     let (workspace, _) = store.create_workspace(&name, &[], NOW).await.unwrap();
@@ -116,7 +124,14 @@ async fn setup(store: Arc<dyn Store>) -> Setup {
     );
     let config = DeliberationsConfig::default();
     let (master_key, _) = MasterKey::generate();
-    let submitter = submitter(&store, &clock, &master_key, &models, &config);
+    let submitter = submitter(
+        &store,
+        &clock,
+        &master_key,
+        &models,
+        &config,
+        posts_per_hour,
+    );
     let services = StepServices {
         submitter: Arc::new(submitter),
         models: models.clone(),
@@ -360,5 +375,45 @@ async fn only_a_live_key_with_the_scope_submits_and_a_submitted_one_is_waited_fo
         let detail = s.store.load_run(run).await.unwrap().unwrap();
         assert_eq!(detail.run.status, RunStatus::Success, "{backend:?}");
         assert_eq!(s.reserves().await, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_step_whose_key_spent_its_rate_limit_waits_and_then_submits() {
+    const ASK: &str = "Should we price Acme CRM per seat or by usage?";
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        // One submission an hour: one request back every hour.
+        let s = setup_with(db.store.clone(), 1).await;
+        let steps = json!([{"id": "ask", "type": "deliberate", "question": ASK}]);
+        let first = s.run(steps.clone()).await;
+        assert_eq!(
+            drive_run(&s.runs, first).await.unwrap(),
+            JobOutcome::SnoozeUntil(NOW.plus_ms(POLL_MS))
+        );
+
+        // The second run's step waits for the limit, submitting nothing meanwhile.
+        let second = s.run(steps).await;
+        let back = NOW.plus_ms(3_600_000);
+        assert_eq!(
+            drive_run(&s.runs, second).await.unwrap(),
+            JobOutcome::SnoozeUntil(back),
+            "{backend:?}"
+        );
+        let detail = s.store.load_run(second).await.unwrap().unwrap();
+        assert_eq!(detail.run.status, RunStatus::Waiting);
+        assert!(detail.steps.is_empty(), "not failed: {detail:?}");
+        let id = deliberation_id(&detail.run, 0, "ask", 1);
+        assert_eq!(s.store.load_deliberation(&id).await.unwrap(), None);
+        assert_eq!(s.reserves().await, 1);
+
+        // When it is let through, it submits.
+        s.clock.advance_ms(3_600_000);
+        assert_eq!(
+            drive_run(&s.runs, second).await.unwrap(),
+            JobOutcome::SnoozeUntil(back.plus_ms(POLL_MS))
+        );
+        assert!(s.store.load_deliberation(&id).await.unwrap().is_some());
+        assert_eq!(s.reserves().await, 2, "{backend:?}");
     }
 }

@@ -47,7 +47,10 @@ pub async fn events(
     }
     let stream = futures::stream::unfold(Open { watch, _slot: slot }, |mut open| async move {
         let events = open.watch.next().await?;
-        let events = events.iter().map(|event| Ok(sse(event))).collect::<Vec<_>>();
+        let events = events
+            .iter()
+            .map(|event| Ok(sse(event)))
+            .collect::<Vec<_>>();
         Some((futures::stream::iter(events), open))
     });
     Ok(Sse::new(stream.flatten()).keep_alive(KeepAlive::default()))

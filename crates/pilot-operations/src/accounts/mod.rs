@@ -4,5 +4,5 @@
 mod authenticate;
 mod me;
 
-pub use authenticate::{MALFORMED, MISSING, REVOKED, UNKNOWN};
 pub(crate) use authenticate::principal;
+pub use authenticate::{MALFORMED, MISSING, REVOKED, UNKNOWN};

@@ -24,7 +24,14 @@ impl Operations {
         let call =
             CallContext::new(who.environment, "moderation", caller).in_workspace(who.workspace_id);
         let services = self.services();
-        match screen(&self.policy().deliberations, &services.models, &call, question).await {
+        match screen(
+            &self.policy().deliberations,
+            &services.models,
+            &call,
+            question,
+        )
+        .await
+        {
             Screening::Allowed => Ok(()),
             Screening::Blocked => Err(OpError::new(
                 ErrorCode::ContentBlocked,

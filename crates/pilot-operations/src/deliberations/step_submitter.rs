@@ -118,7 +118,12 @@ impl Operations {
             (ErrorCode::InsufficientCredits, _) => {
                 // The short balance may be this very deliberation's reservation, made
                 // by a pass that raced this one.
-                if self.store().load_deliberation(&deliberation.id).await?.is_some() {
+                if self
+                    .store()
+                    .load_deliberation(&deliberation.id)
+                    .await?
+                    .is_some()
+                {
                     return Ok(Submitted::AlreadySubmitted);
                 }
                 Submitted::Refused(match error.shortfall {
@@ -144,10 +149,9 @@ impl Operations {
                 )));
             }
             (ErrorCode::ValidationError, _) => Submitted::Refused(error.message),
-            (code, _) => Submitted::Refused(format!(
-                "{code}: {}; nothing was charged",
-                error.message
-            )),
+            (code, _) => {
+                Submitted::Refused(format!("{code}: {}; nothing was charged", error.message))
+            }
         })
     }
 }

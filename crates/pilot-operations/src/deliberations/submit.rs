@@ -40,8 +40,8 @@ impl Operations {
         }
         let (ops, caller) = (self.clone(), who.clone());
         self.idempotently(who, idempotency, async move {
-            let submission = request
-                .and_then(|body| Submission::parse(&body).map_err(OpError::validation));
+            let submission =
+                request.and_then(|body| Submission::parse(&body).map_err(OpError::validation));
             let id = DeliberationId::from_ulid_text(&ulid::Ulid::new().to_string());
             let answer = ops.submit_as(&caller, submission, id, "submit").await;
             Answer {

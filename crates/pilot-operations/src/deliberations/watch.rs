@@ -25,8 +25,8 @@ use pilot_domain::{DeliberationId, Principal, Scope};
 use crate::authorize;
 use crate::error::OpError;
 use crate::operations::Operations;
-use crate::views::{PanelProgressView, StatusView, TerminalView};
 use crate::views::deliberation::rfc3339;
+use crate::views::{PanelProgressView, StatusView, TerminalView};
 
 /// How often a watch looks at the store.
 pub const LOOK_EVERY: Duration = Duration::from_millis(500);
