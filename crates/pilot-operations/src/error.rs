@@ -180,8 +180,9 @@ pub struct OpError {
     /// show limits (the Deliberations surface's `X-RateLimit-*`) show them on errors
     /// too.
     pub rate_limit: Option<RateLimitState>,
-    /// For `PaymentRequired`: the balance and what the operation would have reserved.
-    pub shortfall: Option<Shortfall>,
+    /// For `PaymentRequired`: the balance and what the operation would have reserved
+    /// (boxed: errors travel in `Result`s, and most have none).
+    pub shortfall: Option<Box<Shortfall>>,
 }
 
 /// A balance short of a reservation.
@@ -250,7 +251,7 @@ impl OpError {
     /// document's message, §7).
     pub fn insufficient_credits(balance: Credits, estimate: Credits) -> OpError {
         OpError {
-            shortfall: Some(Shortfall { balance, estimate }),
+            shortfall: Some(Box::new(Shortfall { balance, estimate })),
             ..OpError::new(
                 ErrorCode::InsufficientCredits,
                 format!(

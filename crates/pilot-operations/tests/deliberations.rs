@@ -234,8 +234,8 @@ async fn credits_and_guardrails_refuse_with_nothing_charged() {
             "{backend:?}"
         );
         assert_eq!(
-            error.shortfall,
-            Some(Shortfall {
+            error.shortfall.as_deref(),
+            Some(&Shortfall {
                 balance: Credits::ZERO,
                 estimate: Credits::from_micros(4_200_000),
             })

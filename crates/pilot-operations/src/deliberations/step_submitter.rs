@@ -126,7 +126,7 @@ impl Operations {
                 {
                     return Ok(Submitted::AlreadySubmitted);
                 }
-                Submitted::Refused(match error.shortfall {
+                Submitted::Refused(match error.shortfall.as_deref() {
                     Some(short) => format!(
                         "insufficient credits: balance {} < estimated {}",
                         short.balance, short.estimate

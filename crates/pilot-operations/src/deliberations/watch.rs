@@ -46,7 +46,7 @@ pub enum WatchEvent {
     /// The status moved on (and is not terminal).
     Status(StatusView),
     /// Completed or failed: the full payload. The last event.
-    Finished(TerminalView),
+    Finished(Box<TerminalView>),
 }
 
 impl WatchEvent {
@@ -132,7 +132,9 @@ impl DeliberationWatch {
             if self.status.as_deref() != Some(status) {
                 self.status = Some(status.to_owned());
                 if record.status.is_terminal() {
-                    events.push(WatchEvent::Finished(TerminalView::of(&record, None)));
+                    events.push(WatchEvent::Finished(Box::new(TerminalView::of(
+                        &record, None,
+                    ))));
                     self.finished = true;
                 } else {
                     events.push(WatchEvent::Status(StatusView {
