@@ -9,14 +9,14 @@
 //! 2. the idempotency key, where the transport has one: a replay answers here,
 //!    uncounted, and so does a conflicting key (a pilot's step has none: its
 //!    deliberation's id, derived from the run, is what makes it submit once);
-//! 3. the key's submission rate limit ([`limits`]: `dlb:post:<key id>`, shared by
+//! 3. the key's submission rate limit (`limits.rs`: `dlb:post:<key id>`, shared by
 //!    the API and the pilots the key set the steps of), whose state goes with every
 //!    answer it was counted for, errors included;
 //! 4. the request's own errors, in the transport's order (a REST body's type, its
 //!    syntax, its schema), then the submission's rules (`Submission::parse`, or
 //!    `Submission::new` for a step's typed parts);
 //! 5. `webhook_url`, by the outbound guard (HTTPS, no private or special address);
-//! 6. the guardrails ([`guardrails`]: `content_blocked`, nothing charged);
+//! 6. the guardrails (`guardrails.rs`: `content_blocked`, nothing charged);
 //! 7. the reservation and the insert with its job, one store transaction
 //!    (`insufficient_credits` when the balance is short).
 
@@ -29,7 +29,7 @@ mod submit;
 mod watch;
 
 pub use get::DeliberationQuery;
-pub use watch::{DeliberationWatch, WatchEvent};
+pub use watch::{DeliberationWatch, LOOK_EVERY, MAX_WATCH, WatchEvent};
 
 use pilot_domain::{DeliberationId, Principal};
 use pilot_store::DeliberationRecord;
