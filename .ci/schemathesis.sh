@@ -68,8 +68,8 @@ run() {
     --checks all \
     --header "Authorization: Bearer $key" \
     --max-examples "$MAX_EXAMPLES" \
-    --workers 2 \
-    --seed 1 \
+    --workers 1 \
+    --seed "${ST_SEED:-1}" \
     --request-timeout 30 \
     --no-color
 }

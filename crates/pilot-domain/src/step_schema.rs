@@ -166,6 +166,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_apis_catalog_is_the_drafters_and_the_optional_settings() {
+        let draft = draft_schema();
+        let full = steps_schema();
+        let kinds = |schema: &Value| schema["items"]["anyOf"].as_array().cloned().unwrap();
+        let drafted = kinds(&draft["properties"]["steps"]);
+        let whole = kinds(&full);
+        assert_eq!(drafted.len(), whole.len());
+        for (d, f) in drafted.iter().zip(&whole) {
+            assert_eq!(d["properties"]["type"], f["properties"]["type"]);
+            assert_eq!(d["required"], f["required"]);
+            for name in d["properties"].as_object().unwrap().keys() {
+                assert!(f["properties"].get(name).is_some(), "{name}");
+            }
+            for name in ["retry", "timeout_ms"] {
+                assert!(d["properties"].get(name).is_none());
+                assert!(f["properties"].get(name).is_some());
+            }
+        }
+        assert_eq!(full["maxItems"], crate::step::MAX_STEPS);
+    }
+
+    #[test]
     fn the_schema_names_every_runnable_step_type() {
         let schema = draft_schema();
         let kinds: Vec<&str> = schema["properties"]["steps"]["items"]["anyOf"]

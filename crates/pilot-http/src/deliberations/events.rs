@@ -40,7 +40,8 @@ const RETRY_STREAM_AFTER_SECS: u64 = 10;
                    `completed` or `failed` with the full payload, and the stream ends.",
     params(("id" = String, Path, pattern = "^del_[0-7][0-9A-HJKMNP-TV-Z]{25}$", description = "`del_` and 26 upper-case Crockford base32 characters, as the API returns it.")),
     responses(
-        (status = 200, description = "The event stream.", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The event stream.", content_type = "text/event-stream",
+         body = crate::openapi::DeliberationEvent),
         (status = 404, description = "`not_found`: no such deliberation in this workspace and environment."),
         (status = 429, description = "`rate_limited`: this key holds its limit of open event streams."),
     )

@@ -29,6 +29,8 @@ pub mod docs;
 mod rules;
 mod schemas;
 
+pub use schemas::DeliberationEvent;
+
 use pilot_domain::step_schema;
 use pilot_operations::views::pilot::STEPS_SCHEMA;
 use serde_json::Value;

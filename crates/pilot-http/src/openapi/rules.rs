@@ -18,8 +18,9 @@
 //! missing.
 
 use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
 
 use super::schemas::{
     self, BEARER, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, RATE_LIMIT_HEADERS, RETRY_AFTER,
@@ -86,6 +87,23 @@ pub fn apply(place: Place, method: HttpMethod, operation: &mut Operation) {
     }
 
     let has_body = operation.request_body.is_some();
+    if let Some(RefOr::T(body)) = operation.request_body.as_mut()
+        && body.required != Some(Required::True)
+    {
+        // An optional body (`OptionalJsonInput`) is "no body" when absent, never
+        // when it is JSON `null`: the schema is that of the body when there is one.
+        for content in body.content.values_mut() {
+            let RefOr::T(content) = content else {
+                continue;
+            };
+            if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+                let mut present = one_of.items.iter().filter(|item| !is_null(item));
+                if let (Some(only), None) = (present.next(), present.next()) {
+                    content.schema = Some(only.clone());
+                }
+            }
+        }
+    }
     let idempotent = method == HttpMethod::Post && matches!(place, Place::Api(_));
     let mut layer_errors: Vec<(u16, &str)> = vec![
         (
@@ -199,6 +217,11 @@ fn own_responses(operation: &mut Operation) -> impl Iterator<Item = &mut Respons
             RefOr::T(response) => Some(response),
             RefOr::Ref(_) => None,
         })
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(object))
+        if object.schema_type == SchemaType::Type(Type::Null))
 }
 
 fn with_error_body(response: Response, schema: &str) -> Response {

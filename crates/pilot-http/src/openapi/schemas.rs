@@ -35,6 +35,49 @@ pub const RATE_LIMIT_HEADERS: [&str; 5] = [
     "RateLimit-Policy",
 ];
 
+/// One server-sent event of `GET /v1/api/deliberations/{id}/events`, as OpenAPI 3.1
+/// reads an event stream's schema: each event, with its `event` name and its `data`
+/// (JSON text).
+pub struct DeliberationEvent;
+
+impl utoipa::PartialSchema for DeliberationEvent {
+    fn schema() -> RefOr<Schema> {
+        let names = [
+            "answer",
+            "review",
+            "revision",
+            "synthesis",
+            "routed",
+            "status",
+            "completed",
+            "failed",
+        ];
+        ObjectBuilder::new()
+            .description(Some(
+                "A panel entry as it is recorded (`answer`, `review`, `revision`, \
+                 `synthesis`, `routed`: `{author, created_at}`), a status change (`status`: \
+                 `{status}`), and last `completed` or `failed` with the full payload.",
+            ))
+            .property(
+                "event",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(names)),
+            )
+            .property(
+                "data",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .content_media_type("application/json"),
+            )
+            .required("event")
+            .required("data")
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DeliberationEvent {}
+
 /// The name of a surface's error schema.
 pub fn error_schema(surface: Surface) -> &'static str {
     match surface {
