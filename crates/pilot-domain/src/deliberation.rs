@@ -119,6 +119,18 @@ macro_rules! named_enum {
                 raw.parse().map_err(serde::de::Error::custom)
             }
         }
+
+        /// In the OpenAPI document: a string, one of the names.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
 
@@ -195,15 +207,31 @@ pub struct Submission {
     pub metadata: Option<Value>,
 }
 
-/// The raw body of `POST /v1/api/deliberations`.
-#[derive(Clone, Debug, Deserialize)]
+/// The raw body of `POST /v1/api/deliberations`. Its fields are kept as JSON so
+/// that [`Submission::parse`] names the first wrong one; the schema says what each
+/// must be (for the OpenAPI document). `null` is the same as leaving a field out.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionBody {
+    /// The question, 10 to 2000 characters once trimmed.
+    #[schema(value_type = String, min_length = 10, pattern = r"^\s*\S[\s\S]{8,}\S\s*$")]
     pub question: Option<Value>,
+    /// `deliberation1` (five personas, the default) or `smartroute1` (one routed
+    /// model). `deliberation2` is not available through the API.
+    #[schema(value_type = Option<Mode>)]
     pub mode: Option<Value>,
+    /// Which panel answers; `general` by default.
+    #[schema(value_type = Option<UseCase>)]
     pub use_case: Option<Value>,
+    /// An `https://` URL for the signed terminal-state callback; private and
+    /// loopback addresses are refused. Leave it out to poll instead.
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]://")]
     pub webhook_url: Option<Value>,
+    /// Opaque JSON, at most 4 KB serialized; echoed in the webhook.
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
+    /// Sizes the credit reservation: `EASY`, `MEDIUM` (the default) or `HARD`.
+    #[schema(value_type = Option<Difficulty>)]
     pub difficulty: Option<Value>,
 }
 

@@ -15,6 +15,24 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::error::ApiError;
 
+#[utoipa::path(
+    post,
+    path = "/pilots/{token}",
+    operation_id = "fireWebhook",
+    tag = "Triggers",
+    summary = "A webhook pilot's trigger URL",
+    description = "The pilot's `webhookUrl`. No API key: the secret token in the URL is the \
+                   credential. Any JSON body (or none), whatever its `Content-Type`, becomes \
+                   the run's trigger payload.",
+    params(("token" = String, Path, max_length = 128, description = "The secret token from the pilot's `webhookUrl`.")),
+    request_body(content = Option<Value>, description = "The trigger payload; none is `{}`."),
+    responses(
+        (status = 202, description = "Queued.", body = RunQueued),
+        (status = 400, description = "The body is not valid JSON."),
+        (status = 404, description = "Unknown token, or the pilot's trigger is not `webhook`."),
+        (status = 409, description = "The pilot is paused."),
+    )
+)]
 pub async fn webhook(
     State(state): State<AppState>,
     Path(token): Path<String>,

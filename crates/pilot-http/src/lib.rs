@@ -33,9 +33,11 @@ mod hooks;
 pub mod input;
 mod me;
 pub mod metrics;
+pub mod openapi;
 mod pilots;
 pub mod reply;
 pub mod request_id;
+mod routes;
 mod runs;
 mod secrets;
 pub mod server;
@@ -45,9 +47,8 @@ pub mod strict_headers;
 pub mod surface;
 pub mod timeouts;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -60,28 +61,29 @@ pub use surface::Surface;
 pub fn router(state: AppState) -> Router {
     // Install the recorder before the first request, so no count is lost.
     metrics::handle();
-    let pilots = Router::new()
-        .route("/me", get(me::me))
-        .merge(pilots::routes())
-        .merge(runs::routes())
-        .merge(secrets::routes());
-    let hooks = Router::new().route("/pilots/{token}", axum::routing::post(hooks::webhook));
-    let deliberations = Router::new()
-        .route("/me", get(me::me))
-        .merge(deliberations::routes());
-
-    let outside = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render))
+    let routes::Routes {
+        pilots,
+        hooks,
+        deliberations,
+        outside,
+    } = routes::all();
+    let published = openapi::docs::Published::new(&state.ops.policy().public_url);
+    let outside = Router::from(outside)
+        .layer(Extension(published))
         .fallback(surface::not_found);
 
     guarded(outside, &state.config)
-        .nest("/api/v1", api_surface(pilots, Surface::Pilots, &state))
-        .nest("/hooks", public_surface(hooks, Surface::Pilots, &state))
         .nest(
-            "/v1/api",
-            api_surface(deliberations, Surface::Deliberations, &state),
+            routes::PILOTS,
+            api_surface(pilots.into(), Surface::Pilots, &state),
+        )
+        .nest(
+            routes::HOOKS,
+            public_surface(hooks.into(), Surface::Pilots, &state),
+        )
+        .nest(
+            routes::DELIBERATIONS,
+            api_surface(deliberations.into(), Surface::Deliberations, &state),
         )
         .layer(axum::middleware::from_fn(surface::render_plain_errors))
         .layer(axum::middleware::from_fn(metrics::track))

@@ -50,6 +50,17 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "Operations",
+    summary = "Prometheus metrics",
+    description = "Requests by route template, method and status; queue depth by state; \
+                   jobs processed and failed by kind. No key: expose it only where you mean to.",
+    responses((status = 200, description = "The Prometheus text format.", body = String,
+               content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn render(State(state): State<AppState>) -> Result<Response, ApiError> {
     let handle = handle();
     let counts = state.ops.queue_depth().await?;

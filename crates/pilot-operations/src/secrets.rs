@@ -17,6 +17,7 @@ use crate::views::{SecretList, SecretView, SecretWritten};
 #[serde(deny_unknown_fields)]
 pub struct PutSecret {
     /// 1 to 8,192 bytes; sealed at rest, never returned.
+    #[schema(min_length = 1, max_length = 8192)]
     pub value: String,
 }
 

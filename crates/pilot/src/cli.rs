@@ -61,6 +61,14 @@ pub enum Command {
     Credits(CreditsCommand),
     /// Print the commented default configuration.
     DefaultConfig,
+    /// Print the OpenAPI 3.1 document of both APIs (the committed `openapi.json` is
+    /// this command's output).
+    Openapi {
+        /// Base URL for the document's `servers`; a running server publishes its own
+        /// `public_url` at `/openapi.json`.
+        #[arg(long, value_name = "URL", default_value = pilot_http::openapi::COMMITTED_PUBLIC_URL)]
+        server: String,
+    },
     /// Measure Pilot's parts on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -8,6 +8,14 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
+#[utoipa::path(
+    get,
+    path = "/balance",
+    operation_id = "getBalance",
+    tag = "Deliberations",
+    summary = "The key's environment's credit balance",
+    responses((status = 200, description = "The balance.", body = pilot_operations::views::BalanceView))
+)]
 pub async fn balance(
     State(state): State<AppState>,
     Caller(who): Caller,

@@ -23,6 +23,23 @@ use crate::stream_slots::StreamSlot;
 /// `Retry-After` for a key with all its streams open: the document's polling pace.
 const RETRY_STREAM_AFTER_SECS: u64 = 10;
 
+#[utoipa::path(
+    get,
+    path = "/deliberations/{id}/events",
+    operation_id = "deliberationEvents",
+    tag = "Deliberations",
+    summary = "Follow a deliberation's progress as server-sent events",
+    description = "One event per panel entry (`answer`, `review`, `revision`, `synthesis`, \
+                   `routed`) with `{author, created_at}`, `status` on each status change, then \
+                   `completed` or `failed` with the full payload, and the stream ends.",
+    params(("id" = String, Path, pattern = "^del_[0-7][0-9A-HJKMNP-TV-Z]{25}$", description = "`del_` and 26 upper-case Crockford base32 characters, as the API returns it.")),
+    responses(
+        (status = 200, description = "The event stream.", content_type = "text/event-stream",
+         body = crate::openapi::DeliberationEvent),
+        (status = 404, description = "`not_found`: no such deliberation in this workspace and environment."),
+        (status = 429, description = "`rate_limited`: this key holds its limit of open event streams."),
+    )
+)]
 pub async fn events(
     State(state): State<AppState>,
     Caller(who): Caller,

@@ -14,6 +14,28 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
+/// Serves both `…/{id}` and `…/{id}/result`: the document gives them one shape.
+#[utoipa::path(
+    get,
+    path = "/deliberations/{id}",
+    operation_id = "getDeliberation",
+    tag = "Deliberations",
+    summary = "Poll a deliberation",
+    description = "Status only (`202`) while `queued` or `running`; the full payload (`200`) once \
+                   `completed` or `failed`. 600 per minute per key.",
+    params(
+        ("id" = String, Path, pattern = "^del_[0-7][0-9A-HJKMNP-TV-Z]{25}$", description = "`del_` and 26 upper-case Crockford base32 characters, as the API returns it."),
+        ("include" = Option<String>, Query, pattern = "^(panel)?(,(panel)?)*$",
+         description = "`panel` adds every persona answer, review, revision and the arbiter's work."),
+    ),
+    responses(
+        (status = 200, description = "Completed or failed: the full payload.", body = pilot_operations::views::TerminalView),
+        (status = 202, description = "Queued or running: the status-only shape.", body = pilot_operations::views::PendingView),
+        (status = 404, description = "`not_found`: no such deliberation in this workspace and environment."),
+        (status = 422, description = "`validation_error`: `include` lists something other than `panel`."),
+        (status = 429, description = "`rate_limited`: over 600 reads a minute for this key."),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     Caller(who): Caller,

@@ -9,16 +9,20 @@ mod get;
 mod limits;
 mod submit;
 
-use axum::Router;
 use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/deliberations", axum::routing::post(submit::submit))
-        .route("/deliberations/{id}", get(get::get))
+/// The routes with their OpenAPI operations (`#[utoipa::path]` on each handler).
+/// `…/result` is the same handler as `…/{id}`; the document describes it as a copy
+/// of that operation (`crate::openapi`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit::submit))
+        .routes(routes!(get::get))
         .route("/deliberations/{id}/result", get(get::get))
-        .route("/deliberations/{id}/events", get(events::events))
-        .route("/balance", get(balance::balance))
+        .routes(routes!(events::events))
+        .routes(routes!(balance::balance))
 }

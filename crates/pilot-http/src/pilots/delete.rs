@@ -7,6 +7,18 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
+#[utoipa::path(
+    delete,
+    path = "/pilots/{id}",
+    operation_id = "deletePilot",
+    tag = "Pilots",
+    summary = "Delete a pilot, its runs and their results",
+    params(("id" = i64, Path, minimum = 1, description = "The pilot's id: a plain decimal number, as the API returns it.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such pilot in this workspace and environment."),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(who): Caller,

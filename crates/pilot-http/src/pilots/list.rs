@@ -8,6 +8,14 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
+#[utoipa::path(
+    get,
+    path = "/pilots",
+    operation_id = "listPilots",
+    tag = "Pilots",
+    summary = "List your pilots, newest first",
+    responses((status = 200, description = "The caller's pilots.", body = PilotList))
+)]
 pub async fn list(
     State(state): State<AppState>,
     Caller(who): Caller,

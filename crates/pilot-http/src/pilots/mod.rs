@@ -9,18 +9,16 @@ mod run;
 mod runs;
 mod update;
 
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/pilots", get(list::list).post(create::create))
-        .route(
-            "/pilots/{id}",
-            get(get::get).patch(update::update).delete(delete::delete),
-        )
-        .route("/pilots/{id}/run", post(run::run))
-        .route("/pilots/{id}/runs", get(runs::runs))
+/// The routes with their OpenAPI operations (`#[utoipa::path]` on each handler).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list::list, create::create))
+        .routes(routes!(get::get, update::update, delete::delete))
+        .routes(routes!(run::run))
+        .routes(routes!(runs::runs))
 }

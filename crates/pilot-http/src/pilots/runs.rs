@@ -10,6 +10,19 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 
+#[utoipa::path(
+    get,
+    path = "/pilots/{id}/runs",
+    operation_id = "listRuns",
+    tag = "Runs",
+    summary = "A pilot's most recent runs, each with per-step results",
+    params(("id" = i64, Path, minimum = 1, description = "The pilot's id: a plain decimal number, as the API returns it."), RunsQuery),
+    responses(
+        (status = 200, description = "Newest first; `nextBefore` pages back.", body = RunPage),
+        (status = 404, description = "No such pilot in this workspace and environment."),
+        (status = 422, description = "`before` or `limit` is not a plain decimal number in range."),
+    )
+)]
 pub async fn runs(
     State(state): State<AppState>,
     Caller(who): Caller,

@@ -10,6 +10,26 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::JsonInput;
 
+#[utoipa::path(
+    patch,
+    path = "/pilots/{id}",
+    operation_id = "updatePilot",
+    tag = "Pilots",
+    summary = "Change a pilot",
+    description = "Any of the create fields, validated as on create; an absent one is left \
+                   as it is. Changing `triggerType` issues a new webhook URL or address.",
+    params(("id" = i64, Path, minimum = 1, description = "The pilot's id: a plain decimal number, as the API returns it.")),
+    request_body = UpdatePilot,
+    responses(
+        (status = 200, description = "The changed pilot.", body = PilotDetail),
+        (status = 400, description = "The body is not valid JSON."),
+        (status = 403, description = "The key lacks `pilots:write`, or new steps hold a \
+                                      `deliberate` step and it lacks `deliberations:write`."),
+        (status = 404, description = "No such pilot in this workspace and environment."),
+        (status = 415, description = "The body is not sent as JSON."),
+        (status = 422, description = "The body does not fit: every problem is named."),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     Caller(who): Caller,

@@ -3,13 +3,14 @@
 mod get;
 mod retry;
 
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/runs/{id}", get(get::get))
-        .route("/runs/{id}/retry", post(retry::retry))
+/// The routes with their OpenAPI operations (`#[utoipa::path]` on each handler).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get::get))
+        .routes(routes!(retry::retry))
 }

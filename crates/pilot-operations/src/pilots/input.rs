@@ -16,26 +16,32 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::error::OpError;
+use crate::views::pilot::optional_steps_schema_ref;
 
 /// `POST /api/v1/pilots`: a title, and a description to draft steps from — or the
 /// steps themselves.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreatePilot {
+    /// 1 to 200 characters once trimmed.
+    #[schema(pattern = r"^\s*\S([\s\S]{0,198}\S)?\s*$")]
     pub title: String,
     /// Plain English: what the pilot should do. The AI drafts the steps from it
-    /// unless `steps` are sent.
+    /// unless `steps` are sent. At most 5,000 characters.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub description: String,
     /// `manual` (default), `webhook`, `schedule` or `email`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<TriggerType>)]
     pub trigger_type: Option<String>,
     /// `active` (default) or `paused`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<PilotStatus>)]
     pub status: Option<String>,
-    /// The step list, instead of drafting it (see the step catalog).
+    /// The step list, instead of drafting it, in the step catalog's schema.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(schema_with = optional_steps_schema_ref)]
     pub steps: Option<Value>,
     /// For `triggerType: "schedule"`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,17 +53,24 @@ pub struct CreatePilot {
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UpdatePilot {
+    /// 1 to 200 characters once trimmed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\s*\S([\s\S]{0,198}\S)?\s*$")]
     pub title: Option<String>,
+    /// At most 5,000 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<TriggerType>)]
     pub trigger_type: Option<String>,
     /// `active` or `paused`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<PilotStatus>)]
     pub status: Option<String>,
+    /// The new step list, in the step catalog's schema.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(schema_with = optional_steps_schema_ref)]
     pub steps: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleBody>,

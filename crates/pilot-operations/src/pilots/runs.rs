@@ -20,8 +20,10 @@ const MAX_LIMIT: u32 = 100;
 #[into_params(parameter_in = Query)]
 pub struct RunsQuery {
     /// Only runs older than this run id (the previous page's `nextBefore`).
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub before: Option<String>,
     /// How many runs, 1 to 100 (default 10).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
 }
 

@@ -21,6 +21,7 @@ use crate::views::RetryQueued;
 pub struct RetryRequest {
     /// `start` (default) or `failed_step`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(start|failed_step)$")]
     pub from: Option<String>,
 }
 

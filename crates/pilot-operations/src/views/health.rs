@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct HealthView {
     /// Always `ok`.
+    #[schema(pattern = "^ok$")]
     pub status: String,
 }
 
@@ -23,6 +24,7 @@ impl HealthView {
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct ReadinessView {
     /// Always `ready` (an unready server answers `503`).
+    #[schema(pattern = "^ready$")]
     pub status: String,
     /// `sqlite` or `postgres`.
     pub store: String,

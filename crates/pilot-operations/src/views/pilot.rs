@@ -1,7 +1,7 @@
 //! Pilots as the Pilots surface shows them (seed 000): camelCase, integer ids, Unix
 //! seconds.
 
-use pilot_domain::MasterKey;
+use pilot_domain::{MasterKey, PilotStatus, TriggerType};
 use pilot_store::PilotRecord;
 use serde::Serialize;
 use serde_json::Value;
@@ -16,9 +16,11 @@ pub struct PilotSummary {
     pub last_run_at: Option<i64>,
     pub run_count: i64,
     /// `active` or `paused`.
+    #[schema(value_type = PilotStatus)]
     pub status: String,
     pub title: String,
     /// `manual`, `webhook`, `schedule` or `email`.
+    #[schema(value_type = TriggerType)]
     pub trigger_type: String,
 }
 
@@ -66,17 +68,39 @@ pub struct PilotDetail {
     pub run_count: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleView>,
+    #[schema(value_type = PilotStatus)]
     pub status: String,
-    /// The step list (see the step catalog's schema).
-    #[schema(value_type = Vec<Object>)]
+    /// The step list, in the step catalog's schema.
+    #[schema(schema_with = steps_schema_ref)]
     pub steps: Value,
     pub title: String,
+    #[schema(value_type = TriggerType)]
     pub trigger_type: String,
     pub updated_at: i64,
     /// The webhook trigger's secret URL, for `triggerType: "webhook"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
 }
+
+/// Where a pilot's `steps` point in the OpenAPI document: the step catalog's own
+/// JSON schema (`pilot_domain::step_schema::steps_schema`), which the document
+/// installs under this name as it is, rather than a second description of it.
+pub fn steps_schema_ref() -> utoipa::openapi::Ref {
+    utoipa::openapi::Ref::from_schema_name(STEPS_SCHEMA)
+}
+
+/// An optional `steps` (`null` is the same as leaving it out).
+pub fn optional_steps_schema_ref() -> utoipa::openapi::Schema {
+    utoipa::openapi::schema::OneOfBuilder::new()
+        .item(steps_schema_ref())
+        .item(utoipa::openapi::schema::Object::with_type(
+            utoipa::openapi::schema::Type::Null,
+        ))
+        .into()
+}
+
+/// The step catalog's name among the document's schemas.
+pub const STEPS_SCHEMA: &str = "Steps";
 
 /// What a pilot's links are built from.
 #[derive(Clone, Copy, Debug)]

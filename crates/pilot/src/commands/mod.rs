@@ -16,8 +16,13 @@ use crate::cli::{BenchCommand, Cli, Command};
 use crate::config::Config;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::DefaultConfig = cli.command {
-        return default_config::run();
+    match &cli.command {
+        Command::DefaultConfig => return default_config::run(),
+        Command::Openapi { server } => {
+            print!("{}", pilot_http::openapi::to_json(server));
+            return Ok(());
+        }
+        _ => {}
     }
     let config = Config::load(cli.global.config.as_deref(), &cli.overrides())?;
     init_logging(&config);
@@ -35,7 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Recovery(args)) => {
             crate::bench::recovery::run(config, args).await
         }
-        Command::DefaultConfig => unreachable!("handled above"),
+        Command::DefaultConfig | Command::Openapi { .. } => unreachable!("handled above"),
     }
 }
 

@@ -13,6 +13,7 @@ mod harness;
 mod head_limits;
 mod isolation;
 mod limits;
+mod openapi;
 mod ops;
 mod pilots;
 mod queue;

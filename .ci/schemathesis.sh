@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Schemathesis against a real `pilot serve`, over the whole OpenAPI document it
+# publishes, with every check on: once with a test key (credits granted, so valid
+# submissions are accepted) and once with a live key that has no credits.
+#
+#   .ci/schemathesis                 # builds target/debug/pilot if it is missing
+#   PILOT_BIN=target/release/pilot .ci/schemathesis
+#   ST_MAX_EXAMPLES=50 .ci/schemathesis   # more examples per operation
+#
+# Installs schemathesis (pinned) into .ci/venv once; the server gets a throwaway
+# SQLite data directory and a free port, and is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ST_VERSION=4.32.5
+VENV=.ci/venv
+PILOT=${PILOT_BIN:-target/debug/pilot}
+MAX_EXAMPLES=${ST_MAX_EXAMPLES:-20}
+
+log() { printf '\n==> %s\n' "$*"; }
+
+if ! "$VENV/bin/st" --version 2>/dev/null | grep -qF "$ST_VERSION"; then
+  log "installing schemathesis $ST_VERSION into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
+fi
+if [ ! -x "$PILOT" ]; then
+  log "building $PILOT"
+  cargo build --locked -p pilot
+fi
+
+data=$(mktemp -d)
+server=""
+cleanup() {
+  if [ -n "$server" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  rm -rf "$data"
+}
+trap cleanup EXIT
+
+export PILOT_DATA_DIR="$data"
+export RUST_LOG=${RUST_LOG:-warn}
+# Keys for a workspace of its own: the live one has no credits; the test one gets
+# enough that no valid submission is refused for want of them.
+"$PILOT" workspaces create schemathesis > "$data/keys.txt"
+live_key=$(awk '/live key:/ {print $3}' "$data/keys.txt")
+test_key=$(awk '/test key:/ {print $3}' "$data/keys.txt")
+"$PILOT" credits grant --env test --workspace schemathesis 1000000 > /dev/null
+
+"$PILOT" serve --bind 127.0.0.1:0 > "$data/serve.out" 2> "$data/serve.err" &
+server=$!
+url=""
+for _ in $(seq 1 100); do
+  url=$(sed -n 's/^Pilot .* listening on \(http[^ ]*\).*/\1/p' "$data/serve.out" | head -n 1)
+  [ -n "$url" ] && break
+  kill -0 "$server" 2>/dev/null || { cat "$data/serve.err" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "pilot serve did not start" >&2; cat "$data/serve.err" >&2; exit 1; }
+log "pilot serve at $url"
+
+run() {
+  local name=$1 key=$2 config=$3
+  log "schemathesis ($name key, $MAX_EXAMPLES examples per operation)"
+  "$VENV/bin/st" --config-file "$config" run "$url/openapi.json" \
+    --checks all \
+    --header "Authorization: Bearer $key" \
+    --max-examples "$MAX_EXAMPLES" \
+    --workers 1 \
+    --seed "${ST_SEED:-1}" \
+    --request-timeout 30 \
+    --no-color
+}
+
+status=0
+run test "$test_key" .ci/schemathesis/test.toml || status=1
+run live "$live_key" .ci/schemathesis/live.toml || status=1
+if [ "$status" -ne 0 ]; then
+  echo "--- pilot serve stderr (last 50 lines)" >&2
+  tail -n 50 "$data/serve.err" >&2
+fi
+exit "$status"
