@@ -64,7 +64,7 @@ async fn setup(store: Arc<dyn Store>) -> Setup {
         .unwrap();
     let models = Arc::new(
         Models::builder(ModelsConfig::default(), Arc::new(MemorySink::new()))
-            .clock(Arc::new(|| NOW))
+            .clock(Arc::new(ManualClock::new(NOW)))
             .build(),
     );
     let config = DeliberationsConfig::default();

@@ -288,9 +288,8 @@ impl App {
 /// The model layer, metering into `store` with `clock`'s time.
 fn build_models(config: &Config, store: &Arc<dyn Store>, clock: &Arc<dyn Clock>) -> Models {
     let sink = Arc::new(StoreUsageSink::new(store.clone()));
-    let clock = clock.clone();
     Models::builder(config.models.clone(), sink)
-        .clock(Arc::new(move || clock.now()))
+        .clock(clock.clone())
         .build()
 }
 
