@@ -129,7 +129,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         clock: Arc<dyn Clock>,
         config: WorkerConfig,
     ) -> Self {
-        let owner = format!("p{}-{}", std::process::id(), ulid_like());
+        let owner = format!("p{}-{}", std::process::id(), random_hex_20());
         Worker {
             owner,
             store,
@@ -524,8 +524,22 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// A short unique suffix for process ids.
-fn ulid_like() -> String {
+/// Twenty random lowercase hex digits (80 bits): what makes a process id unique among
+/// processes with the same pid.
+fn random_hex_20() -> String {
     let bytes: [u8; 10] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_id_suffixes_are_twenty_hex_digits_and_differ() {
+        let (a, b) = (random_hex_20(), random_hex_20());
+        assert_eq!(a.len(), 20);
+        assert!(a.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert_ne!(a, b);
+    }
 }
