@@ -2,7 +2,9 @@
 //!
 //! An operation is a method on [`Operations`] over the caller's [`Principal`]
 //! (workspace, environment, scopes) and its input as the transport decoded it,
-//! returning a typed view ([`views`]) or one transport-neutral [`OpError`]. Each
+//! returning a typed view ([`views`]) or one transport-neutral [`OpError`]. The
+//! operations that manage tenants — workspaces, keys, credits — take an
+//! [`Operator`] instead: no key may call them, and no key becomes an operator. Each
 //! enforces its own scope, tenancy, rate limit, idempotency, credits and
 //! guardrails, in that order, so an interface added later cannot forget one: the
 //! REST surfaces, MCP, the dashboard, the triggers (webhook, email, schedule), the
@@ -36,7 +38,9 @@ pub mod secrets;
 pub mod triggers;
 pub mod views;
 
-pub use accounts::{MALFORMED, MISSING, REVOKED, UNKNOWN};
+pub use accounts::{
+    DEFAULT_WORKSPACE, MALFORMED, MISSING, NewKey, Operator, REVOKED, STARTER_TEST_CREDITS, UNKNOWN,
+};
 pub use answer::{Answer, Replayable};
 pub use error::{ErrorCode, ErrorKind, OpError};
 pub use idempotency::{Idempotency, IdempotencyKey};
