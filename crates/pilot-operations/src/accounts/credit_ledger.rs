@@ -23,10 +23,10 @@ impl Operations {
         environment: Environment,
         limit: u32,
     ) -> Result<LedgerView, OpError> {
+        let workspace = self.operated_workspace(workspace).await?;
         if limit == 0 {
             return Err(OpError::validation("limit must be at least 1"));
         }
-        let workspace = self.operated_workspace(workspace).await?;
         let entries = self
             .store()
             .ledger(workspace.id, environment, limit)

@@ -26,12 +26,12 @@ impl Operations {
         amount: Credits,
         note: &str,
     ) -> Result<CreditsGranted, OpError> {
+        let workspace = self.operated_workspace(workspace).await?;
         if amount <= Credits::ZERO {
             return Err(OpError::validation(
                 "the amount must be a positive number of credits",
             ));
         }
-        let workspace = self.operated_workspace(workspace).await?;
         let balance = self
             .store()
             .grant_credits(workspace.id, environment, amount, note, self.now())

@@ -84,10 +84,10 @@ impl Operations {
         workspace: &str,
         key: NewKey,
     ) -> Result<IssuedKey, OpError> {
+        let workspace = self.operated_workspace(workspace).await?;
         if key.scopes.iter().next().is_none() {
             return Err(OpError::validation("a key needs at least one scope"));
         }
-        let workspace = self.operated_workspace(workspace).await?;
         let minted = Minted::new(&key, self.master_key());
         let stored = self
             .store()

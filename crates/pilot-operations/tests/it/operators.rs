@@ -11,6 +11,14 @@ fn name(raw: &str) -> WorkspaceName {
     WorkspaceName::parse(raw).unwrap()
 }
 
+fn empty_key() -> NewKey {
+    NewKey {
+        environment: Environment::Live,
+        name: "empty".into(),
+        scopes: Scopes::new(Vec::new()),
+    }
+}
+
 fn ci_key(environment: Environment, scopes: &str) -> NewKey {
     NewKey {
         environment,
@@ -323,7 +331,7 @@ async fn credits_are_granted_per_environment_and_the_ledger_sums_to_the_balance(
 }
 
 #[tokio::test]
-async fn an_unknown_workspace_is_not_found_by_every_operation() {
+async fn an_unknown_workspace_is_not_found_by_every_operation_before_its_input_is_judged() {
     for backend in backends() {
         let h = operations(backend).await;
         let operator = Operator::console();
@@ -356,22 +364,21 @@ async fn an_unknown_workspace_is_not_found_by_every_operation() {
             assert_eq!(error.kind, ErrorKind::NotFound);
             assert_eq!(error.message, "no workspace named \"nope\"");
         }
-        let no_scopes = ops
-            .issue_key(
-                &operator,
-                "nope",
-                NewKey {
-                    environment: Environment::Live,
-                    name: "empty".into(),
-                    scopes: Scopes::new(Vec::new()),
-                },
-            )
+        // The workspace is looked up first: an unknown one is not found, whatever
+        // else is wrong with the request.
+        let unknown_and_empty = ops
+            .issue_key(&operator, "nope", empty_key())
             .await
             .unwrap_err();
-        assert_eq!(
-            no_scopes.kind,
-            ErrorKind::Validation,
-            "checked before the lookup"
-        );
+        assert_eq!(unknown_and_empty.kind, ErrorKind::NotFound);
+        ops.create_workspace(&operator, &name("acme"))
+            .await
+            .unwrap();
+        let empty = ops
+            .issue_key(&operator, "acme", empty_key())
+            .await
+            .unwrap_err();
+        assert_eq!(empty.kind, ErrorKind::Validation);
+        assert_eq!(empty.message, "a key needs at least one scope");
     }
 }
