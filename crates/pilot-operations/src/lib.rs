@@ -39,7 +39,8 @@ pub mod triggers;
 pub mod views;
 
 pub use accounts::{
-    DEFAULT_WORKSPACE, MALFORMED, MISSING, NewKey, Operator, REVOKED, STARTER_TEST_CREDITS, UNKNOWN,
+    DEFAULT_WORKSPACE, MALFORMED, MISSING, NewKey, Operator, REVOKED, STARTER_TEST_CREDITS,
+    UNKNOWN, unknown_workspace,
 };
 pub use answer::{Answer, Replayable};
 pub use error::{ErrorCode, ErrorKind, OpError};

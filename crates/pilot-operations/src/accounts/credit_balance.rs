@@ -13,7 +13,7 @@ impl Operations {
     #[tracing::instrument(
         name = "credit_balance",
         skip_all,
-        fields(operator = %operator, workspace, environment = %environment)
+        fields(operator = %operator, workspace = %workspace, environment = %environment)
     )]
     pub async fn credit_balance(
         &self,

@@ -14,7 +14,7 @@ impl Operations {
     #[tracing::instrument(
         name = "credit_ledger",
         skip_all,
-        fields(operator = %operator, workspace, environment = %environment, limit)
+        fields(operator = %operator, workspace = %workspace, environment = %environment, limit = limit)
     )]
     pub async fn credit_ledger(
         &self,

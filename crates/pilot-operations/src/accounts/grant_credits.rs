@@ -16,7 +16,7 @@ impl Operations {
     #[tracing::instrument(
         name = "grant_credits",
         skip_all,
-        fields(operator = %operator, workspace, environment = %environment, %amount)
+        fields(operator = %operator, workspace = %workspace, environment = %environment, %amount)
     )]
     pub async fn grant_credits(
         &self,

@@ -76,7 +76,7 @@ impl Operations {
     #[tracing::instrument(
         name = "issue_key",
         skip_all,
-        fields(operator = %operator, workspace, environment = %key.environment)
+        fields(operator = %operator, workspace = %workspace, environment = %key.environment)
     )]
     pub async fn issue_key(
         &self,

@@ -14,7 +14,7 @@ impl Operations {
     #[tracing::instrument(
         name = "list_keys",
         skip_all,
-        fields(operator = %operator, workspace, environment = ?environment)
+        fields(operator = %operator, workspace = %workspace, environment = environment.map(Environment::as_str))
     )]
     pub async fn list_keys(
         &self,

@@ -28,12 +28,18 @@ use pilot_store::WorkspaceRecord;
 use crate::error::OpError;
 use crate::operations::Operations;
 
+/// What an operator's use case answers when no workspace is named `name` (an
+/// interface may compare an error with it, to suggest where to look).
+pub fn unknown_workspace(name: &str) -> OpError {
+    OpError::not_found(format!("no workspace named {name:?}"))
+}
+
 impl Operations {
     /// The workspace named `name`, which an operator's use case acts on.
     async fn operated_workspace(&self, name: &str) -> Result<WorkspaceRecord, OpError> {
         self.store()
             .find_workspace(name)
             .await?
-            .ok_or_else(|| OpError::not_found(format!("no workspace named {name:?}")))
+            .ok_or_else(|| unknown_workspace(name))
     }
 }

@@ -15,7 +15,7 @@ impl Operations {
     #[tracing::instrument(
         name = "revoke_key",
         skip_all,
-        fields(operator = %operator, workspace, key = id.0)
+        fields(operator = %operator, workspace = %workspace, key = id.0)
     )]
     pub async fn revoke_key(
         &self,

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use pilot::app::App;
-use pilot::bootstrap::ensure_default_workspace;
 use pilot::config::Config;
-use pilot_domain::{Environment, MasterKey, Scopes, UnixMillis};
+use pilot_domain::{Environment, MasterKey, Scopes};
 use pilot_engine::{Clock, SystemClock};
+use pilot_operations::{DEFAULT_WORKSPACE, NewKey, Operator};
 use pilot_store::Backend;
 use pilot_testkit::TestDb;
 use tokio::net::TcpListener;
@@ -62,7 +62,9 @@ pub async fn spawn_on_clock(
     let app = Arc::new(
         App::from_parts(config, db.store.clone(), master_key, clock.clone()).expect("app"),
     );
-    let first = ensure_default_workspace(db.store.as_ref(), &app.master_key, clock.now())
+    let first = app
+        .operations(app.config.configured_public_url())
+        .first_start(&Operator::console())
         .await
         .expect("bootstrap")
         .expect("an empty store gets the default workspace");
@@ -158,17 +160,15 @@ pub async fn json_and_request_id(response: reqwest::Response) -> (serde_json::Va
 
 /// Issues a key with `scopes` in the default workspace; returns it in clear.
 pub async fn issue_key(app: &TestApp, environment: Environment, scopes: Scopes) -> String {
-    let issued = pilot::keys::issue(environment, "scoped", scopes, &app.app.master_key);
-    let workspace = app
-        .db
-        .store
-        .find_workspace("default")
-        .await
-        .unwrap()
-        .expect("default workspace");
-    app.db
-        .store
-        .create_api_key(workspace.id, &issued.record, UnixMillis(1))
+    let key = NewKey {
+        environment,
+        name: "scoped".into(),
+        scopes,
+    };
+    let issued = app
+        .app
+        .operations(app.url.clone())
+        .issue_key(&Operator::console(), DEFAULT_WORKSPACE, key)
         .await
         .unwrap();
     issued.token.expose().to_owned()

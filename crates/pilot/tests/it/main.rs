@@ -3,6 +3,7 @@
 //! One test binary, many modules, to keep link time down.
 
 mod auth;
+mod cli;
 mod crash;
 mod deliberate_scope;
 mod deliberate_step;
