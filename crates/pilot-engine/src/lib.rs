@@ -20,7 +20,6 @@ pub mod drafting;
 mod job;
 mod registry;
 pub mod runner;
-pub mod scheduler;
 pub mod steps;
 mod worker;
 

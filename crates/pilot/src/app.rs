@@ -9,7 +9,6 @@ use pilot_domain::MasterKey;
 use pilot_engine::deliberation::{DeliberationDeps, Pipeline};
 use pilot_engine::drafting::Drafter;
 use pilot_engine::runner::RunDeps;
-use pilot_engine::scheduler::Scheduler;
 use pilot_engine::steps::StepServices;
 use pilot_engine::steps::email::Mailer;
 use pilot_engine::{Clock, SystemClock, Worker};
@@ -24,9 +23,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::email_trigger::EmailTrigger;
 use crate::jobs::{self, JobContext};
 use crate::master_key;
+use crate::triggers::email::EmailTrigger;
+use crate::triggers::schedule::ScheduleTimer;
 use crate::usage_sink::StoreUsageSink;
 
 pub struct App {
@@ -166,18 +166,8 @@ impl App {
         }
     }
 
-    fn scheduler(&self) -> Scheduler {
-        Scheduler::new(
-            self.store.clone(),
-            self.clock.clone(),
-            Duration::from_millis(self.config.pilots.scheduler_interval_ms.max(10)),
-        )
-        .purging_idempotency_keys(self.config.deliberations.idempotency_ttl_ms())
-        .spacing_ticks(self.config.pilots.min_schedule_interval())
-    }
-
-    /// Runs the background parts — worker, scheduler, and the email trigger's SMTP
-    /// listener when enabled — until `shutdown`; returns their tasks.
+    /// Runs the background parts — worker, the schedule trigger's timer, and the email
+    /// trigger's SMTP listener when enabled — until `shutdown`; returns their tasks.
     async fn background(
         &self,
         ops: &Operations,
@@ -191,7 +181,13 @@ impl App {
                     tracing::info!(?report, "worker stopped");
                 }
             }),
-            tokio::spawn(self.scheduler().run(shutdown.clone())),
+            tokio::spawn(
+                ScheduleTimer::new(
+                    ops.clone(),
+                    Duration::from_millis(self.config.pilots.scheduler_interval_ms.max(10)),
+                )
+                .run(shutdown.clone()),
+            ),
         ];
         let listen = &self.config.email_trigger;
         if listen.enabled {
@@ -275,7 +271,7 @@ impl App {
     }
 
     /// Runs the background parts only (no HTTP) until `shutdown`: the worker, the
-    /// scheduler and, when enabled, the email trigger's listener.
+    /// schedule trigger's timer and, when enabled, the email trigger's listener.
     pub async fn work(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ops = self.operations(self.config.configured_public_url());
         for task in self.background(&ops, &shutdown).await? {

@@ -6,7 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod email_trigger;
 pub mod jobs;
 pub mod master_key;
+pub mod triggers;
 pub mod usage_sink;

@@ -558,7 +558,6 @@ async fn expired_idempotency_keys_are_purged_by_the_scheduler() {
     use std::sync::Arc;
 
     use pilot_engine::ManualClock;
-    use pilot_engine::scheduler::Scheduler;
     for backend in backends() {
         let app = spawn_app(backend).await;
         let response = submit(&app, &app.test_key, &json!({"question": QUESTION}))
@@ -571,10 +570,18 @@ async fn expired_idempotency_keys_are_purged_by_the_scheduler() {
         let later = Arc::new(ManualClock::new(pilot_domain::UnixMillis(
             app.app.clock.now().0 + day + 1_000,
         )));
-        let scheduler = Scheduler::new(app.db.store.clone(), later, Duration::from_secs(1))
-            .purging_idempotency_keys(day);
-        assert_eq!(scheduler.purge().await.unwrap(), 1);
-        assert_eq!(scheduler.purge().await.unwrap(), 0);
+        // The server keeps keys for a day (the default TTL).
+        assert_eq!(
+            app.app
+                .operations(app.url.clone())
+                .policy()
+                .idempotency_ttl_ms,
+            day
+        );
+        let scheduler = app.operations_at(later);
+        let purge = || async { scheduler.housekeeping().await.unwrap().idempotency_keys };
+        assert_eq!(purge().await, 1);
+        assert_eq!(purge().await, 0);
     }
 }
 
@@ -583,7 +590,6 @@ async fn refilled_rate_limit_buckets_are_purged_by_the_scheduler() {
     use std::sync::Arc;
 
     use pilot_engine::ManualClock;
-    use pilot_engine::scheduler::Scheduler;
     for backend in backends() {
         let app = spawn_app(backend).await;
         let path = "/v1/api/deliberations/del_01HXYZABCDEFGHJKMNPQRSTVWX";
@@ -600,10 +606,12 @@ async fn refilled_rate_limit_buckets_are_purged_by_the_scheduler() {
             )))
         };
         // One poll of 600 a minute refills in 100 ms; not yet purged at once.
-        let now = Scheduler::new(app.db.store.clone(), at(0), Duration::from_secs(1));
-        let later = Scheduler::new(app.db.store.clone(), at(1_000), Duration::from_secs(1));
-        assert_eq!(now.purge_rate_limits().await.unwrap(), 0, "{backend:?}");
-        assert_eq!(later.purge_rate_limits().await.unwrap(), 1, "{backend:?}");
-        assert_eq!(later.purge_rate_limits().await.unwrap(), 0);
+        let purged = |ops: pilot_operations::Operations| async move {
+            ops.housekeeping().await.unwrap().rate_limit_buckets
+        };
+        let (now, later) = (app.operations_at(at(0)), app.operations_at(at(1_000)));
+        assert_eq!(purged(now).await, 0, "{backend:?}");
+        assert_eq!(purged(later.clone()).await, 1, "{backend:?}");
+        assert_eq!(purged(later).await, 0);
     }
 }

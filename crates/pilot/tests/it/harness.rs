@@ -6,8 +6,8 @@ use pilot::app::App;
 use pilot::config::Config;
 use pilot_domain::{Environment, MasterKey, Scopes};
 use pilot_engine::{Clock, SystemClock};
-use pilot_operations::{DEFAULT_WORKSPACE, NewKey, Operator};
-use pilot_store::Backend;
+use pilot_operations::{DEFAULT_WORKSPACE, NewKey, Operations, Operator};
+use pilot_store::{Backend, Store};
 use pilot_testkit::TestDb;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -43,7 +43,7 @@ pub async fn spawn_with(backend: Backend, config: Config) -> TestApp {
     spawn_node(backend, config, true).await
 }
 
-/// A server whose embedded worker (and scheduler) runs only with `worker`; without,
+/// A server whose embedded worker (and schedule timer) runs only with `worker`; without,
 /// a test starts its own workers as other nodes would.
 pub async fn spawn_node(backend: Backend, config: Config, worker: bool) -> TestApp {
     spawn_on_clock(backend, config, worker, Arc::new(SystemClock)).await
@@ -100,6 +100,25 @@ impl TestApp {
             Arc::new(SystemClock),
         )
         .expect("node")
+    }
+
+    /// The operations over this server's store, seeing time from `clock` (a test's
+    /// `ManualClock`): the server as it would act at another time.
+    pub fn operations_at(&self, clock: Arc<dyn Clock>) -> Operations {
+        self.operations_on(self.db.store.clone(), clock)
+    }
+
+    /// The operations of another node on `store` (the same database through a pool
+    /// of its own, say), seeing time from `clock`.
+    pub fn operations_on(&self, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Operations {
+        App::from_parts(
+            self.app.config.clone(),
+            store,
+            self.app.master_key.clone(),
+            clock,
+        )
+        .expect("app")
+        .operations(self.url.clone())
     }
 
     /// `GET path` with `key`, the body as JSON (whatever the status).

@@ -18,6 +18,7 @@ mod ops;
 mod pilots;
 mod queue;
 mod raw;
+mod schedule_timer;
 mod scopes;
 mod secrets_rule;
 mod sink;
