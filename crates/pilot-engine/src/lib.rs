@@ -25,8 +25,8 @@ mod worker;
 
 // The clock lives in the domain; re-exported (and reachable as `crate::clock`) so
 // the engine's paths keep working.
+pub use job::{BackgroundJob, JobError, JobMeta, JobOutcome, new_job};
 use pilot_domain::clock;
 pub use pilot_domain::{Clock, ManualClock, SystemClock};
-pub use job::{BackgroundJob, JobError, JobMeta, JobOutcome, new_job};
 pub use registry::JobRegistry;
 pub use worker::{Worker, WorkerConfig, WorkerReport};
