@@ -23,6 +23,14 @@
 //!
 //! Transports never call the store directly.
 //!
+//! Every public operation runs in a span named for it (`create_pilot`,
+//! `fire_webhook`, `issue_key`, …) holding the caller's tenant — `workspace` and
+//! `environment` of the `Principal`, or of the pilot a trigger's credential found; for
+//! the operator's operations, the `operator` and the workspace named — and never
+//! what would leak: keys, tokens, addresses, secret names or values, request bodies
+//! (`#[tracing::instrument(skip_all, fields(…))]`). Whatever an operation logs, and
+//! the work it spawns, carries that span.
+//!
 //! [`Principal`]: pilot_domain::Principal
 
 mod accounts;

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pilot_domain::{MasterKey, UnixMillis};
+use pilot_domain::{Environment, MasterKey, UnixMillis, WorkspaceId};
 use pilot_engine::Clock;
 use pilot_engine::deliberation::DeliberationsConfig;
 use pilot_engine::drafting::Drafter;
@@ -107,4 +107,13 @@ impl Operations {
             mail_domain: &self.inner.policy.mail_domain,
         }
     }
+}
+
+/// Names the tenant in the current operation's span, for operations that learn it
+/// from their credential (a key, a webhook token, an address) rather than a
+/// `Principal`: their spans declare `workspace` and `environment` empty.
+pub(crate) fn record_tenant(workspace: WorkspaceId, environment: Environment) {
+    let span = tracing::Span::current();
+    span.record("workspace", workspace.0);
+    span.record("environment", environment.as_str());
 }
