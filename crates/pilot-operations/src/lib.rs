@@ -38,6 +38,7 @@ pub mod answer;
 pub mod authorize;
 pub mod error;
 pub mod idempotency;
+mod limits;
 mod operations;
 pub mod pilots;
 pub mod rate_limit;
@@ -53,5 +54,6 @@ pub use accounts::{
 pub use answer::{Answer, Replayable};
 pub use error::{ErrorCode, ErrorKind, OpError};
 pub use idempotency::{Idempotency, IdempotencyKey};
+pub use limits::LimitsConfig;
 pub use operations::{Operations, Policy, Services};
 pub use rate_limit::RateLimitState;

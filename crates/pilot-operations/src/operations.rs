@@ -43,11 +43,11 @@ pub struct Policy {
     pub pilot_creates: RateLimit,
     /// The shortest time a schedule's ticks may be apart.
     pub min_schedule_interval: Duration,
-    /// Deliberation submissions per key (the seed: 60 per hour).
+    /// Deliberation submissions per key (`[limits]`; the seed: 60 per hour).
     pub deliberation_posts: RateLimit,
-    /// Deliberation reads per key (the seed: 600 per minute).
+    /// Deliberation reads per key (`[limits]`; the seed: 600 per minute).
     pub deliberation_reads: RateLimit,
-    /// How long an idempotency key replays its first answer.
+    /// How long an idempotency key replays its first answer (`[limits]`).
     pub idempotency_ttl_ms: i64,
     /// Estimates, guardrails, the processing budget.
     pub deliberations: DeliberationsConfig,

@@ -77,7 +77,10 @@ impl Traces {
 
     /// The spans named `name`, in the order they were opened.
     pub fn spans_named(&self, name: &str) -> Vec<SpanRecord> {
-        self.spans().into_iter().filter(|s| s.name == name).collect()
+        self.spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect()
     }
 
     /// The first span named `name`.
@@ -185,7 +188,8 @@ struct Fields {
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.values.insert(field.name().to_owned(), value.to_owned());
+        self.values
+            .insert(field.name().to_owned(), value.to_owned());
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {

@@ -115,7 +115,7 @@ impl App {
     /// start with `public_url`.
     pub fn operations(&self, public_url: String) -> Operations {
         let pilots = &self.config.pilots;
-        let deliberations = &self.config.deliberations;
+        let limits = &self.config.limits;
         Operations::new(
             Services {
                 store: self.store.clone(),
@@ -133,16 +133,10 @@ impl App {
                     window_ms: 60_000,
                 },
                 min_schedule_interval: pilots.min_schedule_interval(),
-                deliberation_posts: RateLimit {
-                    limit: i64::from(deliberations.post_per_hour),
-                    window_ms: 3_600_000,
-                },
-                deliberation_reads: RateLimit {
-                    limit: i64::from(deliberations.get_per_minute),
-                    window_ms: 60_000,
-                },
-                idempotency_ttl_ms: deliberations.idempotency_ttl_ms(),
-                deliberations: deliberations.clone(),
+                deliberation_posts: limits.deliberation_submissions(),
+                deliberation_reads: limits.deliberation_reads(),
+                idempotency_ttl_ms: limits.idempotency_ttl_ms(),
+                deliberations: self.config.deliberations.clone(),
             },
         )
     }
@@ -161,7 +155,7 @@ impl App {
                 webhook_guard: self.webhook_guard.clone(),
                 models: self.models.clone(),
             }),
-            idempotency_ttl_ms: self.config.deliberations.idempotency_ttl_ms(),
+            idempotency_ttl_ms: self.config.limits.idempotency_ttl_ms(),
             streams: StreamSlots::new(self.config.http.max_event_streams_per_key),
         }
     }

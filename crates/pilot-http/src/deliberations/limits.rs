@@ -31,19 +31,18 @@ pub enum Kind {
 
 /// Counts one request of `kind` for the caller's key.
 pub async fn count(state: &AppState, who: &Principal, kind: Kind) -> Result<Verdict, ApiError> {
-    let config = &state.deliberations.config;
     let (name, limit) = match kind {
         Kind::Post => (
             "post",
             Limit {
-                limit: i64::from(config.post_per_hour),
+                limit: state.ops.policy().deliberation_posts.limit,
                 window_ms: 3_600_000,
             },
         ),
         Kind::Get => (
             "get",
             Limit {
-                limit: i64::from(config.get_per_minute),
+                limit: state.ops.policy().deliberation_reads.limit,
                 window_ms: 60_000,
             },
         ),

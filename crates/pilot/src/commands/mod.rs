@@ -25,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let config = Config::load(cli.global.config.as_deref(), &cli.overrides())?;
     init_logging(&config);
+    config.warn_deprecations();
     match cli.command {
         Command::Serve { no_worker, .. } => serve::run(config, !no_worker).await,
         Command::Worker => worker::run(config).await,
