@@ -4,10 +4,12 @@
 //! holds what an API key *is* (and how one is generated, parsed and digested), what a
 //! scope allows, which environment a request lives in, what a job looks like and how
 //! its retries back off, how secrets are sealed under the master key, and what model
-//! calls cost (`Credits`, `Price`, `UsageRecord`). Storage,
-//! the engine and HTTP depend on it; it depends on none of them.
+//! calls cost (`Credits`, `Price`, `UsageRecord`), and where "now" comes from
+//! ([`Clock`]). Storage, the engine, the models, the operations and HTTP depend on
+//! it; it depends on none of them.
 
 pub mod api_key;
+pub mod clock;
 pub mod credits;
 pub mod crypto;
 pub mod decimal;
@@ -32,6 +34,7 @@ pub mod webhook_token;
 pub mod workspace;
 
 pub use api_key::{ApiKeyToken, KeyFormatError, WebhookSecret};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use credits::{Credits, MICROS_PER_CREDIT, Price};
 pub use crypto::{CryptoError, MasterKey};
 pub use deliberation::{

@@ -15,17 +15,18 @@
 //! expires, so handlers must be idempotent (the step engine records each step's
 //! result as it ends and resumes after the last one recorded).
 
-mod clock;
 pub mod deliberation;
 pub mod drafting;
 mod job;
 mod registry;
 pub mod runner;
-pub mod scheduler;
 pub mod steps;
 mod worker;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+// The clock lives in the domain; re-exported (and reachable as `crate::clock`) so
+// the engine's paths keep working.
 pub use job::{BackgroundJob, JobError, JobMeta, JobOutcome, new_job};
+use pilot_domain::clock;
+pub use pilot_domain::{Clock, ManualClock, SystemClock};
 pub use registry::JobRegistry;
 pub use worker::{Worker, WorkerConfig, WorkerReport};

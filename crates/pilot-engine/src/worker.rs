@@ -19,6 +19,7 @@ use rand::Rng;
 use serde::Deserialize;
 use tokio::task::{Id as TaskId, JoinSet};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::job::{JobError, JobMeta, JobOutcome};
@@ -129,7 +130,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         clock: Arc<dyn Clock>,
         config: WorkerConfig,
     ) -> Self {
-        let owner = format!("p{}-{}", std::process::id(), ulid_like());
+        let owner = format!("p{}-{}", std::process::id(), random_hex_20());
         Worker {
             owner,
             store,
@@ -306,12 +307,16 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
             .registry
             .run(job.payload.clone(), self.ctx.clone(), meta);
         let held = job.clone();
-        let handle = running.spawn(async move {
-            Ran {
-                job,
-                result: future.await,
+        let span = job_span(&job);
+        let handle = running.spawn(
+            async move {
+                Ran {
+                    job,
+                    result: future.await,
+                }
             }
-        });
+            .instrument(span),
+        );
         in_flight.insert(handle.id(), held);
     }
 
@@ -505,6 +510,19 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
     }
 }
 
+/// The span a job runs in: everything it logs — its steps, its model calls, the
+/// operations it calls — says which job, of which kind and workspace, on which
+/// attempt. (The payload is not in it: it may hold what a tenant sent.)
+fn job_span(job: &ClaimedJob) -> tracing::Span {
+    tracing::info_span!(
+        "job",
+        job.id = job.id.0,
+        job.kind = %job.kind,
+        job.attempt = job.attempts,
+        workspace = job.workspace_id.map(|w| w.0),
+    )
+}
+
 /// An interval of `ms` whose first tick is one period away (not at once).
 fn every(ms: u64) -> tokio::time::Interval {
     let period = Duration::from_millis(ms.max(1));
@@ -524,8 +542,25 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// A short unique suffix for process ids.
-fn ulid_like() -> String {
+/// Twenty random lowercase hex digits (80 bits): what makes a process id unique among
+/// processes with the same pid.
+fn random_hex_20() -> String {
     let bytes: [u8; 10] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_id_suffixes_are_twenty_hex_digits_and_differ() {
+        let (a, b) = (random_hex_20(), random_hex_20());
+        assert_eq!(a.len(), 20);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        );
+        assert_ne!(a, b);
+    }
 }

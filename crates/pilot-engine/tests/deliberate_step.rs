@@ -119,7 +119,7 @@ async fn setup_with(store: Arc<dyn Store>, posts_per_hour: i64) -> Setup {
         .unwrap();
     let models = Arc::new(
         Models::builder(ModelsConfig::default(), Arc::new(MemorySink::new()))
-            .clock(Arc::new(|| NOW))
+            .clock(Arc::new(ManualClock::new(NOW)))
             .build(),
     );
     let config = DeliberationsConfig::default();

@@ -293,6 +293,23 @@ impl BackgroundJob for Gated {
     }
 }
 
+/// Logs one line as it runs, and tells the test.
+#[derive(Serialize, Deserialize)]
+struct Chatty {
+    note: String,
+}
+
+impl BackgroundJob for Chatty {
+    const KIND: &'static str = "test.chatty";
+    type Context = Arc<Probe>;
+
+    async fn run(self, probe: Arc<Probe>, meta: JobMeta) -> Result<JobOutcome, JobError> {
+        tracing::info!(note = %self.note, "chatty job ran");
+        probe.tell("done", &meta);
+        Ok(JobOutcome::Done)
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Running workers.
 
@@ -1067,6 +1084,61 @@ async fn a_panicking_job_counts_as_a_failed_attempt_and_is_retried() {
             "{backend:?}"
         );
         assert_eq!(db.store.get_job(id).await.unwrap(), None, "{backend:?}");
+        events.assert_no_more(backend);
+    }
+}
+
+/// On the test's own thread (a current-thread runtime), so the trace collector sees
+/// the worker's tasks.
+#[tokio::test]
+async fn each_job_runs_in_a_span_naming_its_id_kind_workspace_and_attempt() {
+    for backend in backends() {
+        let (traces, _capturing) = pilot_testkit::traces::capture();
+        let db = TestDb::new(backend).await;
+        let name = pilot_domain::WorkspaceName::parse("acme").unwrap();
+        let (workspace, _) = db.store.create_workspace(&name, &[], T0).await.unwrap();
+        let (probe, mut events) = Probe::new();
+        let registry = Arc::new(JobRegistry::new().register::<Chatty>());
+        let job = new_job(
+            &Chatty {
+                note: "hello".into(),
+            },
+            T0,
+        )
+        .for_workspace(workspace.id);
+        let id = db.store.enqueue(&job, T0).await.unwrap();
+        let (_, clock) = manual_clock();
+        let worker = RunningWorker::start(
+            db.store.clone(),
+            &registry,
+            probe,
+            clock,
+            WorkerConfig {
+                poll_interval_ms: 50,
+                ..manual_config()
+            },
+        );
+        assert_eq!(events.next().await, event("done", 1));
+        worker.stop().await;
+
+        let ran = traces.events_saying("chatty job ran");
+        assert_eq!(ran.len(), 1, "{backend:?}");
+        assert_eq!(ran[0].field("note"), Some("hello"));
+        let span = ran[0]
+            .within("job")
+            .expect("the job's event is inside its span");
+        assert_eq!(span.field("job.id"), Some(id.0.to_string().as_str()));
+        assert_eq!(span.field("job.kind"), Some("test.chatty"));
+        assert_eq!(span.field("job.attempt"), Some("1"));
+        assert_eq!(
+            span.field("workspace"),
+            Some(workspace.id.0.to_string().as_str())
+        );
+        assert!(
+            !span.fields.values().any(|value| value.contains("hello")),
+            "the payload stays out of the span: {span:?}"
+        );
+        assert_eq!(traces.spans_named("job").len(), 1, "one span per job run");
         events.assert_no_more(backend);
     }
 }

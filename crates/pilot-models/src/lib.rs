@@ -50,7 +50,7 @@ pub use config::{
 };
 pub use error::ModelError;
 pub use metering::{CallContext, MemorySink, SinkError, UsageSink};
-pub use models::{Models, ModelsBuilder, NowFn, Route, SecretsFn, parse_json_answer};
+pub use models::{Models, ModelsBuilder, Route, SecretsFn, parse_json_answer};
 pub use request::{ChatRequest, JsonSchema, Message, MessageRole};
 pub use response::{Completion, JsonCompletion};
 pub use retry::{RetryPolicy, Sleeper, TokioSleeper};

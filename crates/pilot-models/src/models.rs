@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use pilot_domain::{Backoff, Environment, UnixMillis, UsageRecord};
+use pilot_domain::{Backoff, Clock, Environment, SystemClock, UsageRecord};
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -22,9 +22,6 @@ use crate::roles::Role;
 use crate::scripted::Scripted;
 use crate::transport::{ApiKey, shorten};
 use crate::usage::{UnknownUsage, Usage, estimate_tokens};
-
-/// Where "now" comes from, for the records' `created_at`.
-pub type NowFn = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
 
 /// Reads an environment variable by name (the API keys). Swappable for tests.
 pub type SecretsFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -45,7 +42,8 @@ pub struct Models {
     in_flight: BTreeMap<String, Arc<Semaphore>>,
     scripted: Scripted,
     sink: Arc<dyn UsageSink>,
-    now: NowFn,
+    /// Stamps usage records' `created_at`.
+    clock: Arc<dyn Clock>,
     sleeper: Arc<dyn Sleeper>,
     retry: RetryPolicy,
     timeout: Duration,
@@ -64,15 +62,15 @@ impl std::fmt::Debug for Models {
 pub struct ModelsBuilder {
     config: ModelsConfig,
     sink: Arc<dyn UsageSink>,
-    now: NowFn,
+    clock: Arc<dyn Clock>,
     sleeper: Arc<dyn Sleeper>,
     secrets: SecretsFn,
 }
 
 impl ModelsBuilder {
     /// The clock stamping records (the system clock by default).
-    pub fn clock(mut self, now: NowFn) -> Self {
-        self.now = now;
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -130,7 +128,7 @@ impl ModelsBuilder {
             in_flight,
             scripted: Scripted,
             sink: self.sink,
-            now: self.now,
+            clock: self.clock,
             sleeper: self.sleeper,
             retry,
             timeout,
@@ -153,13 +151,6 @@ fn api_key(name: &str, var: &str, secrets: &SecretsFn) -> Result<Option<ApiKey>,
     }
 }
 
-fn system_now() -> UnixMillis {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO);
-    UnixMillis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
-}
-
 fn saturating_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -169,7 +160,7 @@ impl Models {
         ModelsBuilder {
             config,
             sink,
-            now: Arc::new(system_now),
+            clock: Arc::new(SystemClock),
             sleeper: Arc::new(TokioSleeper),
             secrets: Arc::new(|name| std::env::var(name).ok()),
         }
@@ -392,7 +383,7 @@ impl Models {
             usage_known: usage.known,
             latency_ms: i64::try_from(latency.as_millis()).unwrap_or(i64::MAX),
             cost,
-            created_at: (self.now)(),
+            created_at: self.clock.now(),
         };
         self.sink
             .record(record)

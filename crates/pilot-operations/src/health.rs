@@ -11,6 +11,7 @@ use crate::views::{QueueDepth, ReadinessView};
 impl Operations {
     /// Ready when the store answers a ping; `Unavailable` otherwise (the cause is
     /// logged, not shown).
+    #[tracing::instrument(name = "readiness", skip_all)]
     pub async fn readiness(&self) -> Result<ReadinessView, OpError> {
         let store = self.store();
         match store.ping().await {
@@ -29,6 +30,7 @@ impl Operations {
     }
 
     /// The queue's rows by state, read now.
+    #[tracing::instrument(name = "queue_depth", skip_all)]
     pub async fn queue_depth(&self) -> Result<QueueDepth, OpError> {
         let counts = self.store().queue_counts().await?;
         Ok(QueueDepth {

@@ -2,7 +2,9 @@
 //!
 //! An operation is a method on [`Operations`] over the caller's [`Principal`]
 //! (workspace, environment, scopes) and its input as the transport decoded it,
-//! returning a typed view ([`views`]) or one transport-neutral [`OpError`]. Each
+//! returning a typed view ([`views`]) or one transport-neutral [`OpError`]. The
+//! operations that manage tenants — workspaces, keys, credits — take an
+//! [`Operator`] instead: no key may call them, and no key becomes an operator. Each
 //! enforces its own scope, tenancy, rate limit, idempotency, credits and
 //! guardrails, in that order, so an interface added later cannot forget one: the
 //! REST surfaces, MCP, the dashboard, the triggers (webhook, email, schedule), the
@@ -21,6 +23,14 @@
 //!
 //! Transports never call the store directly.
 //!
+//! Every public operation runs in a span named for it (`create_pilot`,
+//! `fire_webhook`, `issue_key`, …) holding the caller's tenant — `workspace` and
+//! `environment` of the `Principal`, or of the pilot a trigger's credential found; for
+//! the operator's operations, the `operator` and the workspace named — and never
+//! what would leak: keys, tokens, addresses, secret names or values, request bodies
+//! (`#[tracing::instrument(skip_all, fields(…))]`). Whatever an operation logs, and
+//! the work it spawns, carries that span.
+//!
 //! [`Principal`]: pilot_domain::Principal
 
 mod accounts;
@@ -30,6 +40,7 @@ pub mod deliberations;
 pub mod error;
 mod health;
 pub mod idempotency;
+mod limits;
 mod operations;
 pub mod pilots;
 pub mod rate_limit;
@@ -38,9 +49,13 @@ pub mod secrets;
 pub mod triggers;
 pub mod views;
 
-pub use accounts::{MALFORMED, MISSING, REVOKED, UNKNOWN};
+pub use accounts::{
+    DEFAULT_WORKSPACE, MALFORMED, MISSING, NewKey, Operator, REVOKED, STARTER_TEST_CREDITS,
+    UNKNOWN, unknown_workspace,
+};
 pub use answer::{Answer, Replayable};
 pub use error::{ErrorCode, ErrorKind, OpError, Shortfall};
 pub use idempotency::{Idempotency, IdempotencyKey};
+pub use limits::LimitsConfig;
 pub use operations::{Operations, Policy, Services};
 pub use rate_limit::RateLimitState;

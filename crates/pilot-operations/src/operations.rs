@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pilot_domain::{MasterKey, UnixMillis};
+use pilot_domain::{Environment, MasterKey, UnixMillis, WorkspaceId};
 use pilot_engine::Clock;
 use pilot_engine::deliberation::DeliberationsConfig;
 use pilot_engine::drafting::Drafter;
@@ -43,11 +43,11 @@ pub struct Policy {
     pub pilot_creates: RateLimit,
     /// The shortest time a schedule's ticks may be apart.
     pub min_schedule_interval: Duration,
-    /// Deliberation submissions per key (the seed: 60 per hour).
+    /// Deliberation submissions per key (`[limits]`; the seed: 60 per hour).
     pub deliberation_posts: RateLimit,
-    /// Deliberation reads per key (the seed: 600 per minute).
+    /// Deliberation reads per key (`[limits]`; the seed: 600 per minute).
     pub deliberation_reads: RateLimit,
-    /// How long an idempotency key replays its first answer.
+    /// How long an idempotency key replays its first answer (`[limits]`).
     pub idempotency_ttl_ms: i64,
     /// Estimates, guardrails, the processing budget.
     pub deliberations: DeliberationsConfig,
@@ -107,4 +107,13 @@ impl Operations {
             mail_domain: &self.inner.policy.mail_domain,
         }
     }
+}
+
+/// Names the tenant in the current operation's span, for operations that learn it
+/// from their credential (a key, a webhook token, an address) rather than a
+/// `Principal`: their spans declare `workspace` and `environment` empty.
+pub(crate) fn record_tenant(workspace: WorkspaceId, environment: Environment) {
+    let span = tracing::Span::current();
+    span.record("workspace", workspace.0);
+    span.record("environment", environment.as_str());
 }

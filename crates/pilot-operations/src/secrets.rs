@@ -23,6 +23,11 @@ pub struct PutSecret {
 
 impl Operations {
     /// Sets a secret, creating or replacing it.
+    #[tracing::instrument(
+        name = "put_secret",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn put_secret(
         &self,
         who: &Principal,
@@ -67,6 +72,11 @@ impl Operations {
     }
 
     /// The secrets' names and times, never their values.
+    #[tracing::instrument(
+        name = "list_secrets",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn list_secrets(&self, who: &Principal) -> Result<SecretList, OpError> {
         authorize::require(who, Scope::PilotsRead)?;
         let secrets = self
@@ -78,6 +88,11 @@ impl Operations {
         })
     }
 
+    #[tracing::instrument(
+        name = "delete_secret",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn delete_secret(&self, who: &Principal, name: &str) -> Result<(), OpError> {
         authorize::require(who, Scope::PilotsWrite)?;
         let deleted = self

@@ -15,7 +15,7 @@ use crate::deliberations::{
 };
 use crate::error::{StoreError, StoreResult};
 use crate::pilot_rows::json_column;
-use crate::sqlite::row::from_sqlite_row;
+use crate::row_decode::from_sqlite_row;
 
 /// Column list of every deliberation query, as a literal so queries stay
 /// `&'static str`.

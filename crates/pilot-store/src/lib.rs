@@ -22,6 +22,7 @@ mod postgres;
 mod processes;
 mod rate_limits;
 mod records;
+mod row_decode;
 mod rows;
 pub mod scratch;
 mod sqlite;

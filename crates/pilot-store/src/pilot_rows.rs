@@ -17,7 +17,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::pilots::{
     PilotRecord, PilotTrigger, RUN_JOB_KIND, RunDetail, RunRecord, SecretRecord, StepResultRecord,
 };
-use crate::sqlite::row::from_sqlite_row;
+use crate::row_decode::from_sqlite_row;
 
 /// Column list of every pilot query, as a literal so queries stay `&'static str`.
 macro_rules! pilot_columns {

@@ -10,7 +10,7 @@ use crate::processes::ProcessRecord;
 use crate::records::{
     ApiKeyRecord, ClaimedJob, JobFinish, JobRecord, KeyLookup, QueueCounts, WorkspaceRecord,
 };
-use crate::sqlite::row::from_sqlite_row;
+use crate::row_decode::from_sqlite_row;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct WorkspaceRow {
@@ -87,7 +87,7 @@ pub(crate) struct KeyLookupRow {
     workspace_name: String,
 }
 
-impl crate::sqlite::row::FromSqliteRow for KeyLookupRow {
+impl crate::row_decode::FromSqliteRow for KeyLookupRow {
     fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(KeyLookupRow {
             key: ApiKeyRow::from_sqlite_row(row)?,
@@ -119,7 +119,7 @@ pub(crate) struct ClaimedJobRow {
     created_at: i64,
 }
 
-impl crate::sqlite::row::FromSqliteRow for ClaimedJobRow {
+impl crate::row_decode::FromSqliteRow for ClaimedJobRow {
     /// SQLite keeps the payload as JSON text.
     fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         let payload: String = row.get("payload")?;

@@ -5,7 +5,7 @@
 //! backends). Summaries group by UTC day — `created_at` divided by 86,400,000, the
 //! same integer arithmetic on both backends — and by model.
 
-use crate::sqlite::row::from_sqlite_row;
+use crate::row_decode::from_sqlite_row;
 use pilot_domain::{Credits, Environment, UnixMillis, WorkspaceId};
 
 /// Milliseconds in a UTC day.

@@ -9,8 +9,12 @@
 //!
 //! [`fake_llm`] is a fake LLM provider on a random port, speaking the OpenAI-compatible
 //! and Anthropic wire formats, scripted per test.
+//!
+//! [`traces`] collects the spans and events code emits on the test's thread, to
+//! assert on what it logs.
 
 pub mod fake_llm;
+pub mod traces;
 
 use std::sync::Arc;
 

@@ -9,7 +9,6 @@ use pilot_domain::MasterKey;
 use pilot_engine::deliberation::{DeliberationDeps, Pipeline};
 use pilot_engine::drafting::Drafter;
 use pilot_engine::runner::RunDeps;
-use pilot_engine::scheduler::Scheduler;
 use pilot_engine::steps::StepServices;
 use pilot_engine::steps::email::Mailer;
 use pilot_engine::{Clock, SystemClock, Worker};
@@ -24,9 +23,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::email_trigger::EmailTrigger;
 use crate::jobs::{self, JobContext};
 use crate::master_key;
+use crate::triggers::email::EmailTrigger;
+use crate::triggers::schedule::ScheduleTimer;
 use crate::usage_sink::StoreUsageSink;
 
 pub struct App {
@@ -110,7 +110,7 @@ impl App {
     /// start with `public_url`.
     pub fn operations(&self, public_url: String) -> Operations {
         let pilots = &self.config.pilots;
-        let deliberations = &self.config.deliberations;
+        let limits = &self.config.limits;
         Operations::new(
             Services {
                 store: self.store.clone(),
@@ -128,16 +128,10 @@ impl App {
                     window_ms: 60_000,
                 },
                 min_schedule_interval: pilots.min_schedule_interval(),
-                deliberation_posts: RateLimit {
-                    limit: i64::from(deliberations.post_per_hour),
-                    window_ms: 3_600_000,
-                },
-                deliberation_reads: RateLimit {
-                    limit: i64::from(deliberations.get_per_minute),
-                    window_ms: 60_000,
-                },
-                idempotency_ttl_ms: deliberations.idempotency_ttl_ms(),
-                deliberations: deliberations.clone(),
+                deliberation_posts: limits.deliberation_submissions(),
+                deliberation_reads: limits.deliberation_reads(),
+                idempotency_ttl_ms: limits.idempotency_ttl_ms(),
+                deliberations: self.config.deliberations.clone(),
             },
         )
     }
@@ -167,18 +161,8 @@ impl App {
         }
     }
 
-    fn scheduler(&self) -> Scheduler {
-        Scheduler::new(
-            self.store.clone(),
-            self.clock.clone(),
-            Duration::from_millis(self.config.pilots.scheduler_interval_ms.max(10)),
-        )
-        .purging_idempotency_keys(self.config.deliberations.idempotency_ttl_ms())
-        .spacing_ticks(self.config.pilots.min_schedule_interval())
-    }
-
-    /// Runs the background parts — worker, scheduler, and the email trigger's SMTP
-    /// listener when enabled — until `shutdown`; returns their tasks.
+    /// Runs the background parts — worker, the schedule trigger's timer, and the email
+    /// trigger's SMTP listener when enabled — until `shutdown`; returns their tasks.
     async fn background(
         &self,
         ops: &Operations,
@@ -192,7 +176,13 @@ impl App {
                     tracing::info!(?report, "worker stopped");
                 }
             }),
-            tokio::spawn(self.scheduler().run(shutdown.clone())),
+            tokio::spawn(
+                ScheduleTimer::new(
+                    ops.clone(),
+                    Duration::from_millis(self.config.pilots.scheduler_interval_ms.max(10)),
+                )
+                .run(shutdown.clone()),
+            ),
         ];
         let listen = &self.config.email_trigger;
         if listen.enabled {
@@ -276,7 +266,7 @@ impl App {
     }
 
     /// Runs the background parts only (no HTTP) until `shutdown`: the worker, the
-    /// scheduler and, when enabled, the email trigger's listener.
+    /// schedule trigger's timer and, when enabled, the email trigger's listener.
     pub async fn work(&self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let ops = self.operations(self.config.configured_public_url());
         for task in self.background(&ops, &shutdown).await? {
@@ -289,9 +279,8 @@ impl App {
 /// The model layer, metering into `store` with `clock`'s time.
 fn build_models(config: &Config, store: &Arc<dyn Store>, clock: &Arc<dyn Clock>) -> Models {
     let sink = Arc::new(StoreUsageSink::new(store.clone()));
-    let clock = clock.clone();
     Models::builder(config.models.clone(), sink)
-        .clock(Arc::new(move || clock.now()))
+        .clock(clock.clone())
         .build()
 }
 

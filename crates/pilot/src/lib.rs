@@ -3,12 +3,10 @@
 
 pub mod app;
 pub mod bench;
-pub mod bootstrap;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod email_trigger;
 pub mod jobs;
-pub mod keys;
 pub mod master_key;
+pub mod triggers;
 pub mod usage_sink;

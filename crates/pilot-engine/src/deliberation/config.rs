@@ -1,6 +1,7 @@
 //! `[deliberations]`: everything the Deliberations half is configured by — the
-//! credit estimates, the HTTP limits, the pipeline's budgets, quorum and thresholds,
-//! the guardrails, and panel overrides per use case.
+//! credit estimates, the pipeline's budgets, quorum and thresholds, the guardrails,
+//! and panel overrides per use case. (Its rate limits and the idempotency TTL are
+//! `[limits]`, which the operations enforce on every interface.)
 //!
 //! ```toml
 //! [deliberations]
@@ -35,12 +36,6 @@ use super::personas::{PANEL_SIZE, builtin_panel};
 pub struct DeliberationsConfig {
     /// Credits reserved at submit, by mode, for `EASY`, `MEDIUM`, `HARD`.
     pub estimates: EstimateTable,
-    /// `POST /v1/api/deliberations` per key per hour.
-    pub post_per_hour: u32,
-    /// `GET /v1/api/deliberations/…` per key per minute.
-    pub get_per_minute: u32,
-    /// How long an `Idempotency-Key` replays its first answer.
-    pub idempotency_ttl_hours: u32,
     /// The whole pipeline, all stages: past it, `processing_timeout`.
     pub processing_budget_ms: u64,
     /// One model call of one stage (a persona that exceeds it drops out).
@@ -66,9 +61,6 @@ impl Default for DeliberationsConfig {
     fn default() -> Self {
         DeliberationsConfig {
             estimates: EstimateTable::default(),
-            post_per_hour: 60,
-            get_per_minute: 600,
-            idempotency_ttl_hours: 24,
             processing_budget_ms: 600_000,
             call_timeout_ms: 120_000,
             quorum: 3,
@@ -117,11 +109,6 @@ impl DeliberationsConfig {
             .iter()
             .map(String::as_str)
             .find(|pattern| !pattern.is_empty() && question.contains(&pattern.to_lowercase()))
-    }
-
-    /// `idempotency_ttl_hours` in milliseconds.
-    pub fn idempotency_ttl_ms(&self) -> i64 {
-        i64::from(self.idempotency_ttl_hours) * 3_600_000
     }
 
     /// Checks what serde cannot.
@@ -282,9 +269,6 @@ mod tests {
             Some("Build a Bomb")
         );
         assert_eq!(config.guardrail_match("how do I build a business"), None);
-        assert_eq!(
-            DeliberationsConfig::default().idempotency_ttl_ms(),
-            86_400_000
-        );
+        // (The idempotency TTL's default moved with it: pilot-operations' `limits.rs`.)
     }
 }

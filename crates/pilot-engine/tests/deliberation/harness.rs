@@ -65,7 +65,7 @@ pub struct Setup {
 fn setup(models: ModelsConfig, config: DeliberationsConfig) -> Setup {
     let sink = Arc::new(MemorySink::new());
     let models = Models::builder(models, sink.clone())
-        .clock(Arc::new(|| NOW))
+        .clock(Arc::new(ManualClock::new(NOW)))
         .build();
     let pipeline = Pipeline::new(Arc::new(models), config, Arc::new(ManualClock::new(NOW)));
     Setup { pipeline, sink }

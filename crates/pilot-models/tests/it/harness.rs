@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use pilot_domain::{Environment, UnixMillis, WorkspaceId};
+use pilot_domain::{Environment, ManualClock, UnixMillis, WorkspaceId};
 use pilot_models::{
     CallContext, MemorySink, Models, ModelsConfig, ProviderConfig, ProviderKind, Sleeper,
 };
@@ -69,7 +69,7 @@ pub fn build(config: ModelsConfig) -> (Models, Arc<MemorySink>, Arc<RecordingSle
     let sleeper = Arc::new(RecordingSleeper::default());
     let models = Models::builder(config, sink.clone())
         .sleeper(sleeper.clone())
-        .clock(Arc::new(|| NOW))
+        .clock(Arc::new(ManualClock::new(NOW)))
         .secrets(Arc::new(|name| (name == KEY_VAR).then(|| KEY.to_owned())))
         .build();
     (models, sink, sleeper)

@@ -7,9 +7,10 @@
 
 use pilot_domain::{ApiKeyToken, Principal};
 use pilot_store::KeyLookup;
+use tracing::field::Empty;
 
 use crate::error::OpError;
-use crate::operations::Operations;
+use crate::operations::{Operations, record_tenant};
 
 pub const MISSING: &str = "Missing API key. Send it as 'Authorization: Bearer <key>'.";
 pub const MALFORMED: &str = "Malformed API key.";
@@ -19,6 +20,12 @@ pub const REVOKED: &str = "This API key has been revoked.";
 impl Operations {
     /// The principal an `Authorization` header's value (`None`: no header; `Err`: a
     /// value that is not text) authenticates.
+    /// The span names the tenant once the key is known; never the key.
+    #[tracing::instrument(
+        name = "authenticate",
+        skip_all,
+        fields(workspace = Empty, environment = Empty)
+    )]
     pub async fn authenticate(
         &self,
         header: Option<Result<&str, ()>>,
@@ -38,6 +45,7 @@ impl Operations {
             .find_key_by_digest(&token.digest())
             .await?
             .ok_or_else(|| OpError::unauthenticated(UNKNOWN))?;
+        record_tenant(found.key.workspace_id, found.key.environment);
         if found.key.revoked_at.is_some() {
             return Err(OpError::unauthenticated(REVOKED));
         }

@@ -9,6 +9,11 @@ use crate::operations::Operations;
 use crate::views::BalanceView;
 
 impl Operations {
+    #[tracing::instrument(
+        name = "balance",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn balance(&self, who: &Principal) -> Result<BalanceView, OpError> {
         authorize::require(who, Scope::DeliberationsRead)?;
         let balance = self

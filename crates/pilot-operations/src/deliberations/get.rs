@@ -26,6 +26,11 @@ pub struct DeliberationQuery {
 }
 
 impl Operations {
+    #[tracing::instrument(
+        name = "get_deliberation",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn get_deliberation(
         &self,
         who: &Principal,

@@ -33,6 +33,14 @@ const REMEDY: &str = "nothing was charged; set the pilot's steps again with a ke
 
 #[async_trait]
 impl DeliberationSubmitter for Operations {
+    #[tracing::instrument(
+        name = "submit_step_deliberation",
+        skip_all,
+        fields(
+            workspace = deliberation.workspace_id.0,
+            environment = deliberation.environment.as_str()
+        )
+    )]
     async fn submit(&self, deliberation: &StepDeliberation) -> Result<Submitted, StoreError> {
         let who = match self.run_key(deliberation).await? {
             Ok(who) => who,

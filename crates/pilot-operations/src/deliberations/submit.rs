@@ -29,6 +29,11 @@ impl Operations {
     /// `POST /v1/api/deliberations`. `request` is the body as the transport decoded
     /// it, or why it could not: the scope is checked, the idempotency key claimed and
     /// the request counted against the key's rate limit before either is looked at.
+    #[tracing::instrument(
+        name = "submit_deliberation",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn submit_deliberation(
         &self,
         who: &Principal,

@@ -76,6 +76,11 @@ pub struct DeliberationWatch {
 impl Operations {
     /// A watch on the caller's deliberation `id` (`deliberations:read`); an id that
     /// is not the caller's is not found.
+    #[tracing::instrument(
+        name = "watch_deliberation",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn watch_deliberation(
         &self,
         who: &Principal,

@@ -21,6 +21,11 @@ impl Operations {
     /// `POST /api/v1/pilots`. `request` is the body as the transport decoded it, or
     /// why it could not: the scope is checked and the idempotency key claimed
     /// before either is looked at.
+    #[tracing::instrument(
+        name = "create_pilot",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn create_pilot(
         &self,
         who: &Principal,

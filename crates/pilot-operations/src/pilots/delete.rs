@@ -9,6 +9,11 @@ use crate::operations::Operations;
 
 impl Operations {
     /// `DELETE /api/v1/pilots/{id}`.
+    #[tracing::instrument(
+        name = "delete_pilot",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn delete_pilot(&self, who: &Principal, id: &str) -> Result<(), OpError> {
         authorize::require(who, Scope::PilotsWrite)?;
         let id = PilotId::parse(id).ok_or_else(not_found)?;

@@ -27,6 +27,11 @@ pub(crate) struct Firing {
 impl Operations {
     /// `POST /api/v1/pilots/{id}/run`: `payload` is the trigger payload (`None`: an
     /// empty body, `{}`), or why the transport could not read one.
+    #[tracing::instrument(
+        name = "run_pilot",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn run_pilot(
         &self,
         who: &Principal,

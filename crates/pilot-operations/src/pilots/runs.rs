@@ -29,6 +29,11 @@ pub struct RunsQuery {
 
 impl Operations {
     /// `GET /api/v1/pilots/{id}/runs`.
+    #[tracing::instrument(
+        name = "list_runs",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn list_runs(
         &self,
         who: &Principal,

@@ -15,6 +15,11 @@ use crate::views::PilotDetail;
 
 impl Operations {
     /// `PATCH /api/v1/pilots/{id}`.
+    #[tracing::instrument(
+        name = "update_pilot",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn update_pilot(
         &self,
         who: &Principal,

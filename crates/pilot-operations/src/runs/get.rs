@@ -10,6 +10,11 @@ use crate::views::RunView;
 
 impl Operations {
     /// `GET /api/v1/runs/{id}`.
+    #[tracing::instrument(
+        name = "get_run",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn get_run(&self, who: &Principal, id: &str) -> Result<RunView, OpError> {
         authorize::require(who, Scope::PilotsRead)?;
         let id = RunId::parse(id).ok_or_else(not_found)?;

@@ -27,6 +27,11 @@ pub struct RetryRequest {
 
 impl Operations {
     /// `POST /api/v1/runs/{id}/retry`: `request` is `None` for an empty body.
+    #[tracing::instrument(
+        name = "retry_run",
+        skip_all,
+        fields(workspace = who.workspace_id.0, environment = who.environment.as_str())
+    )]
     pub async fn retry_run(
         &self,
         who: &Principal,

@@ -5,14 +5,16 @@
 
 use pilot_domain::{PilotStatus, TriggerType};
 use serde_json::Value;
+use tracing::field::Empty;
 
 use crate::error::OpError;
-use crate::operations::Operations;
+use crate::operations::{Operations, record_tenant};
 use crate::pilots::fire::Firing;
 use crate::views::RunQueued;
 
 impl Operations {
     /// Whether mail to `local_part` would fire an active email pilot.
+    #[tracing::instrument(name = "email_accepts", skip_all)]
     pub async fn email_accepts(&self, local_part: &str) -> Result<bool, OpError> {
         let pilot = self.store().find_pilot_by_email(local_part).await?;
         Ok(pilot.is_some_and(|p| {
@@ -21,6 +23,12 @@ impl Operations {
     }
 
     /// Fires the email pilot at `local_part` with the message as `payload`.
+    /// Its span names the tenant once the pilot is found, never the address.
+    #[tracing::instrument(
+        name = "fire_email",
+        skip_all,
+        fields(workspace = Empty, environment = Empty)
+    )]
     pub async fn fire_email(
         &self,
         local_part: &str,
@@ -32,6 +40,7 @@ impl Operations {
             .await?
             .filter(|p| p.trigger_type == TriggerType::Email)
             .ok_or_else(|| OpError::not_found("No email pilot has this address."))?;
+        record_tenant(pilot.workspace_id, pilot.environment);
         let firing = Firing {
             workspace_id: pilot.workspace_id,
             environment: pilot.environment,

@@ -31,6 +31,7 @@ pub struct HousekeepingReport {
 
 impl Operations {
     /// One pass: fires every due tick; returns how many runs this node created.
+    #[tracing::instrument(name = "fire_due_schedules", skip_all)]
     pub async fn fire_due_schedules(&self) -> Result<usize, OpError> {
         let due = self.store().due_schedules(self.now(), BATCH).await?;
         let mut fired = 0;
@@ -70,6 +71,7 @@ impl Operations {
 
     /// Purges idempotency keys past their TTL and rate-limit buckets that are full
     /// again (idempotent `DELETE`s, harmless when several nodes run them).
+    #[tracing::instrument(name = "housekeeping", skip_all)]
     pub async fn housekeeping(&self) -> Result<HousekeepingReport, OpError> {
         let now = self.now();
         let before = UnixMillis(now.0.saturating_sub(self.idempotency_ttl_ms()));

@@ -4,15 +4,22 @@
 
 use pilot_domain::{TriggerType, WebhookToken};
 use serde_json::Value;
+use tracing::field::Empty;
 
 use crate::error::OpError;
-use crate::operations::Operations;
+use crate::operations::{Operations, record_tenant};
 use crate::pilots::fire::Firing;
 use crate::views::RunQueued;
 
 impl Operations {
     /// Fires the webhook pilot `token` names with `payload` (or why the transport
     /// could not read one).
+    /// Its span never holds the token: the tenant is named once the pilot is found.
+    #[tracing::instrument(
+        name = "fire_webhook",
+        skip_all,
+        fields(workspace = Empty, environment = Empty)
+    )]
     pub async fn fire_webhook(
         &self,
         token: &str,
@@ -26,6 +33,7 @@ impl Operations {
             .await?
             .filter(|p| p.trigger_type == TriggerType::Webhook)
             .ok_or_else(unknown)?;
+        record_tenant(pilot.workspace_id, pilot.environment);
         let payload = payload?;
         let firing = Firing {
             workspace_id: pilot.workspace_id,

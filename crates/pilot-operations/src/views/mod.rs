@@ -5,23 +5,31 @@
 //! Each resource keeps its surface's conventions (DESIGN §2): pilots and runs read
 //! camelCase with integer ids and Unix seconds (`pilot.rs`, `run.rs`,
 //! `secret.rs`), deliberations snake_case with `del_` ids and RFC 3339 instants
-//! (`deliberation.rs`). Fields are declared in alphabetical order on purpose: the
+//! (`deliberation.rs`). What operators manage — workspaces, keys, credits
+//! (`workspace.rs`, `key.rs`, `credits.rs`) — belongs to no API surface: snake_case,
+//! integer ids, Unix milliseconds. Fields are declared in alphabetical order on purpose: the
 //! surfaces answered sorted JSON objects before these views existed, and clients
 //! may compare bodies byte for byte.
 
 pub mod account;
+pub mod credits;
 pub mod deliberation;
 pub mod health;
+pub mod key;
 pub mod pilot;
 pub mod run;
 pub mod secret;
+pub mod workspace;
 
 pub use account::{BalanceView, KeyInfo, MeView};
+pub use credits::{CreditsGranted, LedgerEntryView, LedgerView};
 pub use deliberation::{
     DeliberationAccepted, DeliberationError, DeliberationView, PanelEntryView, PanelProgressView,
     PendingView, StatusView, TerminalView,
 };
 pub use health::{HealthView, QueueDepth, ReadinessView};
+pub use key::{IssuedKey, KeyList, KeyRevoked, KeyView};
 pub use pilot::{PilotDetail, PilotList, PilotSummary, ScheduleView};
 pub use run::{RetryQueued, RunPage, RunQueued, RunView, StepResultView};
 pub use secret::{SecretList, SecretView, SecretWritten};
+pub use workspace::{WorkspaceCreated, WorkspaceList, WorkspaceView};

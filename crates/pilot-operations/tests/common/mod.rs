@@ -71,7 +71,7 @@ pub async fn setup(db: TestDb, limits: Limits, config: DeliberationsConfig) -> S
         .unwrap();
     let models = Arc::new(
         Models::builder(ModelsConfig::default(), Arc::new(MemorySink::new()))
-            .clock(Arc::new(|| NOW))
+            .clock(Arc::new(ManualClock::new(NOW)))
             .build(),
     );
     let (master_key, _) = MasterKey::generate();

@@ -1,35 +1,12 @@
-//! Reading rows on a rusqlite connection: row structs by column name, and the few
-//! query shapes every SQLite file uses, all through the connection's statement cache.
+//! Reading rows on a rusqlite connection: the few query shapes every SQLite file
+//! uses, all through the connection's statement cache. Row structs say how they are
+//! read ([`FromSqliteRow`], in the shared `row_decode.rs`).
 
 use rusqlite::types::FromSql;
-use rusqlite::{Connection, OptionalExtension, Params, Row};
+use rusqlite::{Connection, OptionalExtension, Params};
 
 use crate::error::StoreResult;
-
-/// A row struct read from a SQLite row by column name.
-pub(crate) trait FromSqliteRow: Sized {
-    fn from_sqlite_row(row: &Row<'_>) -> rusqlite::Result<Self>;
-}
-
-/// A pair of columns, by position.
-impl<A: FromSql, B: FromSql> FromSqliteRow for (A, B) {
-    fn from_sqlite_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok((row.get(0)?, row.get(1)?))
-    }
-}
-
-/// Implements [`FromSqliteRow`] for a struct whose fields are named as the columns
-/// its queries select. Invoked beside the struct, so its fields may stay private.
-macro_rules! from_sqlite_row {
-    ($row:ident { $($field:ident),+ $(,)? }) => {
-        impl $crate::sqlite::row::FromSqliteRow for $row {
-            fn from_sqlite_row(row: &::rusqlite::Row<'_>) -> ::rusqlite::Result<Self> {
-                Ok($row { $($field: row.get(stringify!($field))?),+ })
-            }
-        }
-    };
-}
-pub(crate) use from_sqlite_row;
+use crate::row_decode::FromSqliteRow;
 
 /// The one row `sql` returns, as `T`.
 pub(super) fn one<T: FromSqliteRow>(

@@ -22,6 +22,7 @@ use axum::extract::State;
 use axum::routing::post;
 use pilot_domain::MasterKey;
 use pilot_engine::{Clock, SystemClock};
+use pilot_operations::Operator;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -29,7 +30,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::scratch::Scratch;
 use crate::app::App;
-use crate::bootstrap::ensure_default_workspace;
 use crate::cli::RunsBenchArgs;
 use crate::config::Config;
 
@@ -69,7 +69,9 @@ async fn bench(
         MasterKey::generate().0,
         clock.clone(),
     )?);
-    let first = ensure_default_workspace(store.as_ref(), &app.master_key, clock.now())
+    let first = app
+        .operations(app.config.configured_public_url())
+        .first_start(&Operator::console())
         .await?
         .context("a scratch store gets the default workspace")?;
     let key = first.live.token.expose().to_owned();

@@ -1,14 +1,35 @@
-use anyhow::{Context, bail};
-use pilot_domain::{ApiKeyId, Scopes, UnixMillis};
-use pilot_store::WorkspaceRecord;
+//! `pilot keys create|list|revoke`: a workspace's API keys, through the operator's
+//! operations (`pilot_operations`' `issue_key`, `list_keys`, `revoke_key`). This file
+//! parses the arguments and prints; a key is shown once, here, and never again.
 
+use pilot_domain::{ApiKeyId, Scopes, UnixMillis};
+use pilot_operations::{NewKey, OpError, unknown_workspace};
+
+use super::{console, refused};
 use crate::app::App;
 use crate::cli::KeysCommand;
 use crate::config::Config;
-use crate::keys::issue;
 
 pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
     let app = App::open(config).await?;
+    let result = execute(&app, command).await;
+    app.store.close().await;
+    result
+}
+
+async fn execute(app: &App, command: KeysCommand) -> anyhow::Result<()> {
+    let (ops, operator) = console(app);
+    // An unknown workspace is answered with where to find the names.
+    let refused = |workspace: &str| {
+        let unknown = unknown_workspace(workspace);
+        move |error: OpError| {
+            if error == unknown {
+                anyhow::anyhow!("{} (see `pilot workspaces list`)", error.message)
+            } else {
+                refused(error)
+            }
+        }
+    };
     match command {
         KeysCommand::Create {
             workspace,
@@ -16,40 +37,41 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             name,
             scopes,
         } => {
-            let workspace = find(&app, &workspace).await?;
             let scopes = match scopes {
                 Some(raw) => Scopes::parse(&raw)?,
                 None => Scopes::all(),
             };
-            let issued = issue(environment.into(), &name, scopes, &app.master_key);
-            let record = app
-                .store
-                .create_api_key(workspace.id, &issued.record, app.clock.now())
+            let key = NewKey {
+                environment: environment.into(),
+                name,
+                scopes,
+            };
+            let issued = ops
+                .issue_key(&operator, &workspace, key)
                 .await
-                .context("storing the key")?;
+                .map_err(refused(&workspace))?;
             println!(
                 "created key {} ({}) in workspace {}",
-                record.id, record.prefix, workspace.name
+                issued.key.id, issued.key.prefix, issued.workspace
             );
             println!("shown only this once:");
             println!("  key:            {}", issued.token.expose());
             println!("  webhook secret: {}", issued.webhook_secret.expose());
-            println!("  scopes:         {}", record.scopes);
+            println!("  scopes:         {}", issued.key.scopes.join(" "));
         }
         KeysCommand::List {
             workspace,
             environment,
         } => {
-            let workspace = find(&app, &workspace).await?;
-            let keys = app
-                .store
-                .list_api_keys(workspace.id, environment.map(Into::into))
-                .await?;
+            let listed = ops
+                .list_keys(&operator, &workspace, environment.map(Into::into))
+                .await
+                .map_err(refused(&workspace))?;
             println!(
                 "{:<6} {:<5} {:<14} {:<21} {:<10} name / scopes",
                 "id", "env", "prefix", "created", "state"
             );
-            for key in keys {
+            for key in listed.keys {
                 let state = if key.revoked_at.is_some() {
                     "revoked"
                 } else {
@@ -58,39 +80,24 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                 println!(
                     "{:<6} {:<5} {:<14} {:<21} {:<10} {} / {}",
                     key.id,
-                    key.environment.as_str(),
+                    key.environment,
                     format!("{}…", key.prefix),
                     format_time(key.created_at),
                     state,
                     key.name,
-                    key.scopes
+                    key.scopes.join(" ")
                 );
             }
         }
         KeysCommand::Revoke { workspace, id } => {
-            let workspace = find(&app, &workspace).await?;
-            if !app
-                .store
-                .revoke_api_key(workspace.id, ApiKeyId(id), app.clock.now())
-                .await?
-            {
-                bail!(
-                    "workspace {} has no active key with id {id}",
-                    workspace.name
-                );
-            }
-            println!("revoked key {id}");
+            let revoked = ops
+                .revoke_key(&operator, &workspace, ApiKeyId(id))
+                .await
+                .map_err(refused(&workspace))?;
+            println!("revoked key {}", revoked.id);
         }
     }
-    app.store.close().await;
     Ok(())
-}
-
-async fn find(app: &App, name: &str) -> anyhow::Result<WorkspaceRecord> {
-    match app.store.find_workspace(name).await? {
-        Some(workspace) => Ok(workspace),
-        None => bail!("no workspace named {name:?} (see `pilot workspaces list`)"),
-    }
 }
 
 /// An instant as `YYYY-MM-DD HH:MM:SS` UTC.

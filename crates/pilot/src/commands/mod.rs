@@ -1,4 +1,6 @@
-//! One file per command; each takes the loaded configuration.
+//! One file per command; each takes the loaded configuration. Commands that change
+//! data call the operator's operations (`pilot_operations`, as the [`Operator`] at
+//! this console) and only parse their arguments and print what they answer.
 
 mod ask;
 mod credits;
@@ -10,8 +12,10 @@ mod usage;
 mod worker;
 mod workspaces;
 
+use pilot_operations::{ErrorKind, OpError, Operations, Operator};
 use tracing_subscriber::EnvFilter;
 
+use crate::app::App;
 use crate::cli::{BenchCommand, Cli, Command};
 use crate::config::Config;
 
@@ -26,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let config = Config::load(cli.global.config.as_deref(), &cli.overrides())?;
     init_logging(&config);
+    config.warn_deprecations();
     match cli.command {
         Command::Serve { no_worker, .. } => serve::run(config, !no_worker).await,
         Command::Worker => worker::run(config).await,
@@ -53,4 +58,21 @@ fn init_logging(config: &Config) {
         .with_writer(std::io::stderr)
         .try_init()
         .ok();
+}
+
+/// The operations, and the operator a command acts as: the person at this console.
+fn console(app: &App) -> (Operations, Operator) {
+    (
+        app.operations(app.config.configured_public_url()),
+        Operator::console(),
+    )
+}
+
+/// An operation's refusal as a command reports it: its message. A failure of ours
+/// says only that much (the store's error is logged where it happened, on stderr).
+fn refused(error: OpError) -> anyhow::Error {
+    match error.kind {
+        ErrorKind::Internal => anyhow::anyhow!("the store failed; see the error logged above"),
+        _ => anyhow::anyhow!(error.message),
+    }
 }

@@ -1,16 +1,17 @@
 use anyhow::Context;
 use pilot_domain::Environment;
+use pilot_operations::views::WorkspaceCreated;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use super::{console, refused};
 use crate::app::{App, cancel_on_signal};
-use crate::bootstrap::{FirstStart, ensure_default_workspace};
 use crate::config::Config;
 
 pub async fn run(config: Config, embedded_worker: bool) -> anyhow::Result<()> {
     let app = App::open(config).await?;
-    let first_start =
-        ensure_default_workspace(app.store.as_ref(), &app.master_key, app.clock.now()).await?;
+    let (ops, operator) = console(&app);
+    let first_start = ops.first_start(&operator).await.map_err(refused)?;
     let listener = TcpListener::bind(app.config.bind)
         .await
         .with_context(|| format!("binding {}", app.config.bind))?;
@@ -29,7 +30,12 @@ pub async fn run(config: Config, embedded_worker: bool) -> anyhow::Result<()> {
 }
 
 /// What a newcomer needs to make a first call.
-fn banner(app: &App, url: &str, embedded_worker: bool, first_start: Option<&FirstStart>) -> String {
+fn banner(
+    app: &App,
+    url: &str,
+    embedded_worker: bool,
+    first_start: Option<&WorkspaceCreated>,
+) -> String {
     let mut out = format!(
         "Pilot {} listening on {url}\n  store: {} ({})\n  worker: {}\n  live AI work: {}\n  test AI work: {}\n",
         env!("CARGO_PKG_VERSION"),

@@ -224,7 +224,7 @@ async fn scripted_markers_fail_with_the_documented_codes_and_refund_in_full() {
 async fn every_documented_error_row_answers_with_its_code() {
     for backend in backends() {
         let mut config = test_config();
-        config.deliberations.post_per_hour = 20;
+        config.limits.deliberation_submissions_per_hour = 20;
         let app = spawn_with(backend, config).await;
         let key = app.test_key.clone();
 
@@ -372,7 +372,7 @@ async fn every_documented_error_row_answers_with_its_code() {
 async fn rate_limit_headers_count_down_on_polls() {
     for backend in backends() {
         let mut config = test_config();
-        config.deliberations.get_per_minute = 3;
+        config.limits.deliberation_reads_per_minute = 3;
         let app = spawn_with(backend, config).await;
         let path = "/v1/api/deliberations/del_01HXYZABCDEFGHJKMNPQRSTVWX";
         let mut remaining = Vec::new();
@@ -422,7 +422,7 @@ async fn no_second_burst_fits_around_a_minute_boundary_and_the_fields_say_so() {
     use pilot_engine::ManualClock;
     for backend in backends() {
         let mut config = test_config();
-        config.deliberations.get_per_minute = 5;
+        config.limits.deliberation_reads_per_minute = 5;
         // A second before a minute's end (the old fixed window's boundary).
         let minute = 60_000;
         let start = (1_700_000_000_000 / minute + 1) * minute - 1_000;
@@ -511,7 +511,7 @@ async fn one_idempotency_key_under_concurrency_creates_one_deliberation() {
 async fn concurrent_submits_never_overdraw_the_balance() {
     for backend in backends() {
         let mut config = test_config();
-        config.deliberations.post_per_hour = 1_000;
+        config.limits.deliberation_submissions_per_hour = 1_000;
         // No worker: nothing settles (or refunds) while the submits race.
         let app = spawn_node(backend, config, false).await;
         let ws = workspace_id(&app).await;
@@ -558,7 +558,6 @@ async fn expired_idempotency_keys_are_purged_by_the_scheduler() {
     use std::sync::Arc;
 
     use pilot_engine::ManualClock;
-    use pilot_engine::scheduler::Scheduler;
     for backend in backends() {
         let app = spawn_app(backend).await;
         let response = submit(&app, &app.test_key, &json!({"question": QUESTION}))
@@ -571,10 +570,18 @@ async fn expired_idempotency_keys_are_purged_by_the_scheduler() {
         let later = Arc::new(ManualClock::new(pilot_domain::UnixMillis(
             app.app.clock.now().0 + day + 1_000,
         )));
-        let scheduler = Scheduler::new(app.db.store.clone(), later, Duration::from_secs(1))
-            .purging_idempotency_keys(day);
-        assert_eq!(scheduler.purge().await.unwrap(), 1);
-        assert_eq!(scheduler.purge().await.unwrap(), 0);
+        // The server keeps keys for a day (`limits.idempotency_ttl_hours`).
+        assert_eq!(
+            app.app
+                .operations(app.url.clone())
+                .policy()
+                .idempotency_ttl_ms,
+            day
+        );
+        let scheduler = app.operations_at(later);
+        let purge = || async { scheduler.housekeeping().await.unwrap().idempotency_keys };
+        assert_eq!(purge().await, 1);
+        assert_eq!(purge().await, 0);
     }
 }
 
@@ -583,7 +590,6 @@ async fn refilled_rate_limit_buckets_are_purged_by_the_scheduler() {
     use std::sync::Arc;
 
     use pilot_engine::ManualClock;
-    use pilot_engine::scheduler::Scheduler;
     for backend in backends() {
         let app = spawn_app(backend).await;
         let path = "/v1/api/deliberations/del_01HXYZABCDEFGHJKMNPQRSTVWX";
@@ -600,10 +606,12 @@ async fn refilled_rate_limit_buckets_are_purged_by_the_scheduler() {
             )))
         };
         // One poll of 600 a minute refills in 100 ms; not yet purged at once.
-        let now = Scheduler::new(app.db.store.clone(), at(0), Duration::from_secs(1));
-        let later = Scheduler::new(app.db.store.clone(), at(1_000), Duration::from_secs(1));
-        assert_eq!(now.purge_rate_limits().await.unwrap(), 0, "{backend:?}");
-        assert_eq!(later.purge_rate_limits().await.unwrap(), 1, "{backend:?}");
-        assert_eq!(later.purge_rate_limits().await.unwrap(), 0);
+        let purged = |ops: pilot_operations::Operations| async move {
+            ops.housekeeping().await.unwrap().rate_limit_buckets
+        };
+        let (now, later) = (app.operations_at(at(0)), app.operations_at(at(1_000)));
+        assert_eq!(purged(now).await, 0, "{backend:?}");
+        assert_eq!(purged(later.clone()).await, 1, "{backend:?}");
+        assert_eq!(purged(later).await, 0);
     }
 }

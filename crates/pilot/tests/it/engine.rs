@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pilot_domain::UnixMillis;
-use pilot_engine::scheduler::Scheduler;
 use pilot_engine::{Clock, ManualClock};
 use pilot_models::ProviderConfig;
 use pilot_smtp::{CollectingHandler, SmtpListenConfig, spawn_local};
@@ -248,16 +247,16 @@ async fn a_schedule_tick_fires_once_across_nodes() {
         let next = pilot["schedule"]["nextRunAt"].as_i64().unwrap();
         let clock = Arc::new(ManualClock::new(UnixMillis(next * 1000 + 1)));
         let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let node_a = Scheduler::new(
-            app.db.store.clone(),
-            dyn_clock.clone(),
-            Duration::from_secs(1),
-        );
+        let node_a = app.operations_at(dyn_clock.clone());
         let other = app.node(test_config()).await;
-        let node_b = Scheduler::new(other.store.clone(), dyn_clock, Duration::from_secs(1));
-        let (a, b) = tokio::join!(node_a.pass(), node_b.pass());
+        let node_b = app.operations_on(other.store.clone(), dyn_clock);
+        let (a, b) = tokio::join!(node_a.fire_due_schedules(), node_b.fire_due_schedules());
         assert_eq!(a.unwrap() + b.unwrap(), 1, "one tick, one run");
-        assert_eq!(node_a.pass().await.unwrap(), 0, "the tick is spent");
+        assert_eq!(
+            node_a.fire_due_schedules().await.unwrap(),
+            0,
+            "the tick is spent"
+        );
 
         let shown: Value = app
             .get_json(&format!("/api/v1/pilots/{}", pilot["id"]), &key)
@@ -314,9 +313,10 @@ async fn a_stored_every_second_schedule_is_spaced_by_the_minimum_interval() {
             .await
             .unwrap();
         let clock = Arc::new(ManualClock::new(start));
-        let scheduler = Scheduler::new(app.db.store.clone(), clock.clone(), Duration::from_secs(1))
-            .spacing_ticks(Duration::from_secs(60));
-        assert_eq!(scheduler.pass().await.unwrap(), 1);
+        // The server's policy spaces ticks by `pilots.min_schedule_interval_secs`.
+        assert_eq!(app.app.config.pilots.min_schedule_interval_secs, 60);
+        let scheduler = app.operations_at(clock.clone());
+        assert_eq!(scheduler.fire_due_schedules().await.unwrap(), 1);
         let pilot = app
             .db
             .store
@@ -331,7 +331,7 @@ async fn a_stored_every_second_schedule_is_spaced_by_the_minimum_interval() {
         );
         clock.advance_ms(30_000);
         assert_eq!(
-            scheduler.pass().await.unwrap(),
+            scheduler.fire_due_schedules().await.unwrap(),
             0,
             "nothing due within the minute"
         );
@@ -356,7 +356,7 @@ async fn mail_to_a_pilot_address_fires_a_run() {
             .expect("emailAddress")
             .to_owned();
         assert!(address.starts_with("pilot-") && address.ends_with("@localhost"));
-        let handler = Arc::new(pilot::email_trigger::EmailTrigger::new(
+        let handler = Arc::new(pilot::triggers::email::EmailTrigger::new(
             app.app.operations(app.url.clone()),
         ));
         let (addr, stop) = spawn_local(handler, SmtpListenConfig::default())

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use pilot::app::App;
-use pilot::bootstrap::ensure_default_workspace;
 use pilot::config::Config;
-use pilot_domain::{Environment, MasterKey, Scopes, UnixMillis};
+use pilot_domain::{Environment, MasterKey, Scopes};
 use pilot_engine::{Clock, SystemClock};
-use pilot_store::Backend;
+use pilot_operations::{DEFAULT_WORKSPACE, NewKey, Operations, Operator};
+use pilot_store::{Backend, Store};
 use pilot_testkit::TestDb;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -43,7 +43,7 @@ pub async fn spawn_with(backend: Backend, config: Config) -> TestApp {
     spawn_node(backend, config, true).await
 }
 
-/// A server whose embedded worker (and scheduler) runs only with `worker`; without,
+/// A server whose embedded worker (and schedule timer) runs only with `worker`; without,
 /// a test starts its own workers as other nodes would.
 pub async fn spawn_node(backend: Backend, config: Config, worker: bool) -> TestApp {
     spawn_on_clock(backend, config, worker, Arc::new(SystemClock)).await
@@ -62,7 +62,9 @@ pub async fn spawn_on_clock(
     let app = Arc::new(
         App::from_parts(config, db.store.clone(), master_key, clock.clone()).expect("app"),
     );
-    let first = ensure_default_workspace(db.store.as_ref(), &app.master_key, clock.now())
+    let first = app
+        .operations(app.config.configured_public_url())
+        .first_start(&Operator::console())
         .await
         .expect("bootstrap")
         .expect("an empty store gets the default workspace");
@@ -98,6 +100,25 @@ impl TestApp {
             Arc::new(SystemClock),
         )
         .expect("node")
+    }
+
+    /// The operations over this server's store, seeing time from `clock` (a test's
+    /// `ManualClock`): the server as it would act at another time.
+    pub fn operations_at(&self, clock: Arc<dyn Clock>) -> Operations {
+        self.operations_on(self.db.store.clone(), clock)
+    }
+
+    /// The operations of another node on `store` (the same database through a pool
+    /// of its own, say), seeing time from `clock`.
+    pub fn operations_on(&self, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Operations {
+        App::from_parts(
+            self.app.config.clone(),
+            store,
+            self.app.master_key.clone(),
+            clock,
+        )
+        .expect("app")
+        .operations(self.url.clone())
     }
 
     /// `GET path` with `key`, the body as JSON (whatever the status).
@@ -158,17 +179,15 @@ pub async fn json_and_request_id(response: reqwest::Response) -> (serde_json::Va
 
 /// Issues a key with `scopes` in the default workspace; returns it in clear.
 pub async fn issue_key(app: &TestApp, environment: Environment, scopes: Scopes) -> String {
-    let issued = pilot::keys::issue(environment, "scoped", scopes, &app.app.master_key);
-    let workspace = app
-        .db
-        .store
-        .find_workspace("default")
-        .await
-        .unwrap()
-        .expect("default workspace");
-    app.db
-        .store
-        .create_api_key(workspace.id, &issued.record, UnixMillis(1))
+    let key = NewKey {
+        environment,
+        name: "scoped".into(),
+        scopes,
+    };
+    let issued = app
+        .app
+        .operations(app.url.clone())
+        .issue_key(&Operator::console(), DEFAULT_WORKSPACE, key)
         .await
         .unwrap();
     issued.token.expose().to_owned()

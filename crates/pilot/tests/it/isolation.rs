@@ -1,7 +1,7 @@
 //! Keys of one workspace or environment never read another's data.
 
-use pilot::keys::starter_pair;
-use pilot_domain::{Environment, UnixMillis, WorkspaceName};
+use pilot_domain::{ApiKeyId, Environment, Scopes, UnixMillis, WorkspaceId, WorkspaceName};
+use pilot_operations::{NewKey, Operator};
 use pilot_testkit::backends;
 use reqwest::StatusCode;
 
@@ -12,15 +12,15 @@ async fn each_key_resolves_to_its_own_workspace_and_environment_only() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         let store = &app.db.store;
-        let [b_live, b_test] = starter_pair(&app.app.master_key);
-        let (acme, _) = store
-            .create_workspace(
-                &WorkspaceName::parse("acme").unwrap(),
-                &[b_live.record.clone(), b_test.record.clone()],
-                UnixMillis(1),
-            )
+        let created = app
+            .app
+            .operations(app.url.clone())
+            .create_workspace(&Operator::console(), &WorkspaceName::parse("acme").unwrap())
             .await
             .unwrap();
+        let (b_live, b_test) = (&created.live, &created.test);
+        let acme = store.find_workspace("acme").await.unwrap().unwrap();
+        assert_eq!(acme.id, WorkspaceId(created.workspace.id));
 
         let cases = [
             (&app.live_key, "default", "live"),
@@ -74,14 +74,23 @@ async fn webhook_secrets_are_sealed_at_rest_and_open_under_the_master_key() {
     for backend in backends() {
         let app = spawn_app(backend).await;
         let store = &app.db.store;
-        let [live, _] = starter_pair(&app.app.master_key);
-        let default = store.find_workspace("default").await.unwrap().unwrap();
-        let record = store
-            .create_api_key(default.id, &live.record, UnixMillis(3))
+        let live = app
+            .app
+            .operations(app.url.clone())
+            .issue_key(
+                &Operator::console(),
+                "default",
+                NewKey {
+                    environment: Environment::Live,
+                    name: "default live key".into(),
+                    scopes: Scopes::all(),
+                },
+            )
             .await
             .unwrap();
+        let default = store.find_workspace("default").await.unwrap().unwrap();
         let sealed = store
-            .sealed_webhook_secret(default.id, Environment::Live, record.id)
+            .sealed_webhook_secret(default.id, Environment::Live, ApiKeyId(live.key.id))
             .await
             .unwrap()
             .unwrap();

@@ -3,6 +3,7 @@
 //! One test binary, many modules, to keep link time down.
 
 mod auth;
+mod cli;
 mod crash;
 mod deliberate_scope;
 mod deliberate_step;
@@ -18,6 +19,7 @@ mod ops;
 mod pilots;
 mod queue;
 mod raw;
+mod schedule_timer;
 mod scopes;
 mod secrets_rule;
 mod sink;

@@ -1,6 +1,10 @@
 //! The typed configuration: defaults from `config.default.toml` (embedded in the
 //! binary, so the commented file and the defaults cannot drift), then an optional
 //! `--config` file, then `PILOT_*` environment variables, then command-line flags.
+//! Settings that moved to another section are still read where they were
+//! ([`moved_keys`]), with a notice ([`Config::deprecations`]).
+
+mod moved_keys;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,13 +16,14 @@ use pilot_engine::deliberation::config::DeliberationsConfig;
 use pilot_engine::steps::email::SmtpConfig;
 use pilot_http::HttpConfig;
 use pilot_models::ModelsConfig;
+use pilot_operations::LimitsConfig;
 use pilot_outbound::OutboundPolicy;
 use pilot_smtp::SmtpListenConfig;
 use pilot_store::StoreOptions;
 use serde::{Deserialize, Serialize};
 
 /// The commented default configuration, as `pilot default-config` prints it.
-pub const DEFAULT_TOML: &str = include_str!("../config.default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../config.default.toml");
 
 /// Top-level keys, so unrelated `PILOT_*` variables are not mistaken for settings.
 const TOP_LEVEL_KEYS: &[&str] = &[
@@ -37,6 +42,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "smtp",
     "email_trigger",
     "deliberations",
+    "limits",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -56,7 +62,12 @@ pub struct Config {
     pub outbound: OutboundPolicy,
     pub smtp: SmtpConfig,
     pub email_trigger: SmtpListenConfig,
+    #[serde(deserialize_with = "moved_keys::deliberations_without_moved_keys")]
     pub deliberations: DeliberationsConfig,
+    pub limits: LimitsConfig,
+    /// What the sources set that is deprecated, and what became of it.
+    #[serde(skip)]
+    deprecations: Vec<String>,
 }
 
 /// The Pilots half's own settings; see `config.default.toml`.
@@ -126,14 +137,16 @@ pub enum ConfigError {
 impl Config {
     /// Loads the configuration from every source, in order of precedence.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
-        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        // What the operator set, apart from the defaults: moved keys look here to see
+        // whether their new key was set.
+        let mut set_by_user = Figment::new();
         if let Some(file) = file {
             if !file.exists() {
                 return Err(ConfigError::MissingFile(file.to_owned()));
             }
-            figment = figment.merge(Toml::file(file));
+            set_by_user = set_by_user.merge(Toml::file(file));
         }
-        figment = figment
+        set_by_user = set_by_user
             .merge(Env::prefixed("PILOT_").split("__").filter(|key| {
                 let top = key.as_str().split('.').next().unwrap_or("");
                 TOP_LEVEL_KEYS
@@ -141,9 +154,26 @@ impl Config {
                     .any(|known| known.eq_ignore_ascii_case(top))
             }))
             .merge(Serialized::defaults(overrides));
-        figment
+        let figment = Figment::from(Toml::string(DEFAULT_TOML)).merge(set_by_user.clone());
+        let mut config: Config = figment
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.deprecations = moved_keys::apply(&figment, &set_by_user, &mut config.limits)
+            .map_err(ConfigError::Invalid)?;
+        Ok(config)
+    }
+
+    /// A notice per deprecated setting the sources set (a moved key: whether its
+    /// value applied), for the binary to log once logging is up.
+    pub fn deprecations(&self) -> &[String] {
+        &self.deprecations
+    }
+
+    /// Logs each of [`Config::deprecations`] as a warning.
+    pub fn warn_deprecations(&self) {
+        for notice in &self.deprecations {
+            tracing::warn!("{notice}");
+        }
     }
 
     /// Checks `[http]`, and warns when `http.request_timeout_ms` would cut off
@@ -232,6 +262,7 @@ impl std::fmt::Debug for Config {
             .field("queue", &self.queue)
             .field("log", &self.log)
             .field("models", &self.models)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -267,6 +298,8 @@ mod tests {
         assert_eq!(config.smtp, SmtpConfig::default());
         assert_eq!(config.email_trigger, SmtpListenConfig::default());
         assert_eq!(config.deliberations, DeliberationsConfig::default());
+        assert_eq!(config.limits, LimitsConfig::default());
+        assert!(config.deprecations().is_empty());
         let store = StoreOptions::default();
         assert_eq!(config.store.max_connections, store.max_connections);
         assert_eq!(config.store.busy_timeout_ms, store.busy_timeout_ms);
@@ -335,6 +368,105 @@ mod tests {
             );
             jail.create_file("typo.toml", "[models]\nlive_provder = \"x\"")?;
             assert!(Config::load(Some(Path::new("typo.toml")), &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn old_deliberations_limits_still_take_effect_with_a_notice() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "old.toml",
+                "[deliberations]\npost_per_hour = 20\nget_per_minute = 5\n\
+                 idempotency_ttl_hours = 2\nquorum = 4",
+            )?;
+            let config = Config::load(Some(Path::new("old.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.limits.deliberation_submissions_per_hour, 20);
+            assert_eq!(config.limits.deliberation_reads_per_minute, 5);
+            assert_eq!(config.limits.idempotency_ttl_hours, 2);
+            assert_eq!(
+                config.deliberations.quorum, 4,
+                "the rest of the section is read"
+            );
+            let notices = config.deprecations();
+            assert_eq!(notices.len(), 3, "{notices:?}");
+            assert!(notices[0].starts_with("deliberations.post_per_hour (from TOML file"));
+            assert!(notices[0].contains("old.toml"), "{}", notices[0]);
+            assert!(notices[0].ends_with(
+                "is deprecated: set limits.deliberation_submissions_per_hour instead (applied)"
+            ));
+
+            // The environment's old forms, too.
+            jail.set_env("PILOT_DELIBERATIONS__GET_PER_MINUTE", "7");
+            let config = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(config.limits.deliberation_reads_per_minute, 7);
+            assert_eq!(config.limits.deliberation_submissions_per_hour, 60);
+            assert_eq!(config.deprecations().len(), 1);
+            assert!(
+                config.deprecations()[0].contains("PILOT_"),
+                "{:?}",
+                config.deprecations()
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_new_limits_keys_win_over_the_old_ones() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "both.toml",
+                "[deliberations]\npost_per_hour = 20\n\
+                 [limits]\ndeliberation_submissions_per_hour = 10\nidempotency_ttl_hours = 3",
+            )?;
+            // An old key from a higher layer still loses to a new one from a lower.
+            jail.set_env("PILOT_DELIBERATIONS__IDEMPOTENCY_TTL_HOURS", "9");
+            let config = Config::load(Some(Path::new("both.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.limits.deliberation_submissions_per_hour, 10);
+            assert_eq!(config.limits.idempotency_ttl_hours, 3);
+            assert_eq!(config.limits.deliberation_reads_per_minute, 600);
+            assert_eq!(config.deprecations().len(), 2);
+            assert!(
+                config
+                    .deprecations()
+                    .iter()
+                    .all(|n| n.ends_with("(ignored: that is set too)"))
+            );
+
+            // The new keys from the environment, over an old one in the file.
+            jail.create_file("old.toml", "[deliberations]\nget_per_minute = 5")?;
+            jail.set_env("PILOT_LIMITS__DELIBERATION_READS_PER_MINUTE", "50");
+            let config = Config::load(Some(Path::new("old.toml")), &Overrides::default()).unwrap();
+            assert_eq!(config.limits.deliberation_reads_per_minute, 50);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn moved_keys_are_still_checked_and_other_unknown_keys_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("typo.toml", "[deliberations]\nquorom = 3")?;
+            let typo = Config::load(Some(Path::new("typo.toml")), &Overrides::default());
+            assert!(format!("{}", typo.err().unwrap()).contains("quorom"));
+            jail.create_file("bad.toml", "[deliberations]\npost_per_hour = \"many\"")?;
+            assert!(Config::load(Some(Path::new("bad.toml")), &Overrides::default()).is_err());
+            jail.create_file("bad2.toml", "[limits]\nidempotency_ttl = 3")?;
+            assert!(Config::load(Some(Path::new("bad2.toml")), &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn deprecations_are_logged_as_warnings() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("old.toml", "[deliberations]\npost_per_hour = 20")?;
+            let config = Config::load(Some(Path::new("old.toml")), &Overrides::default()).unwrap();
+            let (traces, _capturing) = pilot_testkit::traces::capture();
+            config.warn_deprecations();
+            let warned = traces.events();
+            assert_eq!(warned.len(), 1);
+            assert_eq!(warned[0].level, tracing::Level::WARN);
+            assert_eq!(warned[0].message, config.deprecations()[0]);
             Ok(())
         });
     }

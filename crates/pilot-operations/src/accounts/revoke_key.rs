@@ -1,0 +1,41 @@
+//! Revoking a key: from then on it authenticates nothing (every request with it is
+//! `401`), and runs that a `deliberate` step would submit under it stop submitting.
+//! The key's row stays, so listings show it revoked.
+
+use pilot_domain::ApiKeyId;
+
+use super::Operator;
+use crate::error::OpError;
+use crate::operations::Operations;
+use crate::views::KeyRevoked;
+
+impl Operations {
+    /// Revokes the key `id` of `workspace`. Not found when the workspace has no such
+    /// key, or it is revoked already.
+    #[tracing::instrument(
+        name = "revoke_key",
+        skip_all,
+        fields(operator = %operator, workspace = %workspace, key = id.0)
+    )]
+    pub async fn revoke_key(
+        &self,
+        operator: &Operator,
+        workspace: &str,
+        id: ApiKeyId,
+    ) -> Result<KeyRevoked, OpError> {
+        let workspace = self.operated_workspace(workspace).await?;
+        let now = self.now();
+        if !self.store().revoke_api_key(workspace.id, id, now).await? {
+            return Err(OpError::not_found(format!(
+                "workspace {} has no active key with id {id}",
+                workspace.name
+            )));
+        }
+        tracing::info!("key revoked");
+        Ok(KeyRevoked {
+            id: id.0,
+            revoked_at: now,
+            workspace: workspace.name,
+        })
+    }
+}
