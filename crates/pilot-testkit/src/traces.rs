@@ -5,6 +5,14 @@
 //! current-thread `#[tokio::test]` (the default), where spawned tasks run on that
 //! thread too. Other tests running in parallel are not seen.
 //!
+//! tracing caches, per callsite, whether any subscriber is interested in it. A
+//! callsite first reached by another test's thread, while no subscriber existed,
+//! could be cached as "never" and stay so even under this collector — a span or
+//! event silently missing, now and then. So the first capture also installs a
+//! global subscriber that is interested in everything and keeps nothing: no callsite
+//! is ever cached as "never". Tests that capture still do best in a test binary of
+//! their own (no other test's threads racing the first registration of a callsite).
+//!
 //! ```ignore
 //! let (traces, _guard) = pilot_testkit::traces::capture();
 //! do_work().await;
@@ -112,6 +120,12 @@ impl Traces {
 
 /// Starts capturing on this thread; capturing stops when the guard is dropped.
 pub fn capture() -> (Traces, DefaultGuard) {
+    static INTERESTED_EVERYWHERE: std::sync::Once = std::sync::Once::new();
+    INTERESTED_EVERYWHERE.call_once(|| {
+        // Another global subscriber set first (a test that logs) is just as good.
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        tracing::callsite::rebuild_interest_cache();
+    });
     let traces = Traces::default();
     let subscriber = tracing_subscriber::registry().with(Collector {
         recorded: traces.recorded.clone(),
