@@ -57,13 +57,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonInput<T> {
                 idempotency: None,
             });
         }
-        let (method, path, headers) = parts_of(&request);
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|r| ApiError::from(body_rejection(r)))?;
+        let body = Read::body(request, state, key).await?;
         Ok(JsonInput {
-            input: require_json(&headers).and_then(|()| parse(&bytes)),
-            idempotency: key.map(|key| Idempotency::of_http(key, &method, &path, &bytes)),
+            input: body.json(),
+            idempotency: body.idempotency,
         })
     }
 }
@@ -73,13 +70,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ReadJsonInput<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let key = idempotency_key(request.method(), request.headers())?;
-        let (method, path, headers) = parts_of(&request);
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|r| ApiError::from(body_rejection(r)))?;
+        let body = Read::body(request, state, key).await?;
         Ok(ReadJsonInput {
-            input: require_json(&headers).and_then(|()| parse(&bytes)),
-            idempotency: key.map(|key| Idempotency::of_http(key, &method, &path, &bytes)),
+            input: body.json(),
+            idempotency: body.idempotency,
         })
     }
 }
@@ -89,19 +83,53 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonInput<T
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let key = idempotency_key(request.method(), request.headers())?;
-        let (method, path, headers) = parts_of(&request);
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|r| ApiError::from(body_rejection(r)))?;
-        let input = if bytes.iter().all(u8::is_ascii_whitespace) {
+        let body = Read::body(request, state, key).await?;
+        let input = if body.bytes.iter().all(u8::is_ascii_whitespace) {
             Ok(None)
         } else {
-            require_json(&headers).and_then(|()| parse(&bytes).map(Some))
+            body.json().map(Some)
         };
         Ok(OptionalJsonInput {
             input,
-            idempotency: key.map(|key| Idempotency::of_http(key, &method, &path, &bytes)),
+            idempotency: body.idempotency,
         })
+    }
+}
+
+/// A body read whole, with its headers and the request's idempotency key over it.
+struct Read {
+    headers: HeaderMap,
+    bytes: Bytes,
+    idempotency: Option<Idempotency>,
+}
+
+impl Read {
+    /// Reads the body (`413` over the limit, `400` broken off) and fingerprints the
+    /// request for `key`: method, path, body.
+    async fn body<S: Send + Sync>(
+        request: Request,
+        state: &S,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Read, ApiError> {
+        let (method, path) = (
+            request.method().as_str().to_owned(),
+            request.uri().path().to_owned(),
+        );
+        let headers = request.headers().clone();
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|r| ApiError::from(body_rejection(r)))?;
+        let idempotency = key.map(|key| Idempotency::of_http(key, &method, &path, &bytes));
+        Ok(Read {
+            headers,
+            bytes,
+            idempotency,
+        })
+    }
+
+    /// The body as JSON, held to the `Content-Type` rule.
+    fn json<T: DeserializeOwned>(&self) -> Result<T, OpError> {
+        require_json(&self.headers).and_then(|()| parse(&self.bytes))
     }
 }
 
@@ -119,12 +147,4 @@ fn idempotency_key(
             .map(Some)
             .map_err(ApiError::from),
     }
-}
-
-fn parts_of(request: &Request) -> (String, String, HeaderMap) {
-    (
-        request.method().as_str().to_owned(),
-        request.uri().path().to_owned(),
-        request.headers().clone(),
-    )
 }

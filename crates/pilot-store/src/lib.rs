@@ -91,14 +91,6 @@ pub trait KeyStore {
         environment: Option<Environment>,
     ) -> StoreResult<Vec<ApiKeyRecord>>;
 
-    /// The key `key_id` of that workspace and environment, revoked or not.
-    async fn get_api_key(
-        &self,
-        workspace_id: WorkspaceId,
-        environment: Environment,
-        key_id: ApiKeyId,
-    ) -> StoreResult<Option<ApiKeyRecord>>;
-
     /// The key with this SHA-256 digest, revoked or not, with its workspace's name.
     async fn find_key_by_digest(&self, digest: &str) -> StoreResult<Option<KeyLookup>>;
 

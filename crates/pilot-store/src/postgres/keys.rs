@@ -61,25 +61,6 @@ impl KeyStore for PostgresStore {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn get_api_key(
-        &self,
-        workspace_id: WorkspaceId,
-        environment: Environment,
-        key_id: ApiKeyId,
-    ) -> StoreResult<Option<ApiKeyRecord>> {
-        let row = sqlx::query_as::<_, ApiKeyRow>(concat!(
-            "SELECT ",
-            key_columns!(),
-            " FROM api_keys k WHERE k.id = $1 AND k.workspace_id = $2 AND k.environment = $3"
-        ))
-        .bind(key_id.0)
-        .bind(workspace_id.0)
-        .bind(environment.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(TryInto::try_into).transpose()
-    }
-
     async fn find_key_by_digest(&self, digest: &str) -> StoreResult<Option<KeyLookup>> {
         let row = sqlx::query_as::<_, KeyLookupRow>(concat!(
             "SELECT ",

@@ -70,30 +70,6 @@ impl KeyStore for SqliteStore {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    async fn get_api_key(
-        &self,
-        workspace_id: WorkspaceId,
-        environment: Environment,
-        key_id: ApiKeyId,
-    ) -> StoreResult<Option<ApiKeyRecord>> {
-        let row = self
-            .readers
-            .read(move |conn| {
-                row::optional::<ApiKeyRow>(
-                    conn,
-                    concat!(
-                        "SELECT ",
-                        key_columns!(),
-                        " FROM api_keys k \
-                          WHERE k.id = ?1 AND k.workspace_id = ?2 AND k.environment = ?3"
-                    ),
-                    params![key_id.0, workspace_id.0, environment.as_str()],
-                )
-            })
-            .await?;
-        row.map(TryInto::try_into).transpose()
-    }
-
     async fn find_key_by_digest(&self, digest: &str) -> StoreResult<Option<KeyLookup>> {
         let digest = digest.to_owned();
         let row = self
