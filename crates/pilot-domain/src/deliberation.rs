@@ -134,6 +134,9 @@ macro_rules! named_enum {
     };
 }
 
+/// The same string-enum shape for the webhook vocabulary.
+pub(crate) use named_enum;
+
 named_enum!(
     /// How a question is answered: the five-persona panel, or one routed call.
     Mode { Deliberation1 => "deliberation1", Smartroute1 => "smartroute1" } "mode"

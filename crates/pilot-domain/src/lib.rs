@@ -30,6 +30,7 @@ pub mod step_secrets;
 pub mod template;
 pub mod time;
 pub mod usage;
+pub mod webhook;
 pub mod webhook_token;
 pub mod workspace;
 

@@ -27,6 +27,7 @@ mod rows;
 pub mod scratch;
 mod sqlite;
 mod usage;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -56,6 +57,10 @@ pub use records::{
 };
 pub use sqlite::SqliteStore;
 pub use usage::{DAY_MS, UsageQuery, UsageSummaryRow};
+pub use webhooks::{
+    AttemptOutcome, AttemptRecord, DELIVERY_JOB_KIND, DELIVERY_JOB_MAX_ATTEMPTS, DeliveryJob,
+    DeliveryQuery, DeliveryRecord, DeliveryWork, EndpointRecord, RecordedAttempt, WebhookStore,
+};
 
 /// Workspaces: the tenants.
 #[async_trait]

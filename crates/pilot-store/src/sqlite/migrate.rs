@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "deliberations", "0004_deliberations.sql"),
     migration!(5, "hardening", "0005_hardening.sql"),
     migration!(6, "step running", "0006_step_running.sql"),
+    migration!(7, "webhooks", "0007_webhooks.sql"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
