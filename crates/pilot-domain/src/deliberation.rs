@@ -325,8 +325,9 @@ pub fn check_question(question: &str, context: Option<&str>) -> Result<(), Strin
     ))
 }
 
-/// `webhook_url`: `https://` and at most [`MAX_WEBHOOK_URL_CHARS`]. (Its address is
-/// the outbound guard's to judge, where it can be resolved.)
+/// `webhook_url`: an `https://` (or, where the operator allows it, `http://`) URL of
+/// at most [`MAX_WEBHOOK_URL_CHARS`]. Which scheme is allowed, and its address, are
+/// the outbound guard's to judge (`[webhooks] allow_http`, resolution).
 fn check_webhook_url(url: Option<&str>) -> Result<(), String> {
     let Some(url) = url else { return Ok(()) };
     if url.chars().count() > MAX_WEBHOOK_URL_CHARS {
@@ -334,7 +335,8 @@ fn check_webhook_url(url: Option<&str>) -> Result<(), String> {
             "webhook_url must be at most {MAX_WEBHOOK_URL_CHARS} characters"
         ));
     }
-    if !url.to_ascii_lowercase().starts_with("https://") {
+    let lower = url.to_ascii_lowercase();
+    if !lower.starts_with("https://") && !lower.starts_with("http://") {
         return Err("webhook_url must be an https:// URL".to_owned());
     }
     Ok(())
@@ -488,7 +490,7 @@ mod tests {
             (json!({"mode": "turbo"}), "mode must be one of"),
             (json!({"use_case": "legal"}), "use_case must be one of"),
             (json!({"difficulty": "medium"}), "difficulty must be one of"),
-            (json!({"webhook_url": "http://example.com/h"}), "https://"),
+            (json!({"webhook_url": "ftp://example.com/h"}), "https://"),
             (json!({"metadata": [1]}), "metadata must be a JSON object"),
             (json!({"question": 5}), "question must be a string"),
         ] {

@@ -42,6 +42,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Credits(command) => credits::run(config, command).await,
         Command::Bench(BenchCommand::Queue(args)) => crate::bench::queue::run(config, args).await,
         Command::Bench(BenchCommand::Runs(args)) => crate::bench::runs::run(config, args).await,
+        Command::Bench(BenchCommand::Deliveries(args)) => {
+            crate::bench::deliveries::run(config, args).await
+        }
         Command::Bench(BenchCommand::Recovery(args)) => {
             crate::bench::recovery::run(config, args).await
         }

@@ -5,6 +5,9 @@
 //! ([`moved_keys`]), with a notice ([`Config::deprecations`]).
 
 mod moved_keys;
+mod webhooks;
+
+pub use webhooks::WebhooksConfig;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -65,6 +68,7 @@ pub struct Config {
     #[serde(deserialize_with = "moved_keys::deliberations_without_moved_keys")]
     pub deliberations: DeliberationsConfig,
     pub limits: LimitsConfig,
+    pub webhooks: WebhooksConfig,
     /// What the sources set that is deprecated, and what became of it.
     #[serde(skip)]
     deprecations: Vec<String>,
