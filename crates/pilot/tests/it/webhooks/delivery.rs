@@ -117,8 +117,9 @@ async fn a_failed_deliberation_is_delivered_without_detail() {
 }
 
 /// What CI's Python step verifies with the document's `verify()` and the
-/// `standardwebhooks` package: a completed and a failed deliberation, a retried
-/// attempt (signed afresh) and a run event, captured to `PILOT_TEST_CAPTURE_DIR`.
+/// `standardwebhooks` package (`.ci/verify_webhooks.py`): a completed and a failed
+/// deliberation on each backend, captured to `PILOT_TEST_CAPTURE_DIR`. They are
+/// signed by the wall clock, which is what those verifiers check against.
 #[tokio::test]
 async fn deliveries_are_captured_for_outside_verifiers() {
     for backend in backends() {
