@@ -90,7 +90,7 @@ mod tests {
         );
         let verdict = &review["properties"]["reviews"]["properties"]["A"];
         assert_eq!(verdict["additionalProperties"], false);
-        assert_eq!(verdict["required"], json!(["objection", "score"]));
+        assert_eq!(verdict["required"], json!(["score", "objection"]));
         let answer = answer();
         assert_eq!(
             answer["properties"]["stance"]["enum"],

@@ -160,10 +160,10 @@ async fn a_deliberate_step_waits_durably_and_feeds_its_result_to_the_next_step()
         assert_eq!(
             keys,
             [
-                "confidence_index",
                 "deliberation_id",
+                "synthesis",
                 "summary",
-                "synthesis"
+                "confidence_index"
             ]
         );
         // The next step read the deliberation's summary.
