@@ -28,9 +28,13 @@ use crate::error::StoreResult;
 
 /// The job kind that makes one attempt; its payload is [`DeliveryJob`].
 pub const DELIVERY_JOB_KIND: &str = "deliver_webhook";
-/// How often a delivery job may be claimed before it is buried: crashes and store
-/// faults only, since the schedule's waits are snoozes that count no attempt.
-pub const DELIVERY_JOB_MAX_ATTEMPTS: i32 = 10;
+/// How often a delivery job may be claimed before it is buried. Only crashes and
+/// store faults count (the schedule's waits are snoozes, and an attempt's failure is
+/// recorded on the delivery, not the job), and the queue's backoff grows to an hour,
+/// so this is weeks of a store that cannot record an attempt: a buried job would
+/// leave its delivery `pending` with nothing to send it, so it is made as unlikely
+/// as a bound allows.
+pub const DELIVERY_JOB_MAX_ATTEMPTS: i32 = 1_000;
 
 /// A `deliver_webhook` job's payload.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
