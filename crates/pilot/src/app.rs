@@ -40,7 +40,8 @@ pub struct App {
     pub outbound: Arc<OutboundClient>,
     /// What `email` steps send through.
     pub mailer: Arc<Mailer>,
-    /// The outbound guard with HTTPS required, for `webhook_url`s.
+    /// The outbound guard for `webhook_url`s and `notifyUrl`s: HTTPS required unless
+    /// `[webhooks] allow_http`.
     pub webhook_guard: OutboundClient,
     /// Runs deliberations (the `deliberate` job).
     pub pipeline: Arc<Pipeline>,
@@ -75,11 +76,17 @@ impl App {
         let models = Arc::new(build_models(&config, &store, &clock));
         let outbound = OutboundClient::new(config.outbound.clone())
             .context("building the outbound HTTP client from [outbound]")?;
+        if config.webhooks.allow_http {
+            tracing::warn!(
+                "webhooks.allow_http is on: webhook_url and notifyUrl may be plain http:// \
+                 (development only; deliveries then travel unencrypted)"
+            );
+        }
         let webhook_guard = OutboundClient::new(pilot_outbound::OutboundPolicy {
-            require_https: true,
+            require_https: !config.webhooks.allow_http,
             ..config.outbound.clone()
         })
-        .context("building the webhook guard from [outbound]")?;
+        .context("building the webhook guard from [outbound] and [webhooks]")?;
         let mailer = Mailer::new(&config.smtp)
             .map_err(|e| anyhow::anyhow!(e))
             .context("reading [smtp]")?;
@@ -132,6 +139,7 @@ impl App {
                 deliberation_reads: limits.deliberation_reads(),
                 idempotency_ttl_ms: limits.idempotency_ttl_ms(),
                 deliberations: self.config.deliberations.clone(),
+                webhooks: self.config.webhooks.clone(),
             },
         )
     }
