@@ -112,13 +112,14 @@ impl OutboundClient {
         let url = target::parse(&request.url)?;
         let shown = redacted_url(&url);
         let deadline = deadline(self.policy.timeout(), request.timeout);
+        let follow = request.follow_redirects;
         let hop = Hop {
             method: request.method,
             url,
             headers: request.headers,
             body: request.body,
         };
-        tokio::time::timeout(deadline, self.follow(hop, oversize))
+        tokio::time::timeout(deadline, self.follow(hop, oversize, follow))
             .await
             .unwrap_or_else(|_| {
                 Err(OutboundError::Timeout {
@@ -132,6 +133,7 @@ impl OutboundClient {
         &self,
         mut hop: Hop,
         oversize: Oversize,
+        follow: bool,
     ) -> Result<OutboundResponse, OutboundError> {
         let first = redacted_url(&hop.url);
         let mut redirects = 0;
@@ -139,6 +141,9 @@ impl OutboundClient {
             target::check(&self.policy, &hop.url)?;
             let response = self.send_hop(&hop).await?;
             let status = response.status();
+            if !follow {
+                return self.read(hop.url, response, oversize).await;
+            }
             let Some(next) = redirect::target(&hop.url, status, response.headers()) else {
                 return self.read(hop.url, response, oversize).await;
             };

@@ -17,6 +17,7 @@
 //! Entries are parsed when the configuration is read, so a typo fails at start-up
 //! with a message naming the entry, not at the first request.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::num::NonZeroU64;
@@ -45,6 +46,10 @@ pub struct OutboundPolicy {
     pub timeout_ms: NonZeroU64,
     /// Most redirects followed, each re-checked; one more is an error.
     pub max_redirects: u32,
+    /// Fixed answers for host names, used instead of DNS (like `/etc/hosts`, and
+    /// checked by the guard like any DNS answer): for a split-horizon name, or a test
+    /// that stands in for a DNS server changing its answer.
+    pub hosts: BTreeMap<String, Vec<IpAddr>>,
 }
 
 const DEFAULT_TIMEOUT_MS: NonZeroU64 = NonZeroU64::new(10_000).expect("10 000 is not zero");
@@ -58,6 +63,7 @@ impl Default for OutboundPolicy {
             max_response_bytes: 1024 * 1024,
             timeout_ms: DEFAULT_TIMEOUT_MS,
             max_redirects: 3,
+            hosts: BTreeMap::new(),
         }
     }
 }

@@ -21,6 +21,7 @@ pub struct OutboundRequest {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<Bytes>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) follow_redirects: bool,
 }
 
 impl OutboundRequest {
@@ -33,6 +34,7 @@ impl OutboundRequest {
             headers: HeaderMap::new(),
             body: None,
             timeout: None,
+            follow_redirects: true,
         }
     }
 
@@ -63,6 +65,13 @@ impl OutboundRequest {
     /// Sets the body, which `307`/`308` redirects send again.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = Some(body.into());
+        self
+    }
+
+    /// Answers a redirect with the `3xx` response itself instead of following it
+    /// (webhook deliveries: a redirect is a failed attempt, never a new target).
+    pub fn without_redirects(mut self) -> Self {
+        self.follow_redirects = false;
         self
     }
 

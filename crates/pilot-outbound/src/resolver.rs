@@ -39,10 +39,13 @@ impl GuardedResolver {
             host: host.to_owned(),
             message,
         };
-        let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
-            .await
-            .map_err(|e| dns_error(e.to_string()))?
-            .collect();
+        let resolved: Vec<SocketAddr> = match self.policy.hosts.get(host) {
+            Some(fixed) => fixed.iter().map(|ip| SocketAddr::new(*ip, 0)).collect(),
+            None => tokio::net::lookup_host((host, 0))
+                .await
+                .map_err(|e| dns_error(e.to_string()))?
+                .collect(),
+        };
         if resolved.is_empty() {
             return Err(dns_error("no addresses".to_owned()));
         }

@@ -386,3 +386,46 @@ async fn a_malformed_response_is_an_http_error() {
         other => panic!("expected an HTTP error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_request_without_redirects_gets_the_redirect_itself() {
+    let (client, base) = start().await;
+    let response = client
+        .send(OutboundRequest::get(format!("{base}/chain/1")).without_redirects())
+        .await
+        .expect("the 3xx is the answer");
+    assert!(response.status.is_redirection(), "{}", response.status);
+    assert_eq!(response.url.path(), "/chain/1");
+}
+
+#[tokio::test]
+async fn fixed_host_answers_are_checked_like_dns_answers() {
+    let addr = serve(app()).await;
+    let port = addr.port();
+    let mut policy = OutboundPolicy::default();
+    policy
+        .hosts
+        .insert("rebound.example".into(), vec!["127.0.0.1".parse().unwrap()]);
+    let guarded = OutboundClient::new(policy.clone()).unwrap();
+    let err = guarded
+        .send(OutboundRequest::get(format!(
+            "http://rebound.example:{port}/chain/0"
+        )))
+        .await
+        .expect_err("loopback is refused however the name resolved");
+    assert_eq!(
+        err,
+        OutboundError::ResolvesToNothingAllowed {
+            host: "rebound.example".into()
+        }
+    );
+    policy.allow_list = vec!["127.0.0.1/32".parse().unwrap()];
+    let allowed = OutboundClient::new(policy).unwrap();
+    let response = allowed
+        .send(OutboundRequest::get(format!(
+            "http://rebound.example:{port}/chain/0"
+        )))
+        .await
+        .expect("allow-listed, the fixed answer is used");
+    assert!(response.status.is_success());
+}

@@ -50,7 +50,7 @@ pub(crate) fn corrupt(column: &str, error: impl Display) -> StoreError {
     StoreError::Corrupt(format!("{column}: {error}"))
 }
 
-fn parsed<T: FromStr>(column: &str, raw: &str) -> StoreResult<T>
+pub(crate) fn parsed<T: FromStr>(column: &str, raw: &str) -> StoreResult<T>
 where
     T::Err: Display,
 {

@@ -27,6 +27,7 @@ mod rows;
 pub mod scratch;
 mod sqlite;
 mod usage;
+mod webhook_rows;
 mod webhooks;
 
 use std::sync::Arc;

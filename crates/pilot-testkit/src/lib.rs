@@ -10,11 +10,18 @@
 //! [`fake_llm`] is a fake LLM provider on a random port, speaking the OpenAI-compatible
 //! and Anthropic wire formats, scripted per test.
 //!
+//! [`webhook_receiver`] is a webhook receiver on a random port: it records every
+//! delivery (headers, exact body bytes, arrival), checks both signature schemes with
+//! an injectable "now", answers as scripted per test (statuses, `Retry-After`, delays,
+//! hanging), and with `PILOT_TEST_CAPTURE_DIR` set writes each request to a file for
+//! verifiers outside Rust.
+//!
 //! [`traces`] collects the spans and events code emits on the test's thread, to
 //! assert on what it logs.
 
 pub mod fake_llm;
 pub mod traces;
+pub mod webhook_receiver;
 
 use std::sync::Arc;
 

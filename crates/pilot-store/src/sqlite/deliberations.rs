@@ -6,6 +6,7 @@ use super::SqliteStore;
 use super::credits::{balance_of, credit, debit};
 use super::jobs::insert_job;
 use super::row;
+use super::webhooks::{NewDelivery, queue_delivery};
 use crate::deliberation_rows::{
     DeliberationRow, EventRow, PanelRow, deliberation_columns, event_columns,
 };
@@ -17,12 +18,28 @@ use crate::deliberations::{
 use crate::error::StoreResult;
 use crate::pilot_rows::json_text;
 
+/// What settling did.
+struct Settled {
+    /// The deliberation ended with this write (it was not terminal before).
+    ended: bool,
+    /// A delivery job was queued for its `webhook_url`.
+    delivery_queued: bool,
+}
+
 /// Settles the deliberation that the write's guarded `UPDATE` just made terminal
-/// (`ended`): refunds what it was not charged and records its event in the outbox.
-/// `false`, with nothing written, when the update found it terminal already.
-fn settle(conn: &Connection, ended: Option<DeliberationRow>, now: UnixMillis) -> StoreResult<bool> {
+/// (`ended`): refunds what it was not charged, records its event in the outbox and,
+/// with a `webhook_url`, queues its delivery. Nothing is written when the update
+/// found it terminal already.
+fn settle(
+    conn: &Connection,
+    ended: Option<DeliberationRow>,
+    now: UnixMillis,
+) -> StoreResult<Settled> {
     let Some(row) = ended else {
-        return Ok(false);
+        return Ok(Settled {
+            ended: false,
+            delivery_queued: false,
+        });
     };
     let record: DeliberationRecord = row.try_into()?;
     if let Some(posting) = refund(&record) {
@@ -46,7 +63,36 @@ fn settle(conn: &Connection, ended: Option<DeliberationRow>, now: UnixMillis) ->
             now.0
         ],
     )?;
-    Ok(true)
+    let delivery_queued = match &record.webhook_url {
+        Some(url) => queue_delivery(
+            conn,
+            &NewDelivery {
+                workspace_id: record.workspace_id,
+                environment: record.environment,
+                url,
+                event_id: &event.id,
+                event: &event.event,
+                key_id: record.key_id,
+                payload: &event.payload,
+            },
+            now,
+        )?,
+        None => false,
+    };
+    Ok(Settled {
+        ended: true,
+        delivery_queued,
+    })
+}
+
+impl SqliteStore {
+    /// Wakes the workers when settling queued a delivery.
+    fn settled(&self, settled: Settled) -> bool {
+        if settled.delivery_queued {
+            self.job_notify.notify_waiters();
+        }
+        settled.ended
+    }
 }
 
 fn create(
@@ -253,6 +299,7 @@ impl DeliberationStore for SqliteStore {
                 settle(conn, ended, now)
             })
             .await
+            .map(|settled| self.settled(settled))
     }
 
     async fn fail_deliberation(
@@ -277,6 +324,7 @@ impl DeliberationStore for SqliteStore {
                 settle(conn, ended, now)
             })
             .await
+            .map(|settled| self.settled(settled))
     }
 
     async fn deliberation_events(&self, id: &DeliberationId) -> StoreResult<Vec<EventRecord>> {

@@ -13,10 +13,12 @@
 //! Every statement here returns, for each job it moved, the job's new state and its
 //! run's id when it has one; [`runs_follow`] applies the rule to those.
 
+use pilot_domain::UnixMillis;
 use rusqlite::{Connection, params};
 
 use super::jobs::ids_json;
 use super::row;
+use super::webhooks::queue_run_event;
 use crate::error::StoreResult;
 
 /// What each moving statement returns: the job's new state, and its run's id.
@@ -147,13 +149,19 @@ fn runs_follow(conn: &Connection, moved: &Moved, why: &str, now: i64) -> StoreRe
         )?;
     }
     if dead != "[]" {
-        row::execute(
-            conn,
+        let mut ending = conn.prepare_cached(
             "UPDATE runs SET status = 'failed', error = ?2, finished_at = ?3 \
              WHERE status IN ('queued', 'running', 'waiting') \
-               AND id IN (SELECT value FROM json_each(?1))",
-            params![dead, format!("the run stopped: {why}"), now],
+               AND id IN (SELECT value FROM json_each(?1)) RETURNING id",
         )?;
+        let ended: Vec<i64> = ending
+            .query_map(params![dead, format!("the run stopped: {why}"), now], |r| {
+                r.get(0)
+            })?
+            .collect::<Result<_, _>>()?;
+        for run in ended {
+            queue_run_event(conn, run, UnixMillis(now))?;
+        }
     }
     Ok(moved.len())
 }

@@ -7,6 +7,7 @@ use super::SqliteStore;
 use super::jobs::{ids_json, insert_job};
 use super::row;
 use super::secrets::sealed_secrets;
+use super::webhooks::queue_run_event;
 use crate::error::StoreResult;
 use crate::pilot_rows::{
     RunRow, StepRow, before_bound, is_finished, json_text, run_columns, run_ids, run_job,
@@ -215,11 +216,22 @@ impl RunStore for SqliteStore {
             return Ok(());
         }
         let progress = progress.clone();
-        self.writer
+        let ends = progress.status.is_some_and(RunStatus::is_terminal);
+        let queued = self
+            .writer
             .write(move |conn| {
                 for result in &progress.steps {
                     record_step(conn, id, result)?;
                 }
+                // Only the write that ends the run announces it.
+                let was_running = ends
+                    && row::optional_scalar::<String>(
+                        conn,
+                        "SELECT status FROM runs WHERE id = ?1",
+                        [id.0],
+                    )?
+                    .and_then(|status| RunStatus::parse(&status))
+                    .is_some_and(|status| !status.is_terminal());
                 row::execute(
                     conn,
                     "UPDATE runs SET status = COALESCE(?1, status), \
@@ -234,10 +246,18 @@ impl RunStore for SqliteStore {
                         progress.finished_at.map(|t| t.0),
                         id.0
                     ],
-                )
-                .map(drop)
+                )?;
+                if was_running {
+                    let now = progress.finished_at.unwrap_or(UnixMillis(0));
+                    return queue_run_event(conn, id.0, now);
+                }
+                Ok(false)
             })
-            .await
+            .await?;
+        if queued {
+            self.job_notify.notify_waiters();
+        }
+        Ok(())
     }
 }
 
