@@ -227,7 +227,8 @@ pub struct SubmissionBody {
     #[schema(value_type = Option<UseCase>)]
     pub use_case: Option<Value>,
     /// An `https://` URL for the signed terminal-state callback; private and
-    /// loopback addresses are refused. Leave it out to poll instead.
+    /// loopback addresses are refused. Leave it out to poll instead. (A server
+    /// with `[webhooks] allow_http`, for development, takes `http://` too.)
     #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]://")]
     pub webhook_url: Option<Value>,
     /// Opaque JSON, at most 4 KB serialized; echoed in the webhook.
@@ -282,8 +283,8 @@ impl Submission {
 
     /// A submission from parts already typed (a pilot's `deliberate` step has parsed
     /// its mode, use case and difficulty), held to the rules a body is: the
-    /// question's length ([`check_question`], after trimming), an `https://`
-    /// `webhook_url` of bounded length, `metadata` a JSON object of at most
+    /// question's length ([`check_question`], after trimming), a `webhook_url` of
+    /// bounded length, `metadata` a JSON object of at most
     /// [`MAX_METADATA_BYTES`].
     pub fn new(
         question: &str,
@@ -325,17 +326,15 @@ pub fn check_question(question: &str, context: Option<&str>) -> Result<(), Strin
     ))
 }
 
-/// `webhook_url`: `https://` and at most [`MAX_WEBHOOK_URL_CHARS`]. (Its address is
-/// the outbound guard's to judge, where it can be resolved.)
+/// `webhook_url`: at most [`MAX_WEBHOOK_URL_CHARS`]. (Its scheme and address are the
+/// outbound guard's to judge, where the server's configuration is known — `https://`
+/// unless `[webhooks] allow_http` — and the host can be resolved.)
 fn check_webhook_url(url: Option<&str>) -> Result<(), String> {
     let Some(url) = url else { return Ok(()) };
     if url.chars().count() > MAX_WEBHOOK_URL_CHARS {
         return Err(format!(
             "webhook_url must be at most {MAX_WEBHOOK_URL_CHARS} characters"
         ));
-    }
-    if !url.to_ascii_lowercase().starts_with("https://") {
-        return Err("webhook_url must be an https:// URL".to_owned());
     }
     Ok(())
 }
@@ -488,7 +487,6 @@ mod tests {
             (json!({"mode": "turbo"}), "mode must be one of"),
             (json!({"use_case": "legal"}), "use_case must be one of"),
             (json!({"difficulty": "medium"}), "difficulty must be one of"),
-            (json!({"webhook_url": "http://example.com/h"}), "https://"),
             (json!({"metadata": [1]}), "metadata must be a JSON object"),
             (json!({"question": 5}), "question must be a string"),
         ] {
