@@ -60,8 +60,17 @@ mod tests {
             Some(UnixMillis(1_745_921_052_999))
         );
         let now = UnixMillis(1_745_921_052_000);
-        assert_eq!(UnixMillis::from_rfc3339(&now.to_rfc3339().unwrap()), Some(now));
-        for bad in ["", "yesterday", "2025-04-29", "2025-04-29T10:04:12", "1745921052"] {
+        assert_eq!(
+            UnixMillis::from_rfc3339(&now.to_rfc3339().unwrap()),
+            Some(now)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2025-04-29",
+            "2025-04-29T10:04:12",
+            "1745921052",
+        ] {
             assert_eq!(UnixMillis::from_rfc3339(bad), None, "{bad}");
         }
     }

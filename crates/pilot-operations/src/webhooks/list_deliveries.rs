@@ -127,22 +127,32 @@ impl Operations {
         tenant: Tenant,
         query: &DeliveriesQuery,
     ) -> Result<DeliveryPage, OpError> {
-        let mut query = query.parse()?;
-        let limit = query.limit as usize;
-        // One more than the page: whether there is another.
-        query.limit += 1;
-        let mut found = self
-            .store()
-            .list_deliveries(tenant.workspace_id, tenant.environment, &query)
+        let query = query.parse()?;
+        let store = self.store();
+        let (workspace, environment) = (tenant.workspace_id, tenant.environment);
+        let found = store
+            .list_deliveries(workspace, environment, &query)
             .await?;
-        let has_more = found.len() > limit;
-        found.truncate(limit);
+        // A full page may be the last: look one further (the store's pages stop at
+        // 100, so asking for one more than the page cannot tell).
+        let next_before = match found.last() {
+            Some(last) if found.len() == query.limit as usize => {
+                let beyond = DeliveryQuery {
+                    before: Some(last.id.clone()),
+                    limit: 1,
+                    ..query.clone()
+                };
+                let more = store
+                    .list_deliveries(workspace, environment, &beyond)
+                    .await?;
+                (!more.is_empty()).then(|| last.id.to_string())
+            }
+            _ => None,
+        };
         Ok(DeliveryPage {
             data: found.iter().map(DeliveryView::of).collect(),
-            has_more,
-            next_before: has_more
-                .then(|| found.last().map(|d| d.id.to_string()))
-                .flatten(),
+            has_more: next_before.is_some(),
+            next_before,
         })
     }
 }

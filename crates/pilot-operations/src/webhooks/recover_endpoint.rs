@@ -142,7 +142,10 @@ mod tests {
     #[test]
     fn since_out_of_bounds_or_unreadable_is_named() {
         for (raw, says) in [
-            (at(NOW.plus_ms(-RECOVER_MAX_AGE_MS - 1_000)), "at most 14 days back"),
+            (
+                at(NOW.plus_ms(-RECOVER_MAX_AGE_MS - 1_000)),
+                "at most 14 days back",
+            ),
             (at(NOW.plus_ms(1_000)), "not be in the future"),
             ("yesterday".to_owned(), "RFC 3339"),
             ("2026-04-29T10:04:12".to_owned(), "RFC 3339"),

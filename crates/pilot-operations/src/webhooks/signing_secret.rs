@@ -82,7 +82,12 @@ impl Operations {
         let candidate = self.master_key().seal(WebhookSecret::generate().expose());
         Ok(self
             .store()
-            .ensure_signing_secret(tenant.workspace_id, tenant.environment, &candidate, self.now())
+            .ensure_signing_secret(
+                tenant.workspace_id,
+                tenant.environment,
+                &candidate,
+                self.now(),
+            )
             .await?)
     }
 }

@@ -342,7 +342,8 @@ mod tests {
                 "[webhooks]\nattempt_retention_days = 7\ntimeout_ms = 2500",
             )?;
             jail.set_env("PILOT_WEBHOOKS__ALLOW_HTTP", "true");
-            let config = Config::load(Some(Path::new("hooks.toml")), &Overrides::default()).unwrap();
+            let config =
+                Config::load(Some(Path::new("hooks.toml")), &Overrides::default()).unwrap();
             assert_eq!(
                 config.webhooks,
                 WebhooksConfig {
