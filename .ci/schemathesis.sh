@@ -7,23 +7,19 @@
 #   PILOT_BIN=target/release/pilot .ci/schemathesis
 #   ST_MAX_EXAMPLES=50 .ci/schemathesis   # more examples per operation
 #
-# Installs schemathesis (pinned) into .ci/venv once; the server gets a throwaway
-# SQLite data directory and a free port, and is stopped on exit.
+# Installs schemathesis (pinned in .ci/requirements.txt) into .ci/venv with
+# .ci/venv.sh; the server gets a throwaway SQLite data directory and a free port, and
+# is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ST_VERSION=4.32.5
 VENV=.ci/venv
 PILOT=${PILOT_BIN:-target/debug/pilot}
 MAX_EXAMPLES=${ST_MAX_EXAMPLES:-20}
 
 log() { printf '\n==> %s\n' "$*"; }
 
-if ! "$VENV/bin/st" --version 2>/dev/null | grep -qF "$ST_VERSION"; then
-  log "installing schemathesis $ST_VERSION into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
-fi
+.ci/venv.sh
 if [ ! -x "$PILOT" ]; then
   log "building $PILOT"
   cargo build --locked -p pilot

@@ -181,6 +181,7 @@ impl Setup {
             trigger: PilotTrigger::default(),
             steps,
             steps_key_id: key,
+            notify_url: None,
         };
         let pilot = self
             .store

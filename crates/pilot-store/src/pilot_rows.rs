@@ -24,7 +24,7 @@ macro_rules! pilot_columns {
     () => {
         "id, workspace_id, environment, title, description, status, trigger_type, steps, \
          schedule_cron, schedule_timezone, next_fire_at, webhook_token_sealed, email_address, \
-         run_count, last_run_at, created_at, updated_at, steps_key_id"
+         run_count, last_run_at, created_at, updated_at, steps_key_id, notify_url"
     };
 }
 pub(crate) use pilot_columns;
@@ -93,6 +93,7 @@ pub(crate) struct PilotRow {
     created_at: i64,
     updated_at: i64,
     steps_key_id: Option<i64>,
+    notify_url: Option<String>,
 }
 
 from_sqlite_row!(PilotRow {
@@ -113,7 +114,8 @@ from_sqlite_row!(PilotRow {
     last_run_at,
     created_at,
     updated_at,
-    steps_key_id
+    steps_key_id,
+    notify_url
 });
 
 impl TryFrom<PilotRow> for PilotRecord {
@@ -148,6 +150,7 @@ impl TryFrom<PilotRow> for PilotRecord {
             created_at: UnixMillis(row.created_at),
             updated_at: UnixMillis(row.updated_at),
             steps_key_id: row.steps_key_id.map(ApiKeyId),
+            notify_url: row.notify_url,
         })
     }
 }

@@ -47,6 +47,9 @@ pub struct PilotRecord {
     /// The API key that last set the steps (`None`: set before keys were recorded).
     /// Every run is authorised by it: see [`RunRecord::authorized_key_id`].
     pub steps_key_id: Option<ApiKeyId>,
+    /// Where the pilot's `run.completed` / `run.failed` events are delivered (`None`:
+    /// nowhere). Validated by the caller.
+    pub notify_url: Option<String>,
 }
 
 /// Everything a new pilot is made of; `trigger` settings are already validated.
@@ -59,6 +62,8 @@ pub struct NewPilot {
     pub steps: Value,
     /// The key creating the pilot: it sets the steps.
     pub steps_key_id: Option<ApiKeyId>,
+    /// See [`PilotRecord::notify_url`].
+    pub notify_url: Option<String>,
 }
 
 /// A pilot's trigger as stored.
@@ -87,6 +92,8 @@ pub struct PilotPatch {
     /// Without `steps` the recorded key stays.
     pub steps_key_id: Option<ApiKeyId>,
     pub trigger: Option<PilotTrigger>,
+    /// `Some(None)` clears the notify URL, `Some(Some(url))` sets it.
+    pub notify_url: Option<Option<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

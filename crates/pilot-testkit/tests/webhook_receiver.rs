@@ -359,18 +359,23 @@ async fn signed_deliveries_are_captured_for_outside_verifiers() {
     if std::env::var_os(CAPTURE_DIR_VAR).is_none() {
         receiver.set_capture_dir(Some(scratch.path().to_owned()));
     }
-    let bodies: [&[u8]; 2] = [
-        br#"{"id":"evt_01HV4Z2X8Q9T7M3N5P6R8S0W2Y","event":"deliberation.completed","created_at":"2026-04-29T10:04:12Z","data":{"deliberation_id":"del_01HXYZ","status":"completed","credits_charged":3.87,"metadata":{"z":1,"order_id":"ord_123"}}}"#,
-        "{\n  \"id\": \"evt_01HV4Z2X8Q9T7M3N5P6R8S0W2Z\",\n  \"event\": \"run.failed\",\n  \"data\": {\"error\": \"caf\u{e9} \u{2014} d\u{e9}j\u{e0} vu\"}\n}".as_bytes(),
+    let bodies = [
+        (
+            "evt_01HV4Z2X8Q9T7M3N5P6R8S0W2Y",
+            r#"{"id":"evt_01HV4Z2X8Q9T7M3N5P6R8S0W2Y","event":"deliberation.completed","created_at":"2026-04-29T10:04:12Z","data":{"deliberation_id":"del_01HXYZ","status":"completed","credits_charged":3.87,"metadata":{"z":1,"order_id":"ord_123"}}}"#,
+        ),
+        (
+            "evt_01HV4Z2X8Q9T7M3N5P6R8S0W2Z",
+            "{\n  \"id\": \"evt_01HV4Z2X8Q9T7M3N5P6R8S0W2Z\",\n  \"event\": \"run.failed\",\n  \"data\": {\"error\": \"caf\u{e9} \u{2014} d\u{e9}j\u{e0} vu\"}\n}",
+        ),
     ];
-    for (n, body) in bodies.iter().enumerate() {
-        let event_id = format!("evt_01HV4Z2X8Q9T7M3N5P6R8S0W2{n}");
+    for (event_id, body) in bodies {
         deliver(
             &receiver.url(),
             secret.expose(),
-            &event_id,
+            event_id,
             now_secs(),
-            body,
+            body.as_bytes(),
         )
         .await;
     }

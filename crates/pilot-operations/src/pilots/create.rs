@@ -104,6 +104,7 @@ impl Operations {
             trigger,
             steps: steps.to_value(),
             steps_key_id: Some(who.key_id),
+            notify_url: None,
         };
         let created = self
             .store()

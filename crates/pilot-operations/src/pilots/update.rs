@@ -49,6 +49,7 @@ impl Operations {
             steps_key_id: steps.as_ref().map(|_| who.key_id),
             steps: steps.map(|s| s.to_value()),
             trigger: None,
+            notify_url: None,
         };
         // A new trigger type or schedule replaces the trigger; the same type without
         // new settings keeps its token or address.

@@ -36,8 +36,8 @@ impl PilotStore for PostgresStore {
             "INSERT INTO pilots (workspace_id, environment, title, description, status, \
              trigger_type, steps, schedule_cron, schedule_timezone, next_fire_at, \
              webhook_token_digest, webhook_token_sealed, email_address, created_at, updated_at, \
-             steps_key_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) \
+             steps_key_id, notify_url) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
              RETURNING ",
             pilot_columns!()
         ))
@@ -56,6 +56,7 @@ impl PilotStore for PostgresStore {
         .bind(&trigger.email_address)
         .bind(now.0)
         .bind(pilot.steps_key_id.map(|k| k.0))
+        .bind(&pilot.notify_url)
         .fetch_one(&self.pool)
         .await?
         .try_into()
@@ -105,7 +106,8 @@ impl PilotStore for PostgresStore {
         patch: &PilotPatch,
         now: UnixMillis,
     ) -> StoreResult<Option<PilotRecord>> {
-        // One statement: `$5` says whether the trigger columns are replaced at all.
+        // One statement: `$5` says whether the trigger columns are replaced at all,
+        // `$18` whether the notify URL is.
         let unchanged = PilotTrigger::default();
         let trigger = patch.trigger.as_ref().unwrap_or(&unchanged);
         let row = sqlx::query_as::<_, PilotRow>(concat!(
@@ -120,6 +122,7 @@ impl PilotStore for PostgresStore {
              webhook_token_digest = CASE WHEN $5 THEN $10 ELSE webhook_token_digest END, \
              webhook_token_sealed = CASE WHEN $5 THEN $11 ELSE webhook_token_sealed END, \
              email_address = CASE WHEN $5 THEN $12 ELSE email_address END, \
+             notify_url = CASE WHEN $18 THEN $19 ELSE notify_url END, \
              updated_at = $13 \
              WHERE id = $14 AND workspace_id = $15 AND environment = $16 RETURNING ",
             pilot_columns!()
@@ -141,6 +144,8 @@ impl PilotStore for PostgresStore {
         .bind(workspace_id.0)
         .bind(environment.as_str())
         .bind(patch.steps_key_id.map(|k| k.0))
+        .bind(patch.notify_url.is_some())
+        .bind(patch.notify_url.clone().flatten())
         .fetch_optional(&self.pool)
         .await?;
         row.map(TryInto::try_into).transpose()

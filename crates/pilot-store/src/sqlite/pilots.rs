@@ -41,9 +41,9 @@ impl PilotStore for SqliteStore {
                         "INSERT INTO pilots (workspace_id, environment, title, description, \
                          status, trigger_type, steps, schedule_cron, schedule_timezone, \
                          next_fire_at, webhook_token_digest, webhook_token_sealed, \
-                         email_address, created_at, updated_at, steps_key_id) \
+                         email_address, created_at, updated_at, steps_key_id, notify_url) \
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, \
-                                 ?15) \
+                                 ?15, ?16) \
                          RETURNING ",
                         pilot_columns!()
                     ),
@@ -62,7 +62,8 @@ impl PilotStore for SqliteStore {
                         trigger.webhook_token_sealed,
                         trigger.email_address,
                         now.0,
-                        pilot.steps_key_id.map(|k| k.0)
+                        pilot.steps_key_id.map(|k| k.0),
+                        pilot.notify_url
                     ],
                 )?
                 .try_into()
@@ -128,7 +129,8 @@ impl PilotStore for SqliteStore {
         let row = self
             .writer
             .write(move |conn| {
-                // One statement: `?5` says whether the trigger columns are replaced at all.
+                // One statement: `?5` says whether the trigger columns are replaced at all,
+                // `?18` whether the notify URL is.
                 let unchanged = PilotTrigger::default();
                 let trigger = patch.trigger.as_ref().unwrap_or(&unchanged);
                 row::optional::<PilotRow>(
@@ -145,6 +147,7 @@ impl PilotStore for SqliteStore {
                          webhook_token_digest = CASE WHEN ?5 THEN ?10 ELSE webhook_token_digest END, \
                          webhook_token_sealed = CASE WHEN ?5 THEN ?11 ELSE webhook_token_sealed END, \
                          email_address = CASE WHEN ?5 THEN ?12 ELSE email_address END, \
+                         notify_url = CASE WHEN ?18 THEN ?19 ELSE notify_url END, \
                          updated_at = ?13 \
                          WHERE id = ?14 AND workspace_id = ?15 AND environment = ?16 RETURNING ",
                         pilot_columns!()
@@ -166,7 +169,9 @@ impl PilotStore for SqliteStore {
                         id.0,
                         workspace_id.0,
                         environment.as_str(),
-                        patch.steps_key_id.map(|k| k.0)
+                        patch.steps_key_id.map(|k| k.0),
+                        patch.notify_url.is_some(),
+                        patch.notify_url.clone().flatten()
                     ],
                 )
             })

@@ -37,6 +37,7 @@ pub fn new_pilot(title: &str) -> NewPilot {
         trigger: PilotTrigger::default(),
         steps: steps(),
         steps_key_id: None,
+        notify_url: None,
     }
 }
 

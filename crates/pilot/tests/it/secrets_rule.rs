@@ -139,6 +139,7 @@ async fn a_step_stored_before_the_rule_fails_naming_secrets_and_leaks_nothing() 
                     steps: json!([{"id": "shape", "type": "transform",
                                    "values": {"t": "{{ secrets.API_TOKEN[::-1] }}"}}]),
                     steps_key_id: None,
+                    notify_url: None,
                 },
                 UnixMillis(1),
             )
