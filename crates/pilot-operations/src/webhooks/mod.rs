@@ -79,6 +79,20 @@ fn endpoint_not_found() -> OpError {
 }
 
 impl Operations {
+    /// Checks a URL that events will be delivered to (a deliberation's
+    /// `webhook_url`, a pilot's `notifyUrl`), named `field` in the refusal: the
+    /// webhook guard's scheme (`https`, unless `[webhooks] allow_http`) and address
+    /// rules (no private, loopback or other special address unless `[outbound]
+    /// allow_list` permits it), after resolving its host.
+    pub(crate) async fn check_webhook_url(&self, field: &str, url: &str) -> Result<(), OpError> {
+        self.services()
+            .webhook_guard
+            .check_url(url)
+            .await
+            .map(drop)
+            .map_err(|e| OpError::validation(format!("{field} is not allowed: {e}")))
+    }
+
     /// The tenant an operator acts on: `workspace`'s `environment`.
     async fn operated_tenant(
         &self,
