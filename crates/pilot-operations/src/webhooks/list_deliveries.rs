@@ -1,7 +1,8 @@
 //! `GET /v1/api/webhooks/deliveries`: the tenant's deliveries, newest first,
 //! `?status=` one of the five states, `?endpoint=` one endpoint's, `?before=` (a
 //! delivery id, the previous page's `next_before`) pages back, `?limit=` 1 to 100
-//! (default 20). Every filter that does not parse is named in one validation error.
+//! (default 20). Every filter that does not parse, an empty one included, is named
+//! in one validation error.
 //! A well-formed endpoint or delivery id that is not the tenant's matches nothing.
 
 use pilot_domain::webhook::{DeliveryId, DeliveryState, EndpointId};
@@ -38,35 +39,30 @@ pub struct DeliveriesQuery {
     pub limit: Option<String>,
 }
 
-/// A parameter that was sent with a value (`?status=` is as good as none).
-fn given(raw: &Option<String>) -> Option<&str> {
-    raw.as_deref().filter(|raw| !raw.is_empty())
-}
-
 impl DeliveriesQuery {
     /// The store's query, or every problem with the filters in one validation error.
     fn parse(&self) -> Result<DeliveryQuery, OpError> {
         let mut problems = Vec::new();
-        let state = given(&self.status).and_then(|raw| {
+        let state = self.status.as_deref().and_then(|raw| {
             raw.parse::<DeliveryState>()
                 .map_err(|message| problems.push(message))
                 .ok()
         });
-        let endpoint_id = given(&self.endpoint).and_then(|raw| {
+        let endpoint_id = self.endpoint.as_deref().and_then(|raw| {
             let id = EndpointId::parse(raw);
             if id.is_none() {
                 problems.push("endpoint must be an endpoint id (wep_…)".to_owned());
             }
             id
         });
-        let before = given(&self.before).and_then(|raw| {
+        let before = self.before.as_deref().and_then(|raw| {
             let id = DeliveryId::parse(raw);
             if id.is_none() {
                 problems.push("before must be a delivery id (dlv_…)".to_owned());
             }
             id
         });
-        let limit = match given(&self.limit) {
+        let limit = match self.limit.as_deref() {
             None => DEFAULT_LIMIT,
             Some(raw) => decimal::parse::<u32>(raw)
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
@@ -216,6 +212,22 @@ mod tests {
              endpoint must be an endpoint id (wep_…); \
              before must be a delivery id (dlv_…); \
              limit must be a plain decimal number from 1 to 100"
+        );
+        let empty = DeliveriesQuery {
+            status: Some(String::new()),
+            endpoint: Some(String::new()),
+            before: Some(String::new()),
+            limit: Some(String::new()),
+        };
+        assert_eq!(
+            empty
+                .parse()
+                .unwrap_err()
+                .message
+                .matches(" must be ")
+                .count(),
+            4,
+            "an empty filter is refused, not ignored"
         );
         for limit in ["101", "+5", "05", "-1", "ten"] {
             let error = query("", "", "", limit).parse().unwrap_err();
