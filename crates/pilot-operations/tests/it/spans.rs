@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::harness::operations;
 
 /// Nothing captured — span fields, event fields, messages — contains `needle`.
-fn assert_never_logged(traces: &Traces, needle: &str) {
+pub(crate) fn assert_never_logged(traces: &Traces, needle: &str) {
     for span in traces.spans() {
         assert!(
             !span.fields.values().any(|v| v.contains(needle)),
