@@ -1,8 +1,8 @@
 //! Changing a pilot: title, description, steps, status, trigger or notify URL
 //! (`null` clears it). Every field is validated as on create; an absent field is
-//! left as it is. New steps holding a
-//! `deliberate` step also need `deliberations:write`, and the patching key becomes
-//! the one that set the steps.
+//! left as it is. New steps holding a `deliberate` step also need
+//! `deliberations:write`, and the patching key becomes the one that set the steps.
+//! A new notify URL makes sure the tenant has a signing secret for its run events.
 
 use pilot_domain::{Principal, Scope};
 use pilot_store::PilotPatch;
