@@ -25,3 +25,4 @@ mod secrets_rule;
 mod sink;
 mod slow_clients;
 mod strict_parsing;
+mod webhooks_manage;
