@@ -4,8 +4,9 @@
 //! The interface is split by concern — [`WorkspaceStore`], [`KeyStore`], [`JobStore`],
 //! the Pilots half's [`PilotStore`], [`RunStore`] and [`SecretStore`], the
 //! [`RateLimitStore`] (GCRA buckets), and the Deliberations half's [`DeliberationStore`],
-//! [`CreditStore`] and [`IdempotencyStore`], and the [`ProcessStore`] (which worker
-//! processes are alive) — and each backend implements each part in a file of its own.
+//! [`CreditStore`] and [`IdempotencyStore`], the [`ProcessStore`] (which worker
+//! processes are alive), and the [`WebhookStore`] (webhooks out) — and each backend
+//! implements each part in a file of its own.
 //! Every method that reads tenant data takes the `(workspace, environment)` it is
 //! scoped to; nothing here trusts a caller to filter afterwards.
 //!
@@ -28,6 +29,7 @@ pub mod scratch;
 mod sqlite;
 mod usage;
 mod webhook_rows;
+mod webhook_writes;
 mod webhooks;
 
 use std::sync::Arc;
@@ -204,6 +206,7 @@ pub trait Store:
     + CreditStore
     + IdempotencyStore
     + ProcessStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

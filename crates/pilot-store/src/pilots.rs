@@ -180,6 +180,8 @@ pub struct RunDetail {
     pub steps: Vec<StepResultRecord>,
 }
 
+// A run is returned once per call: boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum CreateRun {
     Created(RunRecord),
@@ -196,6 +198,8 @@ pub enum RetryFrom {
     FailedStep,
 }
 
+// A run is returned once per call: boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum RetryRun {
     Created(RunRecord),

@@ -5,6 +5,7 @@ use sqlx::{Postgres, Transaction};
 use super::PostgresStore;
 use super::credits::{balance_of, credit, debit};
 use super::jobs::insert_job;
+use super::webhook_events::enqueue_deliveries;
 use crate::deliberation_rows::{
     DeliberationRow, EventRow, PanelRow, deliberation_columns, event_columns,
 };
@@ -15,17 +16,20 @@ use crate::deliberations::{
 };
 use crate::error::StoreResult;
 use crate::pilot_rows::json_text;
+use crate::webhook_writes::NewDelivery;
 
 /// Settles the deliberation that `tx`'s guarded `UPDATE` just made terminal (`ended`)
-/// — refunds what it was not charged, records its event in the outbox — and commits.
-/// `false`, with nothing written, when the update found it terminal already.
+/// — refunds what it was not charged, records its event in the outbox and, for a
+/// `webhook_url`, its delivery — and commits. Whether it settled (`false`, with
+/// nothing written, when the update found it terminal already) and how many jobs it
+/// queued.
 async fn settle(
     mut tx: Transaction<'_, Postgres>,
     ended: Option<DeliberationRow>,
     now: UnixMillis,
-) -> StoreResult<bool> {
+) -> StoreResult<(bool, u64)> {
     let Some(row) = ended else {
-        return Ok(false);
+        return Ok((false, 0));
     };
     let record: DeliberationRecord = row.try_into()?;
     if let Some(posting) = refund(&record) {
@@ -48,8 +52,12 @@ async fn settle(
     .bind(now.0)
     .execute(&mut *tx)
     .await?;
+    let queued = match NewDelivery::of_deliberation(&record, &event, now)? {
+        Some(delivery) => enqueue_deliveries(&mut tx, &[delivery], now).await?,
+        None => 0,
+    };
     tx.commit().await?;
-    Ok(true)
+    Ok((true, queued))
 }
 
 #[async_trait]
@@ -207,7 +215,11 @@ impl DeliberationStore for PostgresStore {
         .bind(id.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        settle(tx, ended, now).await
+        let (settled, queued) = settle(tx, ended, now).await?;
+        if queued > 0 {
+            self.job_notify.notify_waiters();
+        }
+        Ok(settled)
     }
 
     async fn fail_deliberation(
@@ -228,7 +240,11 @@ impl DeliberationStore for PostgresStore {
         .bind(id.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        settle(tx, ended, now).await
+        let (settled, queued) = settle(tx, ended, now).await?;
+        if queued > 0 {
+            self.job_notify.notify_waiters();
+        }
+        Ok(settled)
     }
 
     async fn deliberation_events(&self, id: &DeliberationId) -> StoreResult<Vec<EventRecord>> {

@@ -3,6 +3,7 @@ use pilot_domain::{JobId, NewJob, UnixMillis};
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 
+use super::webhook_events::deliver_ended_runs;
 use super::{PostgresStore, requeue};
 use crate::JobStore;
 use crate::error::StoreResult;
@@ -125,11 +126,23 @@ impl JobStore for PostgresStore {
                 .execute(&self.pool)
                 .await?
                 .rows_affected(),
-            _ => {
+            JobFinish::Retry { .. } => {
                 let moved: i64 = bind(requeue::FINISH_FOLLOWED)
                     .fetch_one(&self.pool)
                     .await?
                     .try_get(0)?;
+                moved as u64
+            }
+            // Burying may end a run, whose event is written in the same transaction.
+            JobFinish::Dead { .. } => {
+                let mut tx = self.pool.begin().await?;
+                let row = bind(requeue::FINISH_FOLLOWED).fetch_one(&mut *tx).await?;
+                let (moved, ended): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+                let queued = deliver_ended_runs(&mut tx, &ended, now).await?;
+                tx.commit().await?;
+                if queued > 0 {
+                    self.job_notify.notify_waiters();
+                }
                 moved as u64
             }
         };
@@ -153,11 +166,16 @@ impl JobStore for PostgresStore {
     }
 
     async fn reap_expired(&self, now: UnixMillis) -> StoreResult<u64> {
-        let reaped: i64 = sqlx::query_scalar(requeue::REAP_EXPIRED)
+        // A transaction, for the events of the runs buried jobs end.
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(requeue::REAP_EXPIRED)
             .bind(now.0)
             .bind("lease expired: the worker running this job stopped responding")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
+        let (reaped, ended): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+        deliver_ended_runs(&mut tx, &ended, now).await?;
+        tx.commit().await?;
         if reaped > 0 {
             self.job_notify.notify_waiters();
         }

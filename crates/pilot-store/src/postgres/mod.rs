@@ -11,8 +11,10 @@
 //! not wait for the WAL flush. That is safe because every such write is followed,
 //! in WAL order, by a synchronous commit of the same worker (the job's settlement),
 //! whose flush makes the earlier records durable too; a crash before it loses at
-//! most progress the at-least-once run would redo anyway. Everything a client was
-//! told is accepted (runs, jobs, keys, secrets) commits synchronously.
+//! most progress the at-least-once run would redo anyway — a terminal write's run
+//! event included (its delivery and job ride in that write, `progress.rs`), which the
+//! redone run writes again. Everything a client was told is accepted (runs, jobs,
+//! keys, secrets) commits synchronously.
 
 mod claim;
 mod credits;
@@ -22,11 +24,14 @@ mod jobs;
 mod keys;
 mod pilots;
 mod processes;
+mod progress;
 mod rate_limits;
 mod requeue;
 mod runs;
 mod secrets;
 mod usage;
+mod webhook_events;
+mod webhooks;
 mod workspaces;
 
 use std::sync::Arc;

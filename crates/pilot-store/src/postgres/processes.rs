@@ -3,6 +3,7 @@ use pilot_domain::UnixMillis;
 
 use super::PostgresStore;
 use super::requeue::{self, followed};
+use super::webhook_events::{deliver_ended_runs, ended_runs};
 use crate::error::StoreResult;
 use crate::processes::{NewProcess, PROCESS_GONE, ProcessRecord, ProcessStore, ReapedProcesses};
 use crate::rows::ProcessRow;
@@ -10,7 +11,7 @@ use crate::rows::ProcessRow;
 /// Reaps at `$1` every process whose heartbeat lapsed but `$2` (the registering one,
 /// or none), in one statement: the processes are deleted, their jobs released (the
 /// attempt counted, `$3` the reason) and the runs of those jobs follow them. Answers
-/// how many processes and jobs.
+/// how many processes and jobs, and the runs it ended that make run events.
 const REAP: &str = concat!(
     "WITH gone AS ( \
         DELETE FROM processes WHERE expires_at < $1 AND id IS DISTINCT FROM $2 \
@@ -24,7 +25,8 @@ const REAP: &str = concat!(
         RETURNING kind, state, payload \
      ), ",
     followed!("$1", "$3"),
-    " SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM moved)"
+    " SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM moved), ",
+    ended_runs!()
 );
 
 #[async_trait]
@@ -97,8 +99,9 @@ impl ProcessStore for PostgresStore {
         now: UnixMillis,
         reaper: Option<&str>,
     ) -> StoreResult<ReapedProcesses> {
-        let mut conn = self.pool.acquire().await?;
-        let reaped = reap(&mut conn, reaper, now).await?;
+        let mut tx = self.pool.begin().await?;
+        let reaped = reap(&mut tx, reaper, now).await?;
+        tx.commit().await?;
         if reaped.jobs > 0 {
             self.job_notify.notify_waiters();
         }
@@ -116,17 +119,20 @@ impl ProcessStore for PostgresStore {
     }
 }
 
+/// [`REAP`] on `conn`, inside the caller's transaction, with the deliveries of the
+/// runs it ended.
 async fn reap(
     conn: &mut sqlx::PgConnection,
     except: Option<&str>,
     now: UnixMillis,
 ) -> StoreResult<ReapedProcesses> {
-    let (processes, jobs): (i64, i64) = sqlx::query_as(REAP)
+    let (processes, jobs, ended): (i64, i64, String) = sqlx::query_as(REAP)
         .bind(now.0)
         .bind(except)
         .bind(PROCESS_GONE)
-        .fetch_one(conn)
+        .fetch_one(&mut *conn)
         .await?;
+    deliver_ended_runs(conn, &ended, now).await?;
     Ok(ReapedProcesses {
         processes: processes as u64,
         jobs: jobs as u64,

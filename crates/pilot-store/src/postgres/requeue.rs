@@ -2,10 +2,18 @@
 //! follow them (the rule is the SQLite twin's, `sqlite/requeue.rs`): a `running` run
 //! of a re-queued `run_pilot` job reads `queued` again, and the run of a buried one
 //! ends `failed`, in the same statement as the job's own change.
+//!
+//! A run ended so is a run event when its pilot has a notify URL: the statement
+//! also answers those runs ([`ended_runs!`]), and whoever runs a statement that may
+//! bury jobs runs it in a transaction and writes those runs' deliveries before it
+//! commits (`webhook_events::deliver_ended_runs`).
+
+use super::webhook_events::ended_runs;
 
 /// The `followed` CTE: the runs of the `run_pilot` jobs in a `moved` CTE (`kind,
-/// state, payload` of each job an update moved) follow them. `now` and `why` name
-/// the parameters holding the instant and the reason a buried run gives.
+/// state, payload` of each job an update moved) follow them, and it returns them as
+/// they end up. `now` and `why` name the parameters holding the instant and the
+/// reason a buried run gives.
 macro_rules! followed {
     ($now:literal, $why:literal) => {
         concat!(
@@ -23,6 +31,8 @@ macro_rules! followed {
                 WHERE m.kind = 'run_pilot' AND runs.id = (m.payload ->> 'run_id')::bigint \
                   AND (runs.status = 'running' \
                        OR (m.state = 'dead' AND runs.status IN ('queued', 'waiting'))) \
+                RETURNING runs.id, runs.pilot_id, runs.workspace_id, runs.environment, \
+                    runs.status, runs.started_at, runs.finished_at, runs.error \
              )"
         )
     };
@@ -30,7 +40,8 @@ macro_rules! followed {
 pub(super) use followed;
 
 /// Wraps an `UPDATE jobs …` (without `RETURNING`) so that the runs of the jobs it
-/// moves follow them ([`followed!`]), and the statement answers how many moved.
+/// moves follow them ([`followed!`]), and the statement answers how many moved and
+/// the runs it ended that make run events ([`ended_runs!`]).
 macro_rules! runs_follow {
     ($moving:literal, now = $now:literal, why = $why:literal) => {
         concat!(
@@ -38,7 +49,8 @@ macro_rules! runs_follow {
             $moving,
             " RETURNING kind, state, payload), ",
             followed!($now, $why),
-            " SELECT COUNT(*) FROM moved"
+            " SELECT (SELECT COUNT(*) FROM moved), ",
+            ended_runs!()
         )
     };
 }

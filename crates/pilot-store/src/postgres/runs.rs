@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use pilot_domain::{Environment, PilotId, RunId, RunStatus, TriggerType, UnixMillis, WorkspaceId};
+use pilot_domain::{Environment, PilotId, RunId, TriggerType, UnixMillis, WorkspaceId};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, Row};
@@ -13,7 +13,6 @@ use crate::pilot_rows::{
 };
 use crate::pilots::{
     CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork,
-    StepResultRecord,
 };
 
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
@@ -294,54 +293,10 @@ impl RunStore for PostgresStore {
         if progress.is_empty() {
             return Ok(());
         }
-        // One statement, so one round trip: the step results as arrays, unnested. A
-        // step recorded twice keeps its last result (one row may be upserted once).
-        let mut steps: Vec<&StepResultRecord> = Vec::with_capacity(progress.steps.len());
-        for result in progress.steps.iter().rev() {
-            if !steps.iter().any(|kept| kept.index == result.index) {
-                steps.push(result);
-            }
+        let queued = super::progress::record(&self.progress, id, progress).await?;
+        if queued > 0 {
+            self.job_notify.notify_waiters();
         }
-        let column =
-            |f: fn(&StepResultRecord) -> String| steps.iter().map(|r| f(r)).collect::<Vec<_>>();
-        sqlx::query(
-            "WITH recorded AS ( \
-                INSERT INTO run_steps (run_id, step_index, step_id, step_type, status, output, \
-                    error, attempts, started_at, duration_ms) \
-                SELECT $1, * FROM UNNEST($2::int[], $3::text[], $4::text[], $5::text[], \
-                    $6::text[], $7::text[], $8::int[], $9::bigint[], $10::bigint[]) \
-                ON CONFLICT (run_id, step_index) DO UPDATE SET step_id = excluded.step_id, \
-                    step_type = excluded.step_type, status = excluded.status, \
-                    output = excluded.output, error = excluded.error, \
-                    attempts = excluded.attempts, started_at = excluded.started_at, \
-                    duration_ms = excluded.duration_ms \
-             ) \
-             UPDATE runs SET status = COALESCE($11, status), \
-                    started_at = COALESCE(started_at, $12), error = COALESCE($13, error), \
-                    finished_at = COALESCE($14, finished_at) \
-             WHERE id = $1",
-        )
-        .bind(id.0)
-        .bind(steps.iter().map(|r| r.index).collect::<Vec<_>>())
-        .bind(column(|r| r.step_id.clone()))
-        .bind(column(|r| r.step_type.clone()))
-        .bind(column(|r| r.status.as_str().to_owned()))
-        .bind(
-            steps
-                .iter()
-                .map(|r| r.output.as_ref().map(json_text))
-                .collect::<Vec<_>>(),
-        )
-        .bind(steps.iter().map(|r| r.error.clone()).collect::<Vec<_>>())
-        .bind(steps.iter().map(|r| r.attempts).collect::<Vec<_>>())
-        .bind(steps.iter().map(|r| r.started_at.0).collect::<Vec<_>>())
-        .bind(steps.iter().map(|r| r.duration_ms).collect::<Vec<_>>())
-        .bind(progress.status.map(RunStatus::as_str))
-        .bind(progress.started_at.map(|t| t.0))
-        .bind(&progress.error)
-        .bind(progress.finished_at.map(|t| t.0))
-        .execute(&self.progress)
-        .await?;
         Ok(())
     }
 }

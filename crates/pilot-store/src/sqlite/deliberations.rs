@@ -6,7 +6,7 @@ use super::SqliteStore;
 use super::credits::{balance_of, credit, debit};
 use super::jobs::insert_job;
 use super::row;
-use super::webhooks::{NewDelivery, queue_delivery};
+use super::webhooks::queue_delivery;
 use crate::deliberation_rows::{
     DeliberationRow, EventRow, PanelRow, deliberation_columns, event_columns,
 };
@@ -17,6 +17,7 @@ use crate::deliberations::{
 };
 use crate::error::StoreResult;
 use crate::pilot_rows::json_text;
+use crate::webhook_writes::NewDelivery;
 
 /// What settling did.
 struct Settled {
@@ -63,20 +64,8 @@ fn settle(
             now.0
         ],
     )?;
-    let delivery_queued = match &record.webhook_url {
-        Some(url) => queue_delivery(
-            conn,
-            &NewDelivery {
-                workspace_id: record.workspace_id,
-                environment: record.environment,
-                url,
-                event_id: &event.id,
-                event: &event.event,
-                key_id: record.key_id,
-                payload: &event.payload,
-            },
-            now,
-        )?,
+    let delivery_queued = match NewDelivery::of_deliberation(&record, &event, now)? {
+        Some(new) => queue_delivery(conn, &new, now)?,
         None => false,
     };
     Ok(Settled {

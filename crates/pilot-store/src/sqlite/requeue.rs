@@ -160,7 +160,7 @@ fn runs_follow(conn: &Connection, moved: &Moved, why: &str, now: i64) -> StoreRe
             })?
             .collect::<Result<_, _>>()?;
         for run in ended {
-            queue_run_event(conn, run, UnixMillis(now))?;
+            queue_run_event(conn, pilot_domain::RunId(run), UnixMillis(now))?;
         }
     }
     Ok(moved.len())

@@ -249,7 +249,7 @@ impl RunStore for SqliteStore {
                 )?;
                 if was_running {
                     let now = progress.finished_at.unwrap_or(UnixMillis(0));
-                    return queue_run_event(conn, id.0, now);
+                    return queue_run_event(conn, id, now);
                 }
                 Ok(false)
             })

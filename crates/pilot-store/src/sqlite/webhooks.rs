@@ -2,41 +2,29 @@
 //! ([`queue_delivery`], [`queue_run_event`]), attempts, endpoints, signing secrets.
 
 use async_trait::async_trait;
-use pilot_domain::webhook::{
-    AUTO_DISABLE_AFTER, DeliveryId, DeliveryState, EndpointId, EndpointState, Verdict,
-};
-use pilot_domain::{ApiKeyId, Environment, NewJob, UnixMillis, WorkspaceId};
-use rusqlite::{Connection, OptionalExtension, params};
+use pilot_domain::webhook::{DeliveryId, DeliveryState, EndpointId, EndpointState};
+use pilot_domain::{Environment, NewJob, RunId, UnixMillis, WorkspaceId};
+use rusqlite::{Connection, params};
 
 use super::SqliteStore;
 use super::jobs::insert_job;
 use super::row;
 use crate::error::StoreResult;
 use crate::webhook_rows::{
-    AttemptRow, DeliveryRow, DeliveryWorkRow, EndpointRow, attempt_columns, delivery_columns,
-    endpoint_columns, new_delivery_id, new_endpoint_id, new_event_id, run_event_payload,
+    AttemptRow, DeliveryRow, DeliveryWorkRow, EndedRun, EndedRunRow, EndpointRow, EndpointStanding,
+    EndpointStandingRow, attempt_columns, delivery_columns, endpoint_columns,
 };
+use crate::webhook_writes::{NewDelivery, plan_attempt};
 use crate::webhooks::{
     AttemptOutcome, AttemptRecord, DELIVERY_JOB_KIND, DELIVERY_JOB_MAX_ATTEMPTS, DeliveryJob,
     DeliveryQuery, DeliveryRecord, DeliveryWork, EndpointRecord, RecordedAttempt, WebhookStore,
 };
 
-/// An event to deliver, as the terminal write knows it.
-pub(super) struct NewDelivery<'a> {
-    pub workspace_id: WorkspaceId,
-    pub environment: Environment,
-    pub url: &'a str,
-    pub event_id: &'a str,
-    pub event: &'a str,
-    pub key_id: Option<ApiKeyId>,
-    pub payload: &'a str,
-}
-
-/// Writes a delivery of `new` (its endpoint created on first use), with its job when
-/// the endpoint is enabled; `true` when a job was queued.
+/// Writes `new` (its endpoint created on first use), with its job when the endpoint
+/// is enabled; `true` when a job was queued.
 pub(super) fn queue_delivery(
     conn: &Connection,
-    new: &NewDelivery<'_>,
+    new: &NewDelivery,
     now: UnixMillis,
 ) -> StoreResult<bool> {
     let (endpoint_id, state): (String, String) = row::one(
@@ -47,7 +35,7 @@ pub(super) fn queue_delivery(
          DO UPDATE SET updated_at = webhook_endpoints.updated_at \
          RETURNING id, state",
         params![
-            new_endpoint_id(now).as_str(),
+            new.endpoint_id.as_str(),
             new.workspace_id.0,
             new.environment.as_str(),
             new.url,
@@ -55,16 +43,15 @@ pub(super) fn queue_delivery(
         ],
     )?;
     let enabled = state == EndpointState::Enabled.as_str();
-    let id = new_delivery_id(now);
     row::execute(
         conn,
         "INSERT INTO webhook_deliveries (id, event_id, event, workspace_id, environment, \
          endpoint_id, key_id, payload, event_at, state, next_attempt_at, created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9, ?9)",
         params![
-            id.as_str(),
-            new.event_id,
-            new.event,
+            new.id.as_str(),
+            new.event_id.as_str(),
+            new.event.as_str(),
             new.workspace_id.0,
             new.environment.as_str(),
             endpoint_id,
@@ -76,13 +63,17 @@ pub(super) fn queue_delivery(
         ],
     )?;
     if enabled {
-        insert_job(conn, &delivery_job(id, false, new.workspace_id, now), now)?;
+        insert_job(
+            conn,
+            &delivery_job(new.id.clone(), false, new.workspace_id, now),
+            now,
+        )?;
     }
     Ok(enabled)
 }
 
 /// The job that makes an attempt of delivery `id` at `run_at`.
-pub(crate) fn delivery_job(
+fn delivery_job(
     delivery_id: DeliveryId,
     manual: bool,
     workspace_id: WorkspaceId,
@@ -98,67 +89,24 @@ pub(crate) fn delivery_job(
         .max_attempts(DELIVERY_JOB_MAX_ATTEMPTS)
 }
 
-/// Run `run_id` just became terminal: its event goes to its pilot's `notify_url`, if
+/// Run `run` just became terminal: its event goes to its pilot's `notify_url`, if
 /// it has one. `true` when a job was queued.
-pub(super) fn queue_run_event(
-    conn: &Connection,
-    run_id: i64,
-    now: UnixMillis,
-) -> StoreResult<bool> {
-    type Ended = (
-        i64,
-        i64,
-        String,
-        String,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        String,
-    );
-    let ended: Option<Ended> = conn
-        .query_row(
-            "SELECT r.pilot_id, r.workspace_id, r.environment, r.status, r.started_at, \
-                    r.finished_at, r.error, p.notify_url \
-             FROM runs r JOIN pilots p ON p.id = r.pilot_id \
-             WHERE r.id = ?1 AND p.notify_url IS NOT NULL",
-            [run_id],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((pilot_id, workspace_id, environment, status, started, finished, error, url)) = ended
-    else {
+pub(super) fn queue_run_event(conn: &Connection, run: RunId, now: UnixMillis) -> StoreResult<bool> {
+    let ended = row::optional::<EndedRunRow>(
+        conn,
+        "SELECT r.id, r.pilot_id, r.workspace_id, r.environment, r.status, r.started_at, \
+                r.finished_at, r.error, p.notify_url \
+         FROM runs r JOIN pilots p ON p.id = r.pilot_id \
+         WHERE r.id = ?1 AND p.notify_url IS NOT NULL",
+        [run.0],
+    )?;
+    let Some(ended) = ended else {
         return Ok(false);
     };
-    let event = if status == "failed" {
-        "run.failed"
-    } else {
-        "run.completed"
-    };
-    let payload = run_event_payload(run_id, pilot_id, &status, started, finished, error);
-    queue_delivery(
-        conn,
-        &NewDelivery {
-            workspace_id: WorkspaceId(workspace_id),
-            environment: crate::deliberation_rows::parsed("runs.environment", &environment)?,
-            url: &url,
-            event_id: new_event_id(now).as_str(),
-            event,
-            key_id: None,
-            payload: &payload,
-        },
-        now,
-    )
+    match NewDelivery::of_run(&EndedRun::try_from(ended)?, now)? {
+        Some(new) => queue_delivery(conn, &new, now),
+        None => Ok(false),
+    }
 }
 
 fn delivery(
@@ -214,9 +162,18 @@ fn record(
     outcome: &AttemptOutcome,
     now: UnixMillis,
 ) -> StoreResult<Option<RecordedAttempt>> {
-    let Some(current) = delivery(conn, "d.id = ?1", [id.as_str()])? else {
+    let standing = row::optional::<EndpointStandingRow>(
+        conn,
+        "SELECT e.id AS endpoint_id, e.state, e.disabled_reason, e.consecutive_failures \
+         FROM webhook_endpoints e JOIN webhook_deliveries d ON d.endpoint_id = e.id \
+         WHERE d.id = ?1",
+        [id.as_str()],
+    )?;
+    let Some(standing) = standing else {
         return Ok(None);
     };
+    let standing = EndpointStanding::try_from(standing)?;
+    let plan = plan_attempt(&standing, outcome);
     let attempt = &outcome.attempt;
     row::execute(
         conn,
@@ -233,76 +190,50 @@ fn record(
             attempt.error
         ],
     )?;
-    let succeeded = outcome.verdict == Verdict::Succeeded;
-    let endpoint_state: String = if succeeded {
-        row::scalar(
-            conn,
-            "UPDATE webhook_endpoints SET consecutive_failures = 0, last_success_at = ?2, \
-             updated_at = ?2 WHERE id = ?1 RETURNING state",
-            params![current.endpoint_id.as_str(), now.0],
-        )?
-    } else {
-        row::scalar(
-            conn,
-            "UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1, \
-                last_failure_at = ?2, updated_at = ?2, \
-                disabled_reason = CASE \
-                    WHEN state = 'disabled' THEN disabled_reason \
-                    WHEN ?3 THEN 'gone' \
-                    WHEN consecutive_failures + 1 >= ?4 THEN 'consecutive_failures' END, \
-                state = CASE WHEN ?3 OR consecutive_failures + 1 >= ?4 THEN 'disabled' \
-                    ELSE state END \
-             WHERE id = ?1 RETURNING state",
-            params![
-                current.endpoint_id.as_str(),
-                now.0,
-                outcome.verdict == Verdict::Gone,
-                AUTO_DISABLE_AFTER
-            ],
-        )?
-    };
-    let endpoint_state: EndpointState = endpoint_state
-        .parse()
-        .map_err(crate::error::StoreError::Corrupt)?;
-    let (state, next) = next_state(&current, outcome, endpoint_state);
     row::execute(
+        conn,
+        "UPDATE webhook_endpoints SET state = ?2, disabled_reason = ?3, \
+            consecutive_failures = ?4, \
+            last_success_at = CASE WHEN ?5 THEN ?6 ELSE last_success_at END, \
+            last_failure_at = CASE WHEN ?5 THEN last_failure_at ELSE ?6 END, \
+            updated_at = CASE WHEN ?7 THEN ?6 ELSE updated_at END \
+         WHERE id = ?1",
+        params![
+            standing.endpoint_id.as_str(),
+            plan.endpoint.state.as_str(),
+            plan.endpoint.disabled_reason.map(|r| r.as_str()),
+            plan.endpoint.consecutive_failures,
+            plan.succeeded,
+            now.0,
+            plan.endpoint_changed
+        ],
+    )?;
+    let (new_state, new_next) = match plan.delivery {
+        Some((state, next)) => (Some(state.as_str()), next.map(|t| t.0)),
+        None => (None, None),
+    };
+    let (state, next): (String, Option<i64>) = row::one(
         conn,
         "UPDATE webhook_deliveries SET attempts = attempts + 1, \
             scheduled_attempts = scheduled_attempts + ?2, last_status = ?3, last_error = ?4, \
-            state = ?5, next_attempt_at = ?6, updated_at = ?7 WHERE id = ?1",
+            updated_at = ?5, state = COALESCE(?6, state), \
+            next_attempt_at = CASE WHEN ?6 IS NULL THEN next_attempt_at ELSE ?7 END \
+         WHERE id = ?1 RETURNING state, next_attempt_at",
         params![
             id.as_str(),
-            i64::from(!attempt.manual),
+            i64::from(plan.scheduled),
             attempt.status,
             attempt.error,
-            state.as_str(),
-            next.map(|t| t.0),
-            now.0
+            now.0,
+            new_state,
+            new_next
         ],
     )?;
     Ok(Some(RecordedAttempt {
-        state,
-        next_attempt_at: next,
-        endpoint_state,
+        state: crate::deliberation_rows::parsed("webhook_deliveries.state", &state)?,
+        next_attempt_at: next.map(UnixMillis),
+        endpoint_state: plan.endpoint.state,
     }))
-}
-
-/// What an attempt's outcome makes of its delivery (the trait's docs).
-pub(crate) fn next_state(
-    current: &DeliveryRecord,
-    outcome: &AttemptOutcome,
-    endpoint: EndpointState,
-) -> (DeliveryState, Option<UnixMillis>) {
-    match outcome.verdict {
-        Verdict::Succeeded => (DeliveryState::Succeeded, None),
-        _ if outcome.attempt.manual => (current.state, current.next_attempt_at),
-        Verdict::Retry => match outcome.retry_at {
-            Some(_) if endpoint == EndpointState::Disabled => (DeliveryState::Disabled, None),
-            Some(at) => (DeliveryState::Pending, Some(at)),
-            None => (DeliveryState::Dead, None),
-        },
-        Verdict::Fail | Verdict::Gone => (DeliveryState::Failed, None),
-    }
 }
 
 #[async_trait]

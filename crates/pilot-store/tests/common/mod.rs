@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 pub mod deliberations;
+pub mod webhooks;
 
 use pilot_domain::{
     Environment, PilotId, PilotStatus, StepStatus, TriggerType, UnixMillis, WorkspaceId,
