@@ -326,15 +326,19 @@ pub fn check_question(question: &str, context: Option<&str>) -> Result<(), Strin
     ))
 }
 
-/// `webhook_url`: at most [`MAX_WEBHOOK_URL_CHARS`]. (Its scheme and address are the
-/// outbound guard's to judge, where the server's configuration is known — `https://`
-/// unless `[webhooks] allow_http` — and the host can be resolved.)
+/// `webhook_url`: an `https://` (or, where the operator allows it, `http://`) URL of
+/// at most [`MAX_WEBHOOK_URL_CHARS`]. Which scheme is allowed, and its address, are
+/// the outbound guard's to judge (`[webhooks] allow_http`, resolution).
 fn check_webhook_url(url: Option<&str>) -> Result<(), String> {
     let Some(url) = url else { return Ok(()) };
     if url.chars().count() > MAX_WEBHOOK_URL_CHARS {
         return Err(format!(
             "webhook_url must be at most {MAX_WEBHOOK_URL_CHARS} characters"
         ));
+    }
+    let lower = url.to_ascii_lowercase();
+    if !lower.starts_with("https://") && !lower.starts_with("http://") {
+        return Err("webhook_url must be an https:// URL".to_owned());
     }
     Ok(())
 }
@@ -487,6 +491,7 @@ mod tests {
             (json!({"mode": "turbo"}), "mode must be one of"),
             (json!({"use_case": "legal"}), "use_case must be one of"),
             (json!({"difficulty": "medium"}), "difficulty must be one of"),
+            (json!({"webhook_url": "ftp://example.com/h"}), "https://"),
             (json!({"metadata": [1]}), "metadata must be a JSON object"),
             (json!({"question": 5}), "question must be a string"),
         ] {

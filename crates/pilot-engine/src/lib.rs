@@ -21,6 +21,7 @@ mod job;
 mod registry;
 pub mod runner;
 pub mod steps;
+pub mod webhooks;
 mod worker;
 
 // The clock lives in the domain; re-exported (and reachable as `crate::clock`) so

@@ -11,6 +11,7 @@ use pilot_engine::drafting::Drafter;
 use pilot_engine::runner::RunDeps;
 use pilot_engine::steps::StepServices;
 use pilot_engine::steps::email::Mailer;
+use pilot_engine::webhooks::DeliveryDeps;
 use pilot_engine::{Clock, SystemClock, Worker};
 use pilot_http::AppState;
 use pilot_http::stream_slots::StreamSlots;
@@ -45,6 +46,9 @@ pub struct App {
     pub webhook_guard: OutboundClient,
     /// Runs deliberations (the `deliberate` job).
     pub pipeline: Arc<Pipeline>,
+    /// What webhook deliveries go through: `[outbound]` with redirects answered, not
+    /// followed, the 2 KB a record keeps, and `[webhooks]`' time limit and scheme.
+    pub delivery_client: OutboundClient,
 }
 
 impl App {
@@ -87,6 +91,12 @@ impl App {
             ..config.outbound.clone()
         })
         .context("building the webhook guard from [outbound] and [webhooks]")?;
+        let delivery_client = OutboundClient::new(DeliveryDeps::client_policy(
+            &config.outbound,
+            !config.webhooks.allow_http,
+            config.webhooks.timeout_ms,
+        ))
+        .context("building the webhook delivery client from [outbound] and [webhooks]")?;
         let mailer = Mailer::new(&config.smtp)
             .map_err(|e| anyhow::anyhow!(e))
             .context("reading [smtp]")?;
@@ -105,6 +115,7 @@ impl App {
             mailer: Arc::new(mailer),
             webhook_guard,
             pipeline,
+            delivery_client,
         })
     }
 
@@ -178,7 +189,9 @@ impl App {
     ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
         let mut tasks = vec![
             tokio::spawn({
-                let worker = self.worker().run(shutdown.clone());
+                let worker = self
+                    .worker_for(ops.policy().public_url.clone())
+                    .run(shutdown.clone());
                 async move {
                     let report = worker.await;
                     tracing::info!(?report, "worker stopped");
@@ -209,7 +222,14 @@ impl App {
         Ok(tasks)
     }
 
+    /// A worker whose links (a webhook's `result_url`) start with the configured
+    /// `public_url`.
     pub fn worker(&self) -> Worker<JobContext> {
+        self.worker_for(self.config.configured_public_url())
+    }
+
+    /// A worker whose links start with `public_url`.
+    pub fn worker_for(&self, public_url: String) -> Worker<JobContext> {
         let ctx = JobContext {
             store: self.store.clone(),
             clock: self.clock.clone(),
@@ -224,6 +244,14 @@ impl App {
                 store: self.store.clone(),
                 clock: self.clock.clone(),
                 pipeline: self.pipeline.clone(),
+            },
+            deliveries: DeliveryDeps {
+                store: self.store.clone(),
+                clock: self.clock.clone(),
+                master_key: self.master_key.clone(),
+                client: self.delivery_client.clone(),
+                public_url,
+                timeout: std::time::Duration::from_millis(self.config.webhooks.timeout_ms),
             },
         };
         Worker::new(

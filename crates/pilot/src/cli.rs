@@ -315,6 +315,9 @@ pub enum BenchCommand {
     Queue(QueueBenchArgs),
     /// Fire 3-step pilot runs through the run endpoint; prints runs/s and latencies.
     Runs(RunsBenchArgs),
+    /// Deliver signed webhooks of ended deliberations to a local receiver; prints
+    /// deliveries/s and the terminal-commit-to-first-attempt latency at a fixed rate.
+    Deliveries(DeliveriesBenchArgs),
     /// Kill -9 a `pilot serve` child mid-step with runs queued behind the workspace
     /// cap, restart it on the same store, and time until the queued runs move again.
     Recovery(RecoveryBenchArgs),
@@ -334,6 +337,26 @@ pub struct RecoveryBenchArgs {
     pub queued: u32,
     /// PostgreSQL server to bench on (a scratch database is created and dropped);
     /// without it, SQLite in a temporary data directory.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct DeliveriesBenchArgs {
+    /// Deliveries in the throughput phase's backlog.
+    #[arg(long, default_value_t = 20_000)]
+    pub deliveries: u32,
+    /// Jobs the worker runs at once.
+    #[arg(long, default_value_t = 128)]
+    pub concurrency: u32,
+    /// Terminal commits per second in the paced phase.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+    /// Length of the paced phase, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u32,
+    /// PostgreSQL server to bench on (a scratch database is created and dropped);
+    /// without it, SQLite in a temporary directory.
     #[arg(long, value_name = "URL")]
     pub postgres: Option<String>,
 }

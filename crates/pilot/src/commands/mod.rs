@@ -48,6 +48,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Webhooks(command) => webhooks::run(config, command).await,
         Command::Bench(BenchCommand::Queue(args)) => crate::bench::queue::run(config, args).await,
         Command::Bench(BenchCommand::Runs(args)) => crate::bench::runs::run(config, args).await,
+        Command::Bench(BenchCommand::Deliveries(args)) => {
+            crate::bench::deliveries::run(config, args).await
+        }
         Command::Bench(BenchCommand::Recovery(args)) => {
             crate::bench::recovery::run(config, args).await
         }

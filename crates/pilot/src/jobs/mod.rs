@@ -1,6 +1,7 @@
 //! Every job kind Pilot runs, one per file, registered in the one list below.
 
 mod deliberate;
+mod deliver_webhook;
 mod noop;
 mod run_pilot;
 
@@ -8,11 +9,13 @@ use std::sync::Arc;
 
 use pilot_engine::deliberation::DeliberationDeps;
 use pilot_engine::runner::RunDeps;
+use pilot_engine::webhooks::DeliveryDeps;
 use pilot_engine::{Clock, JobRegistry};
 use pilot_models::Models;
 use pilot_store::Store;
 
 pub use deliberate::Deliberate;
+pub use deliver_webhook::DeliverWebhook;
 pub use noop::Noop;
 pub use run_pilot::RunPilot;
 
@@ -26,6 +29,8 @@ pub struct JobContext {
     pub runs: RunDeps,
     /// What the panel pipeline needs to drive deliberations.
     pub deliberations: DeliberationDeps,
+    /// What webhook deliveries need.
+    pub deliveries: DeliveryDeps,
 }
 
 /// The list of job kinds. A kind missing here is never run by this binary.
@@ -34,4 +39,5 @@ pub fn registry() -> JobRegistry<JobContext> {
         .register::<Noop>()
         .register::<RunPilot>()
         .register::<Deliberate>()
+        .register::<DeliverWebhook>()
 }

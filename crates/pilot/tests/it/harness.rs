@@ -18,6 +18,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub live_key: String,
     pub test_key: String,
+    /// The webhook secret of `test_key`, as printed at creation.
+    pub test_secret: String,
     pub app: Arc<App>,
     pub db: TestDb,
     shutdown: CancellationToken,
@@ -80,6 +82,7 @@ pub async fn spawn_on_clock(
         client: reqwest::Client::new(),
         live_key: first.live.token.expose().to_owned(),
         test_key: first.test.token.expose().to_owned(),
+        test_secret: first.test.webhook_secret.expose().to_owned(),
         app,
         db,
         shutdown,

@@ -25,4 +25,5 @@ mod secrets_rule;
 mod sink;
 mod slow_clients;
 mod strict_parsing;
+mod webhooks;
 mod webhooks_manage;
