@@ -283,8 +283,8 @@ impl Submission {
 
     /// A submission from parts already typed (a pilot's `deliberate` step has parsed
     /// its mode, use case and difficulty), held to the rules a body is: the
-    /// question's length ([`check_question`], after trimming), a `webhook_url` of
-    /// bounded length, `metadata` a JSON object of at most
+    /// question's length ([`check_question`], after trimming), an `https://` (or
+    /// `http://`) `webhook_url` of bounded length, `metadata` a JSON object of at most
     /// [`MAX_METADATA_BYTES`].
     pub fn new(
         question: &str,

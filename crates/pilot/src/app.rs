@@ -80,12 +80,6 @@ impl App {
         let models = Arc::new(build_models(&config, &store, &clock));
         let outbound = OutboundClient::new(config.outbound.clone())
             .context("building the outbound HTTP client from [outbound]")?;
-        if config.webhooks.allow_http {
-            tracing::warn!(
-                "webhooks.allow_http is on: webhook_url and notifyUrl may be plain http:// \
-                 (development only; deliveries then travel unencrypted)"
-            );
-        }
         let webhook_guard = OutboundClient::new(pilot_outbound::OutboundPolicy {
             require_https: !config.webhooks.allow_http,
             ..config.outbound.clone()
@@ -97,6 +91,12 @@ impl App {
             config.webhooks.timeout_ms,
         ))
         .context("building the webhook delivery client from [outbound] and [webhooks]")?;
+        if config.webhooks.allow_http {
+            tracing::warn!(
+                "webhooks.allow_http is on: webhook deliveries may go over plain http; \
+                 use it for development only"
+            );
+        }
         let mailer = Mailer::new(&config.smtp)
             .map_err(|e| anyhow::anyhow!(e))
             .context("reading [smtp]")?;

@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use pilot::config::Config;
 use pilot_domain::webhook::RECOVER_MAX_AGE_MS;
 use pilot_domain::{Clock, Environment, Scopes, SystemClock, UnixMillis, WorkspaceName};
 use pilot_operations::Operator;
@@ -19,33 +18,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, issue_key, json_and_request_id, spawn_with, test_config};
+use crate::webhooks::{submit, webhook_config};
 
 const DELIVERIES: &str = "/v1/api/webhooks/deliveries";
 const ENDPOINTS: &str = "/v1/api/webhooks/endpoints";
-
-/// The tests' configuration, with plain-http receivers (loopback is on the
-/// outbound allow-list already).
-fn config() -> Config {
-    let mut config = test_config();
-    config.webhooks.allow_http = true;
-    config
-}
-
-/// Submits a one-call test-mode deliberation reporting to `url`.
-async fn submit(app: &TestApp, key: &str, url: &str) {
-    let response = app
-        .post("/v1/api/deliberations")
-        .bearer_auth(key)
-        .json(&json!({
-            "question": "Should we price our SaaS per seat or by usage?",
-            "mode": "smartroute1",
-            "webhook_url": url,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED);
-}
 
 /// `GET path` until `done` holds of its body (whatever the status, which must be
 /// 200): woken by the queue's notifications — every write that queues or settles
@@ -144,7 +120,7 @@ fn recover(app: &TestApp, key: &str, endpoint: &str, body: Value) -> reqwest::Re
 #[tokio::test]
 async fn deliveries_are_listed_filtered_paged_and_read_with_their_attempts() {
     for backend in backends() {
-        let app = spawn_with(backend, config()).await;
+        let app = spawn_with(backend, webhook_config()).await;
         let key = app.test_key.clone();
         let receiver = WebhookReceiver::start().await;
         receiver.set_fallback(Reply::status(400).body("no such order"));
@@ -153,7 +129,7 @@ async fn deliveries_are_listed_filtered_paged_and_read_with_their_attempts() {
             format!("{}/b", receiver.url()),
         );
         for (n, url) in [&a, &a, &b].into_iter().enumerate() {
-            submit(&app, &key, url).await;
+            submit(&app, url, "Managed").await;
             receiver.wait_for(n + 1).await;
         }
         // A 400 is not retried: each delivery is `failed` after its one attempt.
@@ -328,14 +304,14 @@ async fn deliveries_are_listed_filtered_paged_and_read_with_their_attempts() {
 #[tokio::test]
 async fn replay_recover_and_enable_make_new_attempts() {
     for backend in backends() {
-        let app = spawn_with(backend, config()).await;
+        let app = spawn_with(backend, webhook_config()).await;
         let key = app.test_key.clone();
         let receiver = WebhookReceiver::start().await;
         receiver.set_fallback(Reply::status(400));
         let url = receiver.url();
 
         // A failed delivery, replayed: one manual attempt, which succeeds.
-        submit(&app, &key, &url).await;
+        submit(&app, &url, "Managed").await;
         receiver.wait_for(1).await;
         let failed = newest_after(&app, &key, 1).await;
         assert_eq!(failed["status"], "failed");
@@ -393,7 +369,7 @@ async fn replay_recover_and_enable_make_new_attempts() {
 
         // Another failed delivery to the endpoint, recovered since an hour ago: only
         // it (the first succeeded) gets a manual attempt.
-        submit(&app, &key, &url).await;
+        submit(&app, &url, "Managed").await;
         receiver.wait_for(4).await;
         let second = newest_after(&app, &key, 1).await;
         assert_eq!(second["status"], "failed");
@@ -444,7 +420,7 @@ async fn replay_recover_and_enable_make_new_attempts() {
         // enabling the endpoint sends it.
         let gone_url = format!("{url}/gone");
         receiver.push(Reply::status(410));
-        submit(&app, &key, &gone_url).await;
+        submit(&app, &gone_url, "Managed").await;
         receiver.wait_for(6).await;
         let endpoints = until(&app, &key, ENDPOINTS, |page| {
             items(page)
@@ -458,7 +434,7 @@ async fn replay_recover_and_enable_make_new_attempts() {
             .unwrap()
             .clone();
         assert_eq!(gone["disabled_reason"], "gone");
-        submit(&app, &key, &gone_url).await;
+        submit(&app, &gone_url, "Managed").await;
         let waiting = until(
             &app,
             &key,
@@ -494,11 +470,11 @@ async fn replay_recover_and_enable_make_new_attempts() {
 #[tokio::test]
 async fn scopes_malformed_ids_and_other_tenants_are_refused_in_the_surfaces_shape() {
     for backend in backends() {
-        let app = spawn_with(backend, config()).await;
+        let app = spawn_with(backend, webhook_config()).await;
         let key = app.test_key.clone();
         let receiver = WebhookReceiver::start().await;
         receiver.set_fallback(Reply::status(400));
-        submit(&app, &key, &receiver.url()).await;
+        submit(&app, &receiver.url(), "Managed").await;
         receiver.wait_for(1).await;
         let delivery = newest_after(&app, &key, 1).await;
         let (id, endpoint) = (field(&delivery, "id"), field(&delivery, "endpoint_id"));
@@ -934,7 +910,7 @@ async fn pilots_refusal(response: reqwest::Response) -> (StatusCode, String) {
 #[tokio::test]
 async fn a_pilots_notify_url_is_set_changed_and_cleared() {
     for backend in backends() {
-        let app = spawn_with(backend, config()).await;
+        let app = spawn_with(backend, webhook_config()).await;
         let key = app.live_key.clone();
         let created =
             create_pilot(&app, &key, json!({"notifyUrl": "http://127.0.0.1:9/runs"})).await;
@@ -1016,7 +992,7 @@ async fn a_notify_url_needs_https_and_a_public_address_unless_the_server_allows_
         // Without `[webhooks] allow_http`: no plain http, even to an allowed address.
         let strict = spawn_with(backend, test_config()).await;
         // Without `[outbound] allow_list`: no loopback, even over plain http allowed.
-        let mut public_only = config();
+        let mut public_only = webhook_config();
         public_only.outbound = pilot_outbound::OutboundPolicy::default();
         let public_only = spawn_with(backend, public_only).await;
         for (app, url, says) in [
@@ -1067,7 +1043,7 @@ async fn a_notify_url_needs_https_and_a_public_address_unless_the_server_allows_
 #[tokio::test]
 async fn run_events_are_signed_with_the_environments_secret_which_rotates() {
     for backend in backends() {
-        let app = spawn_with(backend, config()).await;
+        let app = spawn_with(backend, webhook_config()).await;
         let key = app.live_key.clone();
         let receiver = WebhookReceiver::start().await;
         let created: Value = create_pilot(&app, &key, json!({"notifyUrl": receiver.url()}))
