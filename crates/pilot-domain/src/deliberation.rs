@@ -227,7 +227,8 @@ pub struct SubmissionBody {
     #[schema(value_type = Option<UseCase>)]
     pub use_case: Option<Value>,
     /// An `https://` URL for the signed terminal-state callback; private and
-    /// loopback addresses are refused. Leave it out to poll instead.
+    /// loopback addresses are refused. Leave it out to poll instead. (A server
+    /// with `[webhooks] allow_http`, for development, takes `http://` too.)
     #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]://")]
     pub webhook_url: Option<Value>,
     /// Opaque JSON, at most 4 KB serialized; echoed in the webhook.
@@ -282,8 +283,8 @@ impl Submission {
 
     /// A submission from parts already typed (a pilot's `deliberate` step has parsed
     /// its mode, use case and difficulty), held to the rules a body is: the
-    /// question's length ([`check_question`], after trimming), an `https://`
-    /// `webhook_url` of bounded length, `metadata` a JSON object of at most
+    /// question's length ([`check_question`], after trimming), an `https://` (or
+    /// `http://`) `webhook_url` of bounded length, `metadata` a JSON object of at most
     /// [`MAX_METADATA_BYTES`].
     pub fn new(
         question: &str,

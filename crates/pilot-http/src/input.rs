@@ -96,6 +96,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonInput<T
     }
 }
 
+/// A request that takes no body, for its `Idempotency-Key` alone. Whatever body
+/// comes is read (bounded like any) into the fingerprint, and not looked at.
+pub struct NoBodyInput {
+    pub idempotency: Option<Idempotency>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for NoBodyInput {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let key = idempotency_key(request.method(), request.headers())?;
+        let body = Read::body(request, state, key).await?;
+        Ok(NoBodyInput {
+            idempotency: body.idempotency,
+        })
+    }
+}
+
 /// A body read whole, with its headers and the request's idempotency key over it.
 struct Read {
     headers: HeaderMap,

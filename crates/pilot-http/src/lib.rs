@@ -46,6 +46,7 @@ pub mod stream_slots;
 pub mod strict_headers;
 pub mod surface;
 pub mod timeouts;
+mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{Extension, Router};

@@ -7,7 +7,9 @@
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::{AppState, deliberations, health, hooks, me, metrics, openapi, pilots, runs, secrets};
+use crate::{
+    AppState, deliberations, health, hooks, me, metrics, openapi, pilots, runs, secrets, webhooks,
+};
 
 /// Where the Pilots surface is mounted.
 pub const PILOTS: &str = "/api/v1";
@@ -38,7 +40,8 @@ pub fn all() -> Routes {
         hooks: OpenApiRouter::new().routes(routes!(hooks::webhook)),
         deliberations: OpenApiRouter::new()
             .routes(routes!(me::deliberations_me))
-            .merge(deliberations::routes()),
+            .merge(deliberations::routes())
+            .merge(webhooks::routes()),
         outside: OpenApiRouter::new()
             .routes(routes!(health::healthz))
             .routes(routes!(health::readyz))

@@ -48,6 +48,7 @@ pub mod runs;
 pub mod secrets;
 pub mod triggers;
 pub mod views;
+pub mod webhooks;
 
 pub use accounts::{
     DEFAULT_WORKSPACE, MALFORMED, MISSING, NewKey, Operator, REVOKED, STARTER_TEST_CREDITS,
@@ -59,3 +60,4 @@ pub use idempotency::{Idempotency, IdempotencyKey};
 pub use limits::LimitsConfig;
 pub use operations::{Operations, Policy, Services};
 pub use rate_limit::RateLimitState;
+pub use webhooks::WebhooksConfig;

@@ -17,6 +17,7 @@ use pilot_outbound::OutboundClient;
 use pilot_store::{RateLimit, Store};
 
 use crate::views::pilot::Links;
+use crate::webhooks::WebhooksConfig;
 
 /// What the operations reach.
 pub struct Services {
@@ -28,7 +29,8 @@ pub struct Services {
     pub models: Arc<Models>,
     /// Drafts a pilot's steps from its description.
     pub drafter: Drafter,
-    /// Checks `webhook_url`s: HTTPS only, no private or special addresses.
+    /// Checks `webhook_url`s and pilots' `notifyUrl`s: no private or special
+    /// addresses, and HTTPS only unless `[webhooks] allow_http`.
     pub webhook_guard: OutboundClient,
 }
 
@@ -51,6 +53,8 @@ pub struct Policy {
     pub idempotency_ttl_ms: i64,
     /// Estimates, guardrails, the processing budget.
     pub deliberations: DeliberationsConfig,
+    /// `[webhooks]`: how long attempts are kept (housekeeping purges older ones).
+    pub webhooks: WebhooksConfig,
 }
 
 /// Every use case, once (see the crate docs).

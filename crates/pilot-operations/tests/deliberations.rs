@@ -285,6 +285,25 @@ async fn credits_and_guardrails_refuse_with_nothing_charged() {
             error.message.starts_with("webhook_url is not allowed"),
             "{error}"
         );
+        // So is plain http, by the same guard (it requires https unless
+        // `[webhooks] allow_http`).
+        let plain = s
+            .ops
+            .submit_deliberation(
+                &test.principal,
+                Ok(body(
+                    json!({"question": QUESTION, "webhook_url": "http://example.com/h"}),
+                )),
+                None,
+            )
+            .await;
+        let error = plain.result.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Validation);
+        assert!(
+            error.message.starts_with("webhook_url is not allowed")
+                && error.message.contains("use https"),
+            "{error}"
+        );
         let balance = s
             .store
             .balance(s.workspace, Environment::Test)

@@ -41,7 +41,8 @@ pub struct App {
     pub outbound: Arc<OutboundClient>,
     /// What `email` steps send through.
     pub mailer: Arc<Mailer>,
-    /// The outbound guard with HTTPS required, for `webhook_url`s.
+    /// The outbound guard for `webhook_url`s and `notifyUrl`s: HTTPS required unless
+    /// `[webhooks] allow_http`.
     pub webhook_guard: OutboundClient,
     /// Runs deliberations (the `deliberate` job).
     pub pipeline: Arc<Pipeline>,
@@ -83,7 +84,7 @@ impl App {
             require_https: !config.webhooks.allow_http,
             ..config.outbound.clone()
         })
-        .context("building the webhook guard from [outbound]")?;
+        .context("building the webhook guard from [outbound] and [webhooks]")?;
         let delivery_client = OutboundClient::new(DeliveryDeps::client_policy(
             &config.outbound,
             !config.webhooks.allow_http,
@@ -149,6 +150,7 @@ impl App {
                 deliberation_reads: limits.deliberation_reads(),
                 idempotency_ttl_ms: limits.idempotency_ttl_ms(),
                 deliberations: self.config.deliberations.clone(),
+                webhooks: self.config.webhooks.clone(),
             },
         )
     }

@@ -59,6 +59,16 @@ pub enum Command {
     /// Grant credits, or show a workspace environment's balance and ledger.
     #[command(subcommand)]
     Credits(CreditsCommand),
+    /// Webhook deliveries of a workspace environment: list, show with their
+    /// attempts, replay.
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
+    /// Webhook endpoints of a workspace environment: list, enable, recover.
+    #[command(subcommand)]
+    Endpoints(EndpointsCommand),
+    /// Webhook settings of a workspace environment: the run events' signing secret.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Print the commented default configuration.
     DefaultConfig,
     /// Print the OpenAPI 3.1 document of both APIs (the committed `openapi.json` is
@@ -119,6 +129,92 @@ pub struct CreditsTarget {
     /// Live and test credits are separate balances.
     #[arg(long = "env", value_enum)]
     pub env: EnvArg,
+}
+
+/// Whose webhooks a command reads or steers.
+#[derive(Debug, Args)]
+pub struct WebhooksTarget {
+    /// The workspace's name.
+    #[arg(long, default_value = "default")]
+    pub workspace: String,
+    /// Live and test keep their own deliveries, endpoints and signing secrets.
+    #[arg(long = "env", value_enum)]
+    pub env: EnvArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List deliveries, newest first.
+    List {
+        #[command(flatten)]
+        target: WebhooksTarget,
+        /// Only this state: pending, succeeded, failed, dead or disabled.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only deliveries to this endpoint (wep_…).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Only deliveries older than this one (dlv_…): the next page.
+        #[arg(long)]
+        before: Option<String>,
+        /// How many, 1 to 100.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Show a delivery with every attempt kept.
+    Show {
+        #[command(flatten)]
+        target: WebhooksTarget,
+        /// The delivery's id (dlv_…).
+        id: String,
+    },
+    /// Send a delivery once more, now (a manual attempt; the retry schedule is
+    /// left as it is).
+    Replay {
+        #[command(flatten)]
+        target: WebhooksTarget,
+        /// The delivery's id (dlv_…).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EndpointsCommand {
+    /// List endpoints with their state, failures, last success and last failure.
+    List {
+        #[command(flatten)]
+        target: WebhooksTarget,
+    },
+    /// Re-enable an endpoint; the deliveries that waited for it go out.
+    Enable {
+        #[command(flatten)]
+        target: WebhooksTarget,
+        /// The endpoint's id (wep_…).
+        id: String,
+    },
+    /// Replay every dead or failed delivery of an endpoint since an instant.
+    Recover {
+        #[command(flatten)]
+        target: WebhooksTarget,
+        /// The endpoint's id (wep_…).
+        id: String,
+        /// RFC 3339, at most 14 days back, e.g. 2026-04-29T10:00:00Z.
+        #[arg(long)]
+        since: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Print the signing secret of run.completed / run.failed deliveries (made now
+    /// if there is none).
+    Secret {
+        #[command(flatten)]
+        target: WebhooksTarget,
+        /// Replace it with a new one first: deliveries signed from now on use it.
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

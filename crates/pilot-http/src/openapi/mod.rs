@@ -113,6 +113,11 @@ fn base(public_url: &str) -> OpenApi {
                 "Deliberations",
                 "A five-persona AI panel with credits, idempotency and rate limits (`/v1/api`).",
             ),
+            tag(
+                "Webhooks",
+                "Deliveries of events to your URLs and the endpoints they go to: inspect, \
+                 replay, recover, re-enable (`/v1/api`).",
+            ),
             tag("Account", "What a key resolves to."),
             tag(
                 "Operations",

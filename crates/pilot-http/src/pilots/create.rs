@@ -27,7 +27,9 @@ use crate::reply;
         (status = 403, description = "The key lacks `pilots:write`, or the steps hold a \
                                       `deliberate` step and it lacks `deliberations:write`."),
         (status = 415, description = "The body is not sent as JSON."),
-        (status = 422, description = "The body does not fit: every problem is named."),
+        (status = 422, description = "The body does not fit: every problem is named (a \
+                                      `notifyUrl` that is not https, or whose host is a \
+                                      private or special address, included)."),
         (status = 429, description = "Over 60 creations a minute in this workspace."),
         (status = 503, description = "Drafting needs a model, and none is configured for \
                                       the key's environment (or it is unavailable)."),

@@ -1,4 +1,5 @@
-//! `PATCH /api/v1/pilots/{id}`: change title, description, steps, status or trigger.
+//! `PATCH /api/v1/pilots/{id}`: change title, description, steps, status, trigger or
+//! notify URL.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -17,7 +18,8 @@ use crate::input::JsonInput;
     tag = "Pilots",
     summary = "Change a pilot",
     description = "Any of the create fields, validated as on create; an absent one is left \
-                   as it is. Changing `triggerType` issues a new webhook URL or address.",
+                   as it is. Changing `triggerType` issues a new webhook URL or address; \
+                   `notifyUrl: null` stops run events.",
     params(("id" = i64, Path, minimum = 1, description = "The pilot's id: a plain decimal number, as the API returns it.")),
     request_body = UpdatePilot,
     responses(
@@ -27,7 +29,9 @@ use crate::input::JsonInput;
                                       `deliberate` step and it lacks `deliberations:write`."),
         (status = 404, description = "No such pilot in this workspace and environment."),
         (status = 415, description = "The body is not sent as JSON."),
-        (status = 422, description = "The body does not fit: every problem is named."),
+        (status = 422, description = "The body does not fit: every problem is named (a \
+                                      `notifyUrl` that is not https, or whose host is a \
+                                      private or special address, included)."),
     )
 )]
 pub async fn update(

@@ -37,7 +37,7 @@ pub fn unknown_workspace(name: &str) -> OpError {
 
 impl Operations {
     /// The workspace named `name`, which an operator's use case acts on.
-    async fn operated_workspace(&self, name: &str) -> Result<WorkspaceRecord, OpError> {
+    pub(crate) async fn operated_workspace(&self, name: &str) -> Result<WorkspaceRecord, OpError> {
         self.store()
             .find_workspace(name)
             .await?

@@ -93,11 +93,7 @@ impl Operations {
         caller: &str,
     ) -> Result<Submitted, OpError> {
         if let Some(url) = &submission.webhook_url {
-            self.services()
-                .webhook_guard
-                .check_url(url)
-                .await
-                .map_err(|e| OpError::validation(format!("webhook_url is not allowed: {e}")))?;
+            self.check_webhook_url("webhook_url", url).await?;
         }
         self.screen_question(who, caller, &submission.question)
             .await?;

@@ -1,7 +1,9 @@
 //! Creating a pilot: its steps drafted from the description by the drafter model,
 //! unless the client sends them. Steps holding a `deliberate` step, sent or drafted,
 //! also need `deliberations:write` ([`super::steps_scope`]); the creating key is
-//! recorded as the one that set the steps. Creations are rate-limited per workspace.
+//! recorded as the one that set the steps. A `notifyUrl` is checked by the webhook
+//! guard, and makes sure the tenant has a signing secret for its run events.
+//! Creations are rate-limited per workspace.
 
 use pilot_domain::{Principal, Scope};
 use pilot_engine::drafting::{DraftError, DraftRequest};
@@ -16,6 +18,7 @@ use crate::error::{ErrorCode, OpError};
 use crate::idempotency::Idempotency;
 use crate::operations::Operations;
 use crate::views::PilotDetail;
+use crate::webhooks::Tenant;
 
 impl Operations {
     /// `POST /api/v1/pilots`. `request` is the body as the transport decoded it, or
@@ -66,6 +69,14 @@ impl Operations {
         if let Some(steps) = &given_steps {
             steps_scope::require(who, steps)?;
         }
+        let notify_url = request
+            .notify_url
+            .as_deref()
+            .map(input::notify_url)
+            .transpose()?;
+        if let Some(url) = notify_url {
+            self.check_webhook_url("notifyUrl", url).await?;
+        }
         self.enforce(
             &format!("pilots:create:{}", who.workspace_id),
             self.policy().pilot_creates,
@@ -97,6 +108,10 @@ impl Operations {
                 drafted
             }
         };
+        if notify_url.is_some() {
+            // Its runs' events are signed with the tenant's secret from the first.
+            self.ensure_signing_secret(Tenant::of(who)).await?;
+        }
         let pilot = NewPilot {
             title,
             description,
@@ -104,7 +119,7 @@ impl Operations {
             trigger,
             steps: steps.to_value(),
             steps_key_id: Some(who.key_id),
-            notify_url: None,
+            notify_url: notify_url.map(str::to_owned),
         };
         let created = self
             .store()

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use pilot_domain::deliberation::MAX_WEBHOOK_URL_CHARS;
 use pilot_domain::pilot::check_description;
 use pilot_domain::{
     MasterKey, PilotStatus, Schedule, Steps, Title, TriggerType, UnixMillis, WebhookToken,
@@ -46,6 +47,13 @@ pub struct CreatePilot {
     /// For `triggerType: "schedule"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleBody>,
+    /// Where each run's `run.completed` / `run.failed` event is delivered, signed
+    /// with the workspace environment's signing secret: an `https://` URL (plain
+    /// `http://` only on a server with `[webhooks] allow_http`), at most 2,048
+    /// characters, whose host is no private, loopback or other special address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]://")]
+    pub notify_url: Option<String>,
 }
 
 /// `PATCH /api/v1/pilots/{id}`: any of the create fields; an absent one is left as
@@ -74,6 +82,24 @@ pub struct UpdatePilot {
     pub steps: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleBody>,
+    /// A new notify URL, as on create; `null` stops run events.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]://")]
+    pub notify_url: Option<Option<String>>,
+}
+
+/// A field that was sent, `null` included (`Some(None)`); with `#[serde(default)]`
+/// an absent one is `None`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A schedule trigger: a cron expression and its IANA time zone.
@@ -108,6 +134,17 @@ pub(crate) fn status(raw: Option<&str>) -> Result<PilotStatus, OpError> {
     raw.map_or(Ok(PilotStatus::Active), |raw| {
         raw.parse().map_err(OpError::validation)
     })
+}
+
+/// `notifyUrl`'s length; its scheme and host are the webhook guard's
+/// (`Operations::check_webhook_url`).
+pub(crate) fn notify_url(raw: &str) -> Result<&str, OpError> {
+    if raw.chars().count() > MAX_WEBHOOK_URL_CHARS {
+        return Err(OpError::validation(format!(
+            "notifyUrl must be at most {MAX_WEBHOOK_URL_CHARS} characters"
+        )));
+    }
+    Ok(raw)
 }
 
 pub(crate) fn steps(raw: &Value) -> Result<Steps, OpError> {

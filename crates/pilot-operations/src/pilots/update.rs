@@ -1,7 +1,8 @@
-//! Changing a pilot: title, description, steps, status or trigger. Every field is
-//! validated as on create; an absent field is left as it is. New steps holding a
-//! `deliberate` step also need `deliberations:write`, and the patching key becomes
-//! the one that set the steps.
+//! Changing a pilot: title, description, steps, status, trigger or notify URL
+//! (`null` clears it). Every field is validated as on create; an absent field is
+//! left as it is. New steps holding a `deliberate` step also need
+//! `deliberations:write`, and the patching key becomes the one that set the steps.
+//! A new notify URL makes sure the tenant has a signing secret for its run events.
 
 use pilot_domain::{Principal, Scope};
 use pilot_store::PilotPatch;
@@ -12,6 +13,7 @@ use crate::authorize;
 use crate::error::OpError;
 use crate::operations::Operations;
 use crate::views::PilotDetail;
+use crate::webhooks::Tenant;
 
 impl Operations {
     /// `PATCH /api/v1/pilots/{id}`.
@@ -34,6 +36,14 @@ impl Operations {
         if let Some(steps) = &steps {
             steps_scope::require(who, steps)?;
         }
+        let notify_url = match &request.notify_url {
+            Some(Some(url)) => {
+                let url = input::notify_url(url)?;
+                self.check_webhook_url("notifyUrl", url).await?;
+                Some(Some(url.to_owned()))
+            }
+            cleared => cleared.clone(),
+        };
         let mut patch = PilotPatch {
             title: request.title.as_deref().map(input::title).transpose()?,
             description: request
@@ -49,7 +59,7 @@ impl Operations {
             steps_key_id: steps.as_ref().map(|_| who.key_id),
             steps: steps.map(|s| s.to_value()),
             trigger: None,
-            notify_url: None,
+            notify_url,
         };
         // A new trigger type or schedule replaces the trigger; the same type without
         // new settings keeps its token or address.
@@ -67,6 +77,10 @@ impl Operations {
                 now,
                 self.policy().min_schedule_interval,
             )?);
+        }
+        if matches!(patch.notify_url, Some(Some(_))) {
+            // Its runs' events are signed with the tenant's secret from the first.
+            self.ensure_signing_secret(Tenant::of(who)).await?;
         }
         let updated = self
             .store()

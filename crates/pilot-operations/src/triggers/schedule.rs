@@ -27,6 +27,8 @@ const BATCH: u32 = 100;
 pub struct HousekeepingReport {
     pub idempotency_keys: u64,
     pub rate_limit_buckets: u64,
+    /// Webhook attempts older than `webhooks.attempt_retention_days`.
+    pub webhook_attempts: u64,
 }
 
 impl Operations {
@@ -69,15 +71,18 @@ impl Operations {
         Ok(run.is_some())
     }
 
-    /// Purges idempotency keys past their TTL and rate-limit buckets that are full
-    /// again (idempotent `DELETE`s, harmless when several nodes run them).
+    /// Purges idempotency keys past their TTL, rate-limit buckets that are full
+    /// again and webhook attempts past their retention (idempotent `DELETE`s,
+    /// harmless when several nodes run them).
     #[tracing::instrument(name = "housekeeping", skip_all)]
     pub async fn housekeeping(&self) -> Result<HousekeepingReport, OpError> {
         let now = self.now();
         let before = UnixMillis(now.0.saturating_sub(self.idempotency_ttl_ms()));
+        let attempts_before = now.plus_ms(-self.policy().webhooks.attempt_retention_ms());
         Ok(HousekeepingReport {
             idempotency_keys: self.store().purge_idempotency(before).await?,
             rate_limit_buckets: self.store().purge_rate_limits(now).await?,
+            webhook_attempts: self.store().purge_attempts(attempts_before).await?,
         })
     }
 }

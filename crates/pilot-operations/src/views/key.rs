@@ -77,6 +77,9 @@ fn expose_token<S: Serializer>(token: &ApiKeyToken, serializer: S) -> Result<S::
     serializer.serialize_str(token.expose())
 }
 
-fn expose_secret<S: Serializer>(secret: &WebhookSecret, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn expose_secret<S: Serializer>(
+    secret: &WebhookSecret,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secret.expose())
 }

@@ -4,8 +4,9 @@
 //!
 //! Each resource keeps its surface's conventions (DESIGN §2): pilots and runs read
 //! camelCase with integer ids and Unix seconds (`pilot.rs`, `run.rs`,
-//! `secret.rs`), deliberations snake_case with `del_` ids and RFC 3339 instants
-//! (`deliberation.rs`). What operators manage — workspaces, keys, credits
+//! `secret.rs`), deliberations and the webhooks they are delivered by snake_case
+//! with prefixed ids (`del_`, `dlv_`, `wep_`) and RFC 3339 instants (`deliberation.rs`,
+//! `webhook.rs`). What operators manage — workspaces, keys, credits
 //! (`workspace.rs`, `key.rs`, `credits.rs`) — belongs to no API surface: snake_case,
 //! integer ids, Unix milliseconds. Fields are declared in alphabetical order on purpose: the
 //! surfaces answered sorted JSON objects before these views existed, and clients
@@ -19,6 +20,7 @@ pub mod key;
 pub mod pilot;
 pub mod run;
 pub mod secret;
+pub mod webhook;
 pub mod workspace;
 
 pub use account::{BalanceView, KeyInfo, MeView};
@@ -32,4 +34,8 @@ pub use key::{IssuedKey, KeyList, KeyRevoked, KeyView};
 pub use pilot::{PilotDetail, PilotList, PilotSummary, ScheduleView};
 pub use run::{RetryQueued, RunPage, RunQueued, RunView, StepResultView};
 pub use secret::{SecretList, SecretView, SecretWritten};
+pub use webhook::{
+    AttemptView, DeliveryDetailView, DeliveryPage, DeliveryView, EndpointEnabled, EndpointList,
+    EndpointView, RecoveryQueued, SigningSecretView,
+};
 pub use workspace::{WorkspaceCreated, WorkspaceList, WorkspaceView};

@@ -65,6 +65,9 @@ pub struct PilotDetail {
     pub email_address: Option<String>,
     pub id: i64,
     pub last_run_at: Option<i64>,
+    /// Where run events are delivered, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
     pub run_count: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleView>,
@@ -139,6 +142,7 @@ impl PilotDetail {
                 .map(|local| format!("{local}@{}", links.mail_domain)),
             id: pilot.id.0,
             last_run_at: pilot.last_run_at.map(|t| t.as_secs()),
+            notify_url: pilot.notify_url.clone(),
             run_count: pilot.run_count,
             schedule,
             status: pilot.status.as_str().to_owned(),

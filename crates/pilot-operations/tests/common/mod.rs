@@ -107,6 +107,7 @@ pub async fn setup(db: TestDb, limits: Limits, config: DeliberationsConfig) -> S
             },
             idempotency_ttl_ms: 24 * 3_600_000,
             deliberations: config,
+            webhooks: pilot_operations::WebhooksConfig::default(),
         },
     );
     Setup {

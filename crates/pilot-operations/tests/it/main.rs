@@ -4,3 +4,4 @@
 mod harness;
 mod operators;
 mod spans;
+mod webhooks;

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::harness::operations;
 
 /// Nothing captured — span fields, event fields, messages — contains `needle`.
-fn assert_never_logged(traces: &Traces, needle: &str) {
+pub(crate) fn assert_never_logged(traces: &Traces, needle: &str) {
     for span in traces.spans() {
         assert!(
             !span.fields.values().any(|v| v.contains(needle)),
@@ -97,6 +97,7 @@ async fn a_webhook_firing_names_the_pilots_tenant_never_its_token_or_payload() {
                     status: None,
                     steps: Some(json!([{"id": "t", "type": "transform", "values": {"a": 1}}])),
                     schedule: None,
+                    notify_url: None,
                 }),
                 None,
             )

@@ -3,9 +3,9 @@
 //! parses the arguments and prints; a key is shown once, here, and never again.
 
 use pilot_domain::{ApiKeyId, Scopes, UnixMillis};
-use pilot_operations::{NewKey, OpError, unknown_workspace};
+use pilot_operations::NewKey;
 
-use super::{console, refused};
+use super::{console, refused_in};
 use crate::app::App;
 use crate::cli::KeysCommand;
 use crate::config::Config;
@@ -19,17 +19,6 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
 
 async fn execute(app: &App, command: KeysCommand) -> anyhow::Result<()> {
     let (ops, operator) = console(app);
-    // An unknown workspace is answered with where to find the names.
-    let refused = |workspace: &str| {
-        let unknown = unknown_workspace(workspace);
-        move |error: OpError| {
-            if error == unknown {
-                anyhow::anyhow!("{} (see `pilot workspaces list`)", error.message)
-            } else {
-                refused(error)
-            }
-        }
-    };
     match command {
         KeysCommand::Create {
             workspace,
@@ -49,7 +38,7 @@ async fn execute(app: &App, command: KeysCommand) -> anyhow::Result<()> {
             let issued = ops
                 .issue_key(&operator, &workspace, key)
                 .await
-                .map_err(refused(&workspace))?;
+                .map_err(refused_in(&workspace))?;
             println!(
                 "created key {} ({}) in workspace {}",
                 issued.key.id, issued.key.prefix, issued.workspace
@@ -66,7 +55,7 @@ async fn execute(app: &App, command: KeysCommand) -> anyhow::Result<()> {
             let listed = ops
                 .list_keys(&operator, &workspace, environment.map(Into::into))
                 .await
-                .map_err(refused(&workspace))?;
+                .map_err(refused_in(&workspace))?;
             println!(
                 "{:<6} {:<5} {:<14} {:<21} {:<10} name / scopes",
                 "id", "env", "prefix", "created", "state"
@@ -93,7 +82,7 @@ async fn execute(app: &App, command: KeysCommand) -> anyhow::Result<()> {
             let revoked = ops
                 .revoke_key(&operator, &workspace, ApiKeyId(id))
                 .await
-                .map_err(refused(&workspace))?;
+                .map_err(refused_in(&workspace))?;
             println!("revoked key {}", revoked.id);
         }
     }

@@ -5,14 +5,17 @@
 mod ask;
 mod credits;
 mod default_config;
+mod deliveries;
+mod endpoints;
 mod keys;
 mod migrate;
 mod serve;
 mod usage;
+mod webhooks;
 mod worker;
 mod workspaces;
 
-use pilot_operations::{ErrorKind, OpError, Operations, Operator};
+use pilot_operations::{ErrorKind, OpError, Operations, Operator, unknown_workspace};
 use tracing_subscriber::EnvFilter;
 
 use crate::app::App;
@@ -40,6 +43,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ask(args) => ask::run(config, args).await,
         Command::Usage(args) => usage::run(config, args).await,
         Command::Credits(command) => credits::run(config, command).await,
+        Command::Deliveries(command) => deliveries::run(config, command).await,
+        Command::Endpoints(command) => endpoints::run(config, command).await,
+        Command::Webhooks(command) => webhooks::run(config, command).await,
         Command::Bench(BenchCommand::Queue(args)) => crate::bench::queue::run(config, args).await,
         Command::Bench(BenchCommand::Runs(args)) => crate::bench::runs::run(config, args).await,
         Command::Bench(BenchCommand::Deliveries(args)) => {
@@ -77,5 +83,18 @@ fn refused(error: OpError) -> anyhow::Error {
     match error.kind {
         ErrorKind::Internal => anyhow::anyhow!("the store failed; see the error logged above"),
         _ => anyhow::anyhow!(error.message),
+    }
+}
+
+/// [`refused`], for a command naming `workspace`: an unknown one is answered with
+/// where to find the names.
+fn refused_in(workspace: &str) -> impl Fn(OpError) -> anyhow::Error {
+    let unknown = unknown_workspace(workspace);
+    move |error: OpError| {
+        if error == unknown {
+            anyhow::anyhow!("{} (see `pilot workspaces list`)", error.message)
+        } else {
+            refused(error)
+        }
     }
 }

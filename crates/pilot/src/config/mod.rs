@@ -5,9 +5,6 @@
 //! ([`moved_keys`]), with a notice ([`Config::deprecations`]).
 
 mod moved_keys;
-mod webhooks;
-
-pub use webhooks::WebhooksConfig;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,7 +16,7 @@ use pilot_engine::deliberation::config::DeliberationsConfig;
 use pilot_engine::steps::email::SmtpConfig;
 use pilot_http::HttpConfig;
 use pilot_models::ModelsConfig;
-use pilot_operations::LimitsConfig;
+use pilot_operations::{LimitsConfig, WebhooksConfig};
 use pilot_outbound::OutboundPolicy;
 use pilot_smtp::SmtpListenConfig;
 use pilot_store::StoreOptions;
@@ -46,6 +43,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "email_trigger",
     "deliberations",
     "limits",
+    "webhooks",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -267,6 +265,7 @@ impl std::fmt::Debug for Config {
             .field("log", &self.log)
             .field("models", &self.models)
             .field("limits", &self.limits)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -303,6 +302,7 @@ mod tests {
         assert_eq!(config.email_trigger, SmtpListenConfig::default());
         assert_eq!(config.deliberations, DeliberationsConfig::default());
         assert_eq!(config.limits, LimitsConfig::default());
+        assert_eq!(config.webhooks, WebhooksConfig::default());
         assert!(config.deprecations().is_empty());
         let store = StoreOptions::default();
         assert_eq!(config.store.max_connections, store.max_connections);
@@ -330,6 +330,30 @@ mod tests {
             assert_eq!(config.queue.lease_ms, 7000);
             assert!(config.uses_postgres());
             assert!(!format!("{config:?}").contains("secret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn webhooks_come_from_the_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "hooks.toml",
+                "[webhooks]\nattempt_retention_days = 7\ntimeout_ms = 2500",
+            )?;
+            jail.set_env("PILOT_WEBHOOKS__ALLOW_HTTP", "true");
+            let config =
+                Config::load(Some(Path::new("hooks.toml")), &Overrides::default()).unwrap();
+            assert_eq!(
+                config.webhooks,
+                WebhooksConfig {
+                    allow_http: true,
+                    attempt_retention_days: 7,
+                    timeout_ms: 2500,
+                }
+            );
+            jail.create_file("typo.toml", "[webhooks]\nallow_htp = true")?;
+            assert!(Config::load(Some(Path::new("typo.toml")), &Overrides::default()).is_err());
             Ok(())
         });
     }

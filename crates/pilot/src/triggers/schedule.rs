@@ -1,7 +1,8 @@
 //! The schedule trigger's timer: every `pilots.scheduler_interval_ms` it asks
 //! [`Operations::fire_due_schedules`] to fire the ticks that have come, and once an
-//! hour [`Operations::housekeeping`] to purge expired idempotency keys and refilled
-//! rate-limit buckets; it stops when told to shut down.
+//! hour [`Operations::housekeeping`] to purge expired idempotency keys, refilled
+//! rate-limit buckets and webhook attempts past `webhooks.attempt_retention_days`;
+//! it stops when told to shut down.
 //!
 //! Every node runs one. That is safe because the operation fires each tick once
 //! across nodes (the store moves a pilot's `next_fire_at` and creates the run in one
@@ -74,6 +75,12 @@ impl ScheduleTimer {
                     tracing::info!(
                         purged = report.rate_limit_buckets,
                         "refilled rate-limit buckets purged"
+                    );
+                }
+                if report.webhook_attempts > 0 {
+                    tracing::info!(
+                        purged = report.webhook_attempts,
+                        "webhook attempts past their retention purged"
                     );
                 }
             }

@@ -22,13 +22,13 @@ fn pilot(dir: &Path, args: &[&str]) -> (String, String, bool) {
     )
 }
 
-fn ok(dir: &Path, args: &[&str]) -> Vec<String> {
+pub(crate) fn ok(dir: &Path, args: &[&str]) -> Vec<String> {
     let (stdout, stderr, success) = pilot(dir, args);
     assert!(success, "pilot {args:?} failed: {stderr}");
     stdout.lines().map(str::to_owned).collect()
 }
 
-fn refused(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn refused(dir: &Path, args: &[&str]) -> String {
     let (stdout, stderr, success) = pilot(dir, args);
     assert!(!success, "pilot {args:?} should fail");
     assert_eq!(stdout, "", "nothing on stdout");
@@ -36,7 +36,7 @@ fn refused(dir: &Path, args: &[&str]) -> String {
 }
 
 /// The text after `label` on the line that has it.
-fn after<'a>(lines: &'a [String], label: &str) -> &'a str {
+pub(crate) fn after<'a>(lines: &'a [String], label: &str) -> &'a str {
     lines
         .iter()
         .find_map(|line| line.trim_start().strip_prefix(label))

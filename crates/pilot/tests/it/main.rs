@@ -26,3 +26,4 @@ mod sink;
 mod slow_clients;
 mod strict_parsing;
 mod webhooks;
+mod webhooks_manage;
