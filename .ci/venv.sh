@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .ci/venv, or brings it up to date, with the pins of .ci/requirements.txt:
-# schemathesis for .ci/schemathesis.sh, standardwebhooks for .ci/verify_webhooks.py.
+# schemathesis for .ci/schemathesis.sh, standardwebhooks for .ci/verify_webhooks.py,
+# mcp for .ci/mcp/client.py.
 # Cheap when nothing changed: the venv remembers the requirements it was built from.
 #
 #   .ci/venv.sh && .ci/venv/bin/python .ci/verify_webhooks.py DIR
