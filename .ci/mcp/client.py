@@ -11,7 +11,8 @@ a deliberation completed and one blocked, every successful result's
 structuredContent against the tool's outputSchema and as the text item, scopes
 hiding the write tools, another workspace's run not found, two protocol
 negotiations, and the HTTP answers to no key, a bad key and a foreign Origin.
-Exits 1 naming every failed check.
+Exits 1 naming every failed check (MCP_CLIENT_TRACEBACKS=1 adds the traceback of a
+session that broke off).
 
 Written against mcp 2.3.0 (pinned in .ci/requirements.txt): `mcp.Client` over
 `mcp.client.streamable_http.streamable_http_client` with an httpx2 client carrying
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import traceback
 from contextlib import asynccontextmanager
@@ -55,6 +57,8 @@ DELIBERATIONS_WRITE_TOOLS = {"submit_deliberation", "replay_delivery"}
 RUN_TERMINAL = {"success", "failed", "filtered", "cancelled", "canceled"}
 # The SDK's default offer on the initialize handshake (mode="legacy").
 HANDSHAKE_VERSION = "2025-11-25"
+# MCP_CLIENT_TRACEBACKS=1 prints the traceback of a session that broke off.
+TRACEBACKS = os.environ.get("MCP_CLIENT_TRACEBACKS") == "1"
 
 
 class Checks:
@@ -74,6 +78,13 @@ class Checks:
 
 
 checks = Checks()
+
+
+def leaf(e: BaseException) -> str:
+    """The first innermost exception of an exception group (anyio's task groups wrap them)."""
+    while isinstance(e, BaseExceptionGroup) and e.exceptions:
+        e = e.exceptions[0]
+    return f"{type(e).__name__}: {e}"
 
 
 def short(value: Any, limit: int = 600) -> str:
@@ -115,7 +126,7 @@ class Session:
         try:
             return await self.client.call_tool(name, args)
         except Exception as e:  # the SDK raises on a result that breaks the outputSchema, too
-            checks.ok(False, f"[{self.label}] {name} {short(args, 200)} answered", f"{type(e).__name__}: {e}")
+            checks.ok(False, f"[{self.label}] {name} {short(args, 200)} answered", leaf(e))
             return None
 
     async def success(self, name: str, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -373,15 +384,17 @@ async def main() -> int:
     try:
         run_id = await full_scope(url, a.key)
     except Exception as e:
-        traceback.print_exc()
-        checks.ok(False, "the full-scope session ran to the end", f"{type(e).__name__}: {e}")
+        if TRACEBACKS:
+            traceback.print_exc()
+        checks.ok(False, "the full-scope session ran to the end", leaf(e))
     steps.append(("other workspace", lambda: other_workspace(url, a.other_key, run_id)))
     for label, step in steps:
         try:
             await step()
         except Exception as e:
-            traceback.print_exc()
-            checks.ok(False, f"the {label} session ran to the end", f"{type(e).__name__}: {e}")
+            if TRACEBACKS:
+                traceback.print_exc()
+            checks.ok(False, f"the {label} session ran to the end", leaf(e))
 
     print(f"\n{checks.passed} checks passed, {len(checks.failures)} failed")
     if checks.failures:

@@ -102,8 +102,11 @@ both http --transport http --header "Authorization: Bearer $key" -- "$url/mcp" |
 if inspector --method tools/list --format json -q --transport http -- "$url/mcp" > "$scratch/nokey.json" 2>&1; then
   echo "FAIL http without a key: tools/list succeeded" >&2
   status=1
-else
+elif grep -qE '"status": ?401|auth_required|Unauthorized' "$scratch/nokey.json"; then
   echo "  ok    http without a key: refused ($(head -c 200 "$scratch/nokey.json"))"
+else
+  echo "FAIL http without a key: refused, but not as a 401: $(head -c 400 "$scratch/nokey.json")" >&2
+  status=1
 fi
 
 # The stdio bridges, each once it is in the tree: a bridge that exists must pass.
