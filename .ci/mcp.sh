@@ -8,7 +8,8 @@
 #
 # The server gets a throwaway SQLite data directory and a free port, and is stopped
 # on exit. Keys: the test key its first start prints (every scope), a test key of the
-# same workspace without pilots:write, and another workspace's test key.
+# same workspace without pilots:write, one without deliberations:write, and another
+# workspace's test key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,18 +67,22 @@ log "pilot serve at $url"
 "$PILOT" keys create --env test --workspace default --name "mcp without pilots:write" \
   --scopes "pilots:read deliberations:read deliberations:write" > "$data/ro.txt"
 read_only_key=$(awk '/^ *key:/ {print $2}' "$data/ro.txt")
+"$PILOT" keys create --env test --workspace default --name "mcp without deliberations:write" \
+  --scopes "pilots:read pilots:write deliberations:read" > "$data/nd.txt"
+no_delib_key=$(awk '/^ *key:/ {print $2}' "$data/nd.txt")
 "$PILOT" workspaces create mcp-other > "$data/other.txt"
 other_key=$(awk '/test key:/ {print $3}' "$data/other.txt")
-[ -n "$read_only_key" ] && [ -n "$other_key" ] || {
+[ -n "$read_only_key" ] && [ -n "$no_delib_key" ] && [ -n "$other_key" ] || {
   echo "could not create the extra keys" >&2
-  cat "$data/ro.txt" "$data/other.txt" >&2
+  cat "$data/ro.txt" "$data/nd.txt" "$data/other.txt" >&2
   exit 1
 }
 
 status=0
 log "MCP Python SDK (.ci/mcp/client.py)"
 "$VENV/bin/python" .ci/mcp/client.py --url "$url" --key "$key" \
-  --read-only-key "$read_only_key" --other-key "$other_key" || status=1
+  --read-only-key "$read_only_key" --no-deliberations-write-key "$no_delib_key" \
+  --other-key "$other_key" || status=1
 log "MCP Inspector (.ci/mcp/inspector.sh)"
 PILOT_BIN="$PILOT" .ci/mcp/inspector.sh "$url" "$key" || status=1
 if [ "$status" -ne 0 ]; then

@@ -5,7 +5,8 @@
         --key pk_test_… --read-only-key pk_test_… --other-key pk_test_…
 
 --key has every scope (test mode: the scripted model answers); --read-only-key lacks
-pilots:write; --other-key belongs to another workspace. Checks, each reported by name:
+pilots:write, --no-deliberations-write-key (optional) deliberations:write;
+--other-key belongs to another workspace. Checks, each reported by name:
 the tool list and its order, every tool's schemas, one pilot created, run and listed,
 a deliberation completed and one blocked, every successful result's
 structuredContent against the tool's outputSchema and as the text item, scopes
@@ -306,6 +307,17 @@ async def read_only(url: str, key: str) -> None:
             await s.success("list_pilots", {})
 
 
+async def no_deliberations_write(url: str, key: str) -> None:
+    print("\n== session with a key without deliberations:write")
+    async with connect(url, key) as client:
+        s = Session(client, "no-deliberations-write")
+        names = [t.name for t in await s.list_tools()]
+        shown = sorted(DELIBERATIONS_WRITE_TOOLS & set(names))
+        checks.ok(not shown, "no submit_deliberation/replay_delivery listed", f"listed {shown}")
+        want = [n for n in ALL_TOOLS if n not in DELIBERATIONS_WRITE_TOOLS]
+        checks.ok(names == want, "the rest listed, in order", f"got {names}, want {want}")
+
+
 async def other_workspace(url: str, key: str, run_id: Any) -> None:
     print("\n== session with another workspace's key")
     async with connect(url, key) as client:
@@ -371,6 +383,9 @@ async def main() -> int:
     p.add_argument("--url", required=True, help="the server's base URL, e.g. http://127.0.0.1:8080")
     p.add_argument("--key", required=True, help="a pk_test_ key with every scope")
     p.add_argument("--read-only-key", required=True, help="a key of the same workspace without pilots:write")
+    p.add_argument(
+        "--no-deliberations-write-key", help="a key of the same workspace without deliberations:write (optional)"
+    )
     p.add_argument("--other-key", required=True, help="a pk_test_ key of another workspace")
     a = p.parse_args()
     url = a.url.rstrip("/")
@@ -380,6 +395,8 @@ async def main() -> int:
         ("negotiation", lambda: negotiation(url, a.key)),
         ("read-only", lambda: read_only(url, a.read_only_key)),
     ]
+    if a.no_deliberations_write_key:
+        steps.append(("no-deliberations-write", lambda: no_deliberations_write(url, a.no_deliberations_write_key)))
     run_id = None
     try:
         run_id = await full_scope(url, a.key)
