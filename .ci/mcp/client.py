@@ -88,6 +88,12 @@ def leaf(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
+def schema_error(e: jsonschema.ValidationError) -> str:
+    if e.validator == "oneOf" and "is valid under each of" in e.message:
+        return "valid under more than one oneOf branch (oneOf needs exactly one)"
+    return short(e.message, 300)
+
+
 def short(value: Any, limit: int = 600) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= limit else text[:limit] + "…"
@@ -102,6 +108,10 @@ async def connect(url: str, key: str, mode: str = "auto"):
             yield client
 
 
+async def _no_sdk_validation(name: str, result: Any) -> None:
+    return None
+
+
 class Session:
     """One connected client, with the tools it listed, checking each call's result."""
 
@@ -109,6 +119,10 @@ class Session:
         self.client = client
         self.label = label
         self.tools: dict[str, Any] = {}
+        # The SDK checks structuredContent against the outputSchema itself and raises,
+        # which would lose the result and end the walk; success() runs the same check
+        # (jsonschema, the schema's own draft) and records it as a named failure instead.
+        client.session.validate_tool_result = _no_sdk_validation  # type: ignore[method-assign]
 
     async def list_tools(self) -> list[Any]:
         tools: list[Any] = []
@@ -151,7 +165,11 @@ class Session:
             checks.ok(
                 not errors,
                 f"[{self.label}] {name} structuredContent validates against its outputSchema",
-                "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5]),
+                "; ".join(
+                    f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {schema_error(e)}"
+                    + (f" (schema at {'/'.join(map(str, e.absolute_schema_path))})" if e.absolute_schema_path else "")
+                    for e in errors[:5]
+                ),
             )
         texts = [c.text for c in result.content if getattr(c, "type", None) == "text"]
         parsed = []
