@@ -53,6 +53,32 @@ ALL_TOOLS = [
     "list_deliveries",
     "replay_delivery",
 ]
+# Each tool's arguments, as the contract names them ("?": optional). The inputSchema
+# must have each as a property and require none of the optional ones.
+CONTRACT_ARGS = {
+    "list_pilots": [],
+    "get_pilot": ["id"],
+    "create_pilot": ["title", "description", "triggerType", "steps?"],
+    "update_pilot": ["id", "title?", "description?", "status?", "steps?"],
+    "run_pilot": ["id", "payload?", "wait_seconds?"],
+    "get_runs": ["id", "limit?", "cursor?"],
+    "get_run": ["id"],
+    "retry_run": ["id", "from?"],
+    "submit_deliberation": [
+        "question",
+        "mode?",
+        "use_case?",
+        "difficulty?",
+        "webhook_url?",
+        "metadata?",
+        "idempotency_key?",
+        "wait_seconds?",
+    ],
+    "get_deliberation": ["id", "include_panel?"],
+    "get_balance": [],
+    "list_deliveries": ["status?", "endpoint?", "before?", "limit?"],
+    "replay_delivery": ["id"],
+}
 PILOTS_WRITE_TOOLS = {"create_pilot", "update_pilot", "run_pilot", "retry_run"}
 DELIBERATIONS_WRITE_TOOLS = {"submit_deliberation", "replay_delivery"}
 RUN_TERMINAL = {"success", "failed", "filtered", "cancelled", "canceled"}
@@ -226,6 +252,22 @@ def check_tool_schemas(tools: list[Any]) -> None:
             f"{tool.name} inputSchema is an object schema",
             short(inp),
         )
+        if tool.name in CONTRACT_ARGS and isinstance(inp, dict):
+            props = set((inp.get("properties") or {}).keys())
+            required = set(inp.get("required") or [])
+            args = CONTRACT_ARGS[tool.name]
+            missing = [a.rstrip("?") for a in args if a.rstrip("?") not in props]
+            checks.ok(
+                not missing,
+                f"{tool.name} inputSchema has the contract's arguments",
+                f"missing {missing}; has {sorted(props)}",
+            )
+            optional = {a.rstrip("?") for a in args if a.endswith("?")}
+            checks.ok(
+                not (optional & required),
+                f"{tool.name} inputSchema requires none of the contract's optional arguments",
+                f"requires {sorted(optional & required)}",
+            )
         bad = [k for k in ("oneOf", "anyOf") if isinstance(inp, dict) and k in inp]
         checks.ok(not bad, f"{tool.name} inputSchema has no top-level oneOf/anyOf", f"has {bad}")
         for label, schema in (("inputSchema", inp), ("outputSchema", out)):
