@@ -311,3 +311,53 @@ async fn tools_call_the_operations_and_errors_name_the_surface_codes() {
         assert_eq!(balance["isError"], false);
     }
 }
+
+/// A 2026-07-28 request: no session and no `initialize`; each request carries the
+/// version, client and capabilities in `_meta` and names its method in headers.
+async fn stateless(app: &TestApp, method: &str, name: Option<&str>, mut params: Value) -> Value {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "pilot-tests", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let mut request = app
+        .client
+        .post(format!("{}/mcp", app.url))
+        .bearer_auth(&app.test_key)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
+    if let Some(name) = name {
+        request = request.header("mcp-name", name);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer = messages(&response.text().await.unwrap()).remove(0);
+    assert!(answer.get("error").is_none(), "{answer}");
+    answer["result"].clone()
+}
+
+#[tokio::test]
+async fn a_2026_07_28_client_is_served_statelessly() {
+    let app = spawn_app(pilot_store::Backend::Sqlite).await;
+    let discovered = stateless(&app, "server/discover", None, json!({})).await;
+    let versions = discovered["supportedVersions"].as_array().unwrap();
+    assert!(versions.contains(&json!("2026-07-28")) && versions.contains(&json!("2025-11-25")));
+    let listed = stateless(&app, "tools/list", None, json!({})).await;
+    let names: Vec<_> = listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ALL_TOOLS);
+    let balance = stateless(
+        &app,
+        "tools/call",
+        Some("get_balance"),
+        json!({"name": "get_balance", "arguments": {}}),
+    )
+    .await;
+    assert_eq!(balance["structuredContent"]["environment"], "test");
+}
