@@ -304,12 +304,13 @@ fn delivery_id() -> JsonObject {
     )])
 }
 
-/// A deliberation as `GET /v1/api/deliberations/{id}` reads it: pending or terminal.
+/// A deliberation as `GET /v1/api/deliberations/{id}` reads it: pending or terminal
+/// (`anyOf`: a terminal view also has every field a pending one requires).
 fn deliberation() -> JsonObject {
     let mut out = Map::new();
     out.insert("type".into(), "object".into());
     out.insert(
-        "oneOf".into(),
+        "anyOf".into(),
         Value::Array(vec![
             Value::Object(schema::of::<PendingView>()),
             Value::Object(schema::of::<TerminalView>()),
