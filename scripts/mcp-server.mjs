@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Pilot's MCP bridge for AI agents (Claude Desktop and the like), in one file with no
-// dependencies: Node 18+ built-ins only (fetch, readline). It is a stdio MCP server
+// dependencies: Node 20+ built-ins only (fetch, readline). It is a stdio MCP server
 // that is only a transport adapter, the same bridge as `pilot mcp`: each JSON-RPC
 // message read from stdin (one per line) is POSTed to a Pilot server's `/mcp`
 // (Streamable HTTP), and what the server answers — one JSON message, an event stream
