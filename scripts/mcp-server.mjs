@@ -20,6 +20,8 @@ const DEFAULT_URL = "http://127.0.0.1:8080";
 const BRIDGE_ERROR = -32000;
 const CLOSING_GRACE_MS = 10_000;
 const ERROR_TEXT_LIMIT = 500;
+const MAX_FRUITLESS_RESUMES = 3;
+const MAX_RETRY_MS = 30_000;
 
 const log = (...parts) => console.error("mcp-server:", ...parts);
 
@@ -39,14 +41,25 @@ export function mcpEndpoint(url) {
 /**
  * A server-sent events parser: feed it text as it arrives, in any pieces; it returns
  * the data of each complete event. Lines end in LF, CRLF or CR; data lines are joined
- * by LF; comments, `event`, `id`, `retry` and events without data are skipped; an
- * event the stream ends inside is dropped.
+ * by LF; comments, `event` and events without data are skipped; an event the stream
+ * ends inside is dropped. `lastEventId` and `retryMs` keep what a broken-off stream is
+ * resumed with.
  */
 export class SseParser {
   #line = "";
   #data = [];
   #afterCr = false;
   #started = false;
+  lastEventId = undefined;
+  retryMs = undefined;
+
+  /** Readies the parser for a resumed stream: the last event id and retry stay. */
+  nextStream() {
+    this.#line = "";
+    this.#data = [];
+    this.#afterCr = false;
+    this.#started = false;
+  }
 
   feed(text) {
     const events = [];
@@ -88,6 +101,8 @@ export class SseParser {
     let value = colon === -1 ? "" : line.slice(colon + 1);
     if (value.startsWith(" ")) value = value.slice(1);
     if (field === "data") this.#data.push(value);
+    else if (field === "id" && !value.includes("\0")) this.lastEventId = value || undefined;
+    else if (field === "retry" && /^[0-9]+$/.test(value)) this.retryMs = Number(value);
   }
 }
 
@@ -242,30 +257,79 @@ class Bridge {
     }
     const type = (response.headers.get("content-type") ?? "").trim().toLowerCase();
     if (type.startsWith("text/event-stream")) {
-      const parser = new SseParser();
-      const decoder = new TextDecoder();
-      const reader = response.body.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          for (const data of parser.feed(decoder.decode(value, { stream: true }))) {
-            this.relayData(data, exchange, answered);
-          }
-          if (
-            exchange.requests.length > 0 &&
-            exchange.requests.every((id) => answered.has(JSON.stringify(id)))
-          ) {
-            break; // every response is in; a server that keeps the stream open is not waited for
-          }
-        }
-      } finally {
-        reader.cancel().catch(() => {});
-      }
+      await this.relayStream(response, exchange, answered);
     } else {
       const text = await response.text();
       if (text.trim() !== "") this.relayData(text, exchange, answered);
     }
+  }
+
+  /**
+   * Relays an event stream until every request in it is answered or it ends. A stream
+   * the server ends early, having given an event id, is resumed with a GET carrying
+   * Last-Event-ID after the retry it asked for, as long as resuming brings events.
+   */
+  async relayStream(response, exchange, answered) {
+    const parser = new SseParser();
+    const allAnswered = () => exchange.requests.every((id) => answered.has(JSON.stringify(id)));
+    let fruitless = 0;
+    for (;;) {
+      const relayed = await this.readStream(response, parser, exchange, answered, allAnswered);
+      if (exchange.requests.length === 0 || allAnswered()) return;
+      const lastEventId = parser.lastEventId;
+      if (lastEventId === undefined) return;
+      fruitless = relayed ? 0 : fruitless + 1;
+      if (fruitless > MAX_FRUITLESS_RESUMES) {
+        log("resuming the server's event stream brings nothing; giving up");
+        return;
+      }
+      const delay = Math.min(parser.retryMs ?? 1000, MAX_RETRY_MS);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      log(`resuming the server's event stream after event ${lastEventId}`);
+      let resumed;
+      try {
+        resumed = await fetch(this.endpoint, {
+          method: "GET",
+          headers: this.headers({ Accept: "text/event-stream", "Last-Event-ID": lastEventId }),
+        });
+      } catch (error) {
+        log(`resuming the server's event stream failed: ${describe(error)}`);
+        continue;
+      }
+      const type = (resumed.headers.get("content-type") ?? "").trim().toLowerCase();
+      if (!resumed.ok || !type.startsWith("text/event-stream")) {
+        log(`the server would not resume its event stream: HTTP ${resumed.status}`);
+        await resumed.body?.cancel().catch(() => {});
+        return;
+      }
+      response = resumed;
+      parser.nextStream();
+    }
+  }
+
+  /** Reads one event stream to its end, or until every request is answered. */
+  async readStream(response, parser, exchange, answered, allAnswered) {
+    let relayed = false;
+    const decoder = new TextDecoder();
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        for (const data of parser.feed(decoder.decode(value, { stream: true }))) {
+          relayed = true;
+          this.relayData(data, exchange, answered);
+        }
+        if (exchange.requests.length > 0 && allAnswered()) {
+          break; // every response is in; a server that keeps the stream open is not waited for
+        }
+      }
+    } catch (error) {
+      log(`the server's event stream broke off: ${describe(error)}`);
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+    return relayed;
   }
 
   relayData(data, exchange, answered) {

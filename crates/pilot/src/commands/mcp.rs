@@ -10,7 +10,8 @@
 //! without an answer (notifications, responses) are forwarded in order, each
 //! delivered before the next line is read. An HTTP or network failure is answered,
 //! for each request it carried, with a JSON-RPC error naming the status and the
-//! server's text. On stdin's end the session, if the server opened one, is closed with
+//! server's text. An event stream the server ends before its response is resumed with
+//! `Last-Event-ID`. On stdin's end the session, if the server opened one, is closed with
 //! `DELETE`.
 //!
 //! `scripts/mcp-server.mjs` is the same bridge in Node; the two behave alike.
@@ -41,6 +42,10 @@ const VERSION_HEADER: &str = "mcp-protocol-version";
 const BRIDGE_ERROR: i64 = -32000;
 /// How long in-flight requests may finish after stdin ends, and `DELETE` may take.
 const CLOSING_GRACE: Duration = Duration::from_secs(10);
+/// How many resumptions of an event stream in a row may bring no message.
+const MAX_FRUITLESS_RESUMES: u32 = 3;
+/// The longest reconnection delay a server may ask for, in milliseconds.
+const MAX_RETRY_MS: u64 = 30_000;
 /// How much of an error body is quoted back.
 const ERROR_TEXT_LIMIT: usize = 500;
 
@@ -231,19 +236,10 @@ impl Exchange {
 impl Bridge {
     /// POSTs one message and relays what the server answers.
     async fn forward(self: Arc<Self>, body: String, exchange: Exchange) {
-        let mut request = self
-            .client
-            .post(&self.endpoint)
+        let request = self
+            .request(Method::POST, "application/json, text/event-stream")
             .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json, text/event-stream")
-            .header(AUTHORIZATION, format!("Bearer {}", self.key))
             .body(body);
-        if let Some(session) = self.session.lock().unwrap().clone() {
-            request = request.header(SESSION_HEADER, session);
-        }
-        if let Some(version) = self.protocol_version.lock().unwrap().clone() {
-            request = request.header(VERSION_HEADER, version);
-        }
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
@@ -292,7 +288,7 @@ impl Bridge {
     /// Writes the messages of one HTTP answer to stdout, noting the responses seen.
     async fn relay(
         &self,
-        mut response: reqwest::Response,
+        response: reqwest::Response,
         exchange: &Exchange,
         answered: &mut HashSet<String>,
     ) {
@@ -320,42 +316,8 @@ impl Bridge {
         if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
             return;
         }
-        let event_stream = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| {
-                value
-                    .trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("text/event-stream")
-            });
-        if event_stream {
-            let mut parser = SseParser::new();
-            loop {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => {
-                        for data in parser.feed(&chunk) {
-                            self.relay_data(&data, exchange, answered);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(error) => {
-                        tracing::error!(error = %error_chain(&error), "pilot mcp: the server's event stream broke off");
-                        break;
-                    }
-                }
-                if !exchange.requests.is_empty()
-                    && exchange
-                        .requests
-                        .iter()
-                        .all(|id| answered.contains(&id.to_string()))
-                {
-                    // Every response is in; the server closes the stream, and a
-                    // server that does not is not waited for.
-                    break;
-                }
-            }
+        if is_event_stream(&response) {
+            self.relay_stream(response, exchange, answered).await;
         } else {
             match response.text().await {
                 Ok(text) if text.trim().is_empty() => {}
@@ -363,6 +325,95 @@ impl Bridge {
                 Err(error) => {
                     tracing::error!(error = %error_chain(&error), "pilot mcp: reading the server's answer failed");
                 }
+            }
+        }
+    }
+
+    /// Relays an event stream until every request in it is answered or it ends. A
+    /// stream the server ends early, having given an event id, is resumed with a `GET`
+    /// carrying `Last-Event-ID` after the `retry` it asked for (the transport's
+    /// resumability), as long as resuming keeps bringing events.
+    async fn relay_stream(
+        &self,
+        mut response: reqwest::Response,
+        exchange: &Exchange,
+        answered: &mut HashSet<String>,
+    ) {
+        let mut parser = SseParser::new();
+        let mut fruitless = 0;
+        loop {
+            let relayed = self
+                .read_stream(&mut response, &mut parser, exchange, answered)
+                .await;
+            if exchange.requests.is_empty() || all_answered(exchange, answered) {
+                return;
+            }
+            let Some(last_event_id) = parser.last_event_id().map(str::to_owned) else {
+                return;
+            };
+            fruitless = if relayed { 0 } else { fruitless + 1 };
+            if fruitless > MAX_FRUITLESS_RESUMES {
+                tracing::warn!(
+                    "pilot mcp: resuming the server's event stream brings nothing; giving up"
+                );
+                return;
+            }
+            let delay = parser.retry_ms().unwrap_or(1_000).min(MAX_RETRY_MS);
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            tracing::info!(
+                last_event_id,
+                "pilot mcp: resuming the server's event stream"
+            );
+            let resumed = self
+                .request(Method::GET, "text/event-stream")
+                .header("last-event-id", &last_event_id)
+                .send()
+                .await;
+            response = match resumed {
+                Ok(resumed) if resumed.status().is_success() && is_event_stream(&resumed) => {
+                    resumed
+                }
+                Ok(resumed) => {
+                    tracing::warn!(status = %resumed.status(), "pilot mcp: the server would not resume its event stream");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error_chain(&error), "pilot mcp: resuming the server's event stream failed");
+                    continue;
+                }
+            };
+            parser.next_stream();
+        }
+    }
+
+    /// Reads one event stream to its end, or until every request is answered; whether
+    /// it relayed any message.
+    async fn read_stream(
+        &self,
+        response: &mut reqwest::Response,
+        parser: &mut SseParser,
+        exchange: &Exchange,
+        answered: &mut HashSet<String>,
+    ) -> bool {
+        let mut relayed = false;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    for data in parser.feed(&chunk) {
+                        relayed = true;
+                        self.relay_data(&data, exchange, answered);
+                    }
+                }
+                Ok(None) => return relayed,
+                Err(error) => {
+                    tracing::error!(error = %error_chain(&error), "pilot mcp: the server's event stream broke off");
+                    return relayed;
+                }
+            }
+            if !exchange.requests.is_empty() && all_answered(exchange, answered) {
+                // Every response is in; the server closes the stream, and a server
+                // that does not is not waited for.
+                return relayed;
             }
         }
     }
@@ -435,20 +486,31 @@ impl Bridge {
         }
     }
 
-    /// Ends the server's session, if it opened one.
-    async fn close_session(&self) {
-        let Some(session) = self.session.lock().unwrap().clone() else {
-            return;
-        };
+    /// A request to the endpoint with the key, and the session and negotiated version
+    /// once there are.
+    fn request(&self, method: Method, accept: &str) -> reqwest::RequestBuilder {
         let mut request = self
             .client
-            .request(Method::DELETE, &self.endpoint)
-            .header(AUTHORIZATION, format!("Bearer {}", self.key))
-            .header(SESSION_HEADER, session)
-            .timeout(CLOSING_GRACE);
+            .request(method, &self.endpoint)
+            .header(ACCEPT, accept)
+            .header(AUTHORIZATION, format!("Bearer {}", self.key));
+        if let Some(session) = self.session.lock().unwrap().clone() {
+            request = request.header(SESSION_HEADER, session);
+        }
         if let Some(version) = self.protocol_version.lock().unwrap().clone() {
             request = request.header(VERSION_HEADER, version);
         }
+        request
+    }
+
+    /// Ends the server's session, if it opened one.
+    async fn close_session(&self) {
+        if self.session.lock().unwrap().is_none() {
+            return;
+        }
+        let request = self
+            .request(Method::DELETE, "application/json, text/event-stream")
+            .timeout(CLOSING_GRACE);
         match request.send().await {
             Ok(response) if response.status().is_success() => {
                 tracing::info!("pilot mcp: session closed");
@@ -462,6 +524,26 @@ impl Bridge {
             }
         }
     }
+}
+
+fn all_answered(exchange: &Exchange, answered: &HashSet<String>) -> bool {
+    exchange
+        .requests
+        .iter()
+        .all(|id| answered.contains(&id.to_string()))
+}
+
+fn is_event_stream(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
 }
 
 /// A JSON-RPC response: an id and a result or an error, no method.

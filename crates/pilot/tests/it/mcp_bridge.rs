@@ -35,6 +35,7 @@ struct Seen {
     version: Option<String>,
     accept: Option<String>,
     content_type: Option<String>,
+    last_event_id: Option<String>,
 }
 
 #[derive(Default)]
@@ -44,12 +45,16 @@ struct Endpoint {
     cancelled: Notify,
     /// Signalled when the `slow` tool call arrives.
     called: Notify,
+    /// The id of the `resumable` call whose stream was ended before its response.
+    resumable: Mutex<Option<Value>>,
 }
 
 /// A fake Streamable HTTP MCP endpoint on a random port: `initialize` answered with
 /// JSON and a session id, `tools/list` with an event stream (a progress notification,
 /// then the result, in awkward chunks), notifications with `202`, a `slow` tool call
-/// only once a cancellation arrived, `DELETE` recorded; a wrong key gets `401`.
+/// only once a cancellation arrived, a `resumable` one on an event stream ended after a
+/// progress notification and resumed by `GET` with `Last-Event-ID`, `DELETE` recorded;
+/// a wrong key gets `401`.
 struct FakeMcp {
     url: String,
     endpoint: Arc<Endpoint>,
@@ -61,7 +66,7 @@ impl FakeMcp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let endpoint = Arc::new(Endpoint::default());
         let app = Router::new()
-            .route("/mcp", post(message).delete(close))
+            .route("/mcp", post(message).get(resume).delete(close))
             .with_state(endpoint.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         FakeMcp { url, endpoint }
@@ -90,6 +95,7 @@ fn record(endpoint: &Endpoint, http_method: &str, headers: &HeaderMap, body: Opt
         version: header(headers, "mcp-protocol-version"),
         accept: header(headers, "accept"),
         content_type: header(headers, "content-type"),
+        last_event_id: header(headers, "last-event-id"),
     });
 }
 
@@ -171,6 +177,16 @@ async fn message(
             )
                 .into_response()
         }
+        "tools/call" if body["params"]["name"] == "resumable" => {
+            *endpoint.resumable.lock().unwrap() = Some(id);
+            // A priming event (an id, no data) and the retry, a progress notification,
+            // then the end of the stream: the response comes on the resumed one.
+            let events = format!(
+                "id: ev-1\nretry: 20\ndata:\n\nid: ev-2\ndata: {}\n\n",
+                progress()
+            );
+            ([(header::CONTENT_TYPE, "text/event-stream")], events).into_response()
+        }
         "tools/call" => {
             endpoint.called.notify_one();
             timeout(WAIT, endpoint.cancelled.notified())
@@ -181,6 +197,19 @@ async fn message(
         _ => axum::Json(json!({"jsonrpc": "2.0", "id": id,
                                "error": {"code": -32601, "message": "method not found"}}))
         .into_response(),
+    }
+}
+
+async fn resume(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap) -> Response {
+    record(&endpoint, "GET", &headers, None);
+    let id = endpoint.resumable.lock().unwrap().take();
+    match (header(&headers, "last-event-id").as_deref(), id) {
+        (Some("ev-2"), Some(id)) => (
+            [(header::CONTENT_TYPE, "text/event-stream")],
+            format!("id: ev-3\ndata: {}\n\n", slow_result(&id)),
+        )
+            .into_response(),
+        _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
     }
 }
 
@@ -419,6 +448,17 @@ async fn conversation(bridge: Bridge) {
         .await;
     assert_eq!(running.receive().await, slow_result(&json!("call-2")));
 
+    // A stream ended before its response: resumed from the last event id.
+    running
+        .send(request(
+            json!(4),
+            "tools/call",
+            json!({"name": "resumable", "arguments": {}}),
+        ))
+        .await;
+    assert_eq!(running.receive().await, progress());
+    assert_eq!(running.receive().await, slow_result(&json!(4)));
+
     let (code, stderr) = running.close().await;
     assert_eq!(code, Some(0), "stderr: {stderr}");
     assert!(!stderr.contains(KEY), "the key is never logged: {stderr}");
@@ -436,6 +476,8 @@ async fn conversation(bridge: Bridge) {
             ("POST", Some("tools/list")),
             ("POST", Some("tools/call")),
             ("POST", Some("notifications/cancelled")),
+            ("POST", Some("tools/call")),
+            ("GET", None),
             ("DELETE", None),
         ],
         "{seen:#?}"
@@ -452,6 +494,17 @@ async fn conversation(bridge: Bridge) {
             "{s:?}"
         );
     }
+    let resumed = seen.iter().find(|s| s.http_method == "GET").unwrap();
+    assert_eq!(
+        resumed.last_event_id.as_deref(),
+        Some("ev-2"),
+        "{resumed:?}"
+    );
+    assert_eq!(
+        resumed.accept.as_deref(),
+        Some("text/event-stream"),
+        "{resumed:?}"
+    );
     assert_eq!(
         seen[0].session, None,
         "no session before the server opens one"
@@ -586,4 +639,27 @@ async fn node_bridge_answers_failures_with_json_rpc_errors() {
     unreachable(Bridge::Node).await;
     missing_key(Bridge::Node).await;
     missing_key(Bridge::NodeFlags).await;
+}
+
+/// The Node bridge's own unit tests (its event-stream parser and URL rule), run with
+/// `node --test`.
+#[tokio::test]
+async fn node_bridge_unit_tests_pass() {
+    if !runnable(Bridge::Node) {
+        return;
+    }
+    let tests = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/mcp-server.test.mjs"
+    );
+    let output = timeout(WAIT, Command::new("node").args(["--test", tests]).output())
+        .await
+        .expect("node --test finishes")
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "node --test failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

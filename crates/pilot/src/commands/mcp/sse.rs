@@ -2,9 +2,10 @@
 //! arrive in whatever chunks, the `data` of each complete event out. It follows the
 //! HTML event-stream rules the MCP transport relies on: lines end in LF, CRLF or CR
 //! (a CRLF split across chunks is one line end), `data` lines of one event are joined
-//! by LF, a leading BOM, comments (`:`), `event`, `id`, `retry` and unknown fields are
-//! skipped, an event with no or empty data is no event (the bridge has nothing to
-//! relay), and an event the stream ends inside is dropped.
+//! by LF, a leading BOM, comments (`:`), `event` and unknown fields are skipped, an
+//! event with no or empty data is no event (the bridge has nothing to relay), and an
+//! event the stream ends inside is dropped. `id` and `retry` are kept: they are what a
+//! client resumes a broken-off stream with (`Last-Event-ID`, after `retry` ms).
 
 #[derive(Debug, Default)]
 pub struct SseParser {
@@ -16,11 +17,34 @@ pub struct SseParser {
     after_cr: bool,
     /// Whether the stream's first bytes (and a BOM among them) were seen.
     started: bool,
+    /// The last `id` field seen.
+    last_event_id: Option<String>,
+    /// The last valid `retry` field, in milliseconds.
+    retry_ms: Option<u64>,
 }
 
 impl SseParser {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The last event id the stream gave, to resume it from.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
+    /// The reconnection delay the stream asked for, in milliseconds.
+    pub fn retry_ms(&self) -> Option<u64> {
+        self.retry_ms
+    }
+
+    /// Readies the parser for a resumed stream: the last event id and retry stay.
+    pub fn next_stream(&mut self) {
+        *self = SseParser {
+            last_event_id: self.last_event_id.take(),
+            retry_ms: self.retry_ms,
+            ..SseParser::default()
+        };
     }
 
     /// Feeds the next chunk; returns the data of every event it completed, in order.
@@ -86,9 +110,18 @@ impl SseParser {
             Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
             None => (&*line, ""),
         };
-        if field == "data" {
-            self.data.push_str(value);
-            self.data.push('\n');
+        match field {
+            "data" => {
+                self.data.push_str(value);
+                self.data.push('\n');
+            }
+            "id" if !value.contains('\0') => {
+                self.last_event_id = (!value.is_empty()).then(|| value.to_owned());
+            }
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                self.retry_ms = value.parse().ok();
+            }
+            _ => {}
         }
     }
 }
@@ -158,6 +191,26 @@ mod tests {
     fn only_one_leading_space_is_removed_and_a_bom_is_skipped() {
         assert_eq!(all(&[b"\xEF\xBB", b"\xBFdata:  two\n\n"]), [" two"]);
         assert_eq!(all(&[b"data:x:y\n\n"]), ["x:y"]);
+    }
+
+    #[test]
+    fn the_last_id_and_retry_are_kept() {
+        let mut parser = SseParser::new();
+        assert_eq!(
+            parser.feed(b"id: ev-1\nretry: 250\ndata:\n\n"),
+            Vec::<String>::new()
+        );
+        assert_eq!(parser.last_event_id(), Some("ev-1"));
+        assert_eq!(parser.retry_ms(), Some(250));
+        parser.feed(b"retry: soon\nid: ev-2\ndata: x\n\n");
+        assert_eq!(parser.last_event_id(), Some("ev-2"));
+        assert_eq!(
+            parser.retry_ms(),
+            Some(250),
+            "a retry that is not a number is ignored"
+        );
+        parser.feed(b"id\n\n");
+        assert_eq!(parser.last_event_id(), None, "an empty id resets it");
     }
 
     #[test]
