@@ -19,6 +19,8 @@ import { parseArgs } from "node:util";
 const DEFAULT_URL = "http://127.0.0.1:8080";
 const BRIDGE_ERROR = -32000;
 const CLOSING_GRACE_MS = 10_000;
+// Clients signal a bridge that does not exit a few seconds after stdin's end, then kill it.
+const DELETE_TIMEOUT_MS = 1_500;
 const ERROR_TEXT_LIMIT = 500;
 const MAX_FRUITLESS_RESUMES = 3;
 const MAX_RETRY_MS = 30_000;
@@ -118,18 +120,25 @@ function isResponse(message) {
   );
 }
 
-/** The ids of the requests in a message (one, or a batch's), and initialize's. */
+/**
+ * The ids of the requests in a message (one, or a batch's), initialize's, and those
+ * its `notifications/cancelled` name (as JSON text).
+ */
 function exchangeOf(message) {
   const requests = [];
+  const cancelled = [];
   let initialize;
   for (const m of Array.isArray(message) ? message : [message]) {
+    if (isObject(m) && m.method === "notifications/cancelled" && m.params?.requestId !== undefined) {
+      cancelled.push(JSON.stringify(m.params.requestId));
+    }
     if (!isObject(m) || typeof m.method !== "string" || m.id === undefined || m.id === null) {
       continue;
     }
     if (m.method === "initialize") initialize = m.id;
     requests.push(m.id);
   }
-  return { requests, initialize };
+  return { requests, initialize, cancelled, controller: new AbortController() };
 }
 
 function errorMessage(id, code, message, status) {
@@ -191,6 +200,7 @@ class Bridge {
 
   /** POSTs one message and relays what the server answers. */
   async forward(body, exchange) {
+    const { signal } = exchange.controller;
     let response;
     try {
       response = await fetch(this.endpoint, {
@@ -200,8 +210,10 @@ class Bridge {
           Accept: "application/json, text/event-stream",
         }),
         body,
+        signal,
       });
     } catch (error) {
+      if (signal.aborted) return; // cancelled by the client: it expects no answer
       log(`the server ${this.endpoint} could not be reached: ${describe(error)}`);
       this.fail(
         exchange.requests,
@@ -215,8 +227,9 @@ class Bridge {
     try {
       await this.relay(response, exchange, answered);
     } catch (error) {
-      log(`reading the server's answer failed: ${describe(error)}`);
+      if (!signal.aborted) log(`reading the server's answer failed: ${describe(error)}`);
     }
+    if (signal.aborted) return;
     const unanswered = exchange.requests.filter((id) => !answered.has(JSON.stringify(id)));
     if (unanswered.length > 0) {
       log(`the server's answer ended without a response to ${unanswered.length} request(s)`);
@@ -273,9 +286,10 @@ class Bridge {
     const parser = new SseParser();
     const allAnswered = () => exchange.requests.every((id) => answered.has(JSON.stringify(id)));
     let fruitless = 0;
+    const { signal } = exchange.controller;
     for (;;) {
       const relayed = await this.readStream(response, parser, exchange, answered, allAnswered);
-      if (exchange.requests.length === 0 || allAnswered()) return;
+      if (signal.aborted || exchange.requests.length === 0 || allAnswered()) return;
       const lastEventId = parser.lastEventId;
       if (lastEventId === undefined) return;
       fruitless = relayed ? 0 : fruitless + 1;
@@ -291,8 +305,10 @@ class Bridge {
         resumed = await fetch(this.endpoint, {
           method: "GET",
           headers: this.headers({ Accept: "text/event-stream", "Last-Event-ID": lastEventId }),
+          signal,
         });
       } catch (error) {
+        if (signal.aborted) return;
         log(`resuming the server's event stream failed: ${describe(error)}`);
         continue;
       }
@@ -325,7 +341,9 @@ class Bridge {
         }
       }
     } catch (error) {
-      log(`the server's event stream broke off: ${describe(error)}`);
+      if (!exchange.controller.signal.aborted) {
+        log(`the server's event stream broke off: ${describe(error)}`);
+      }
     } finally {
       reader.cancel().catch(() => {});
     }
@@ -367,7 +385,7 @@ class Bridge {
       const response = await fetch(this.endpoint, {
         method: "DELETE",
         headers: this.headers({}),
-        signal: AbortSignal.timeout(CLOSING_GRACE_MS),
+        signal: AbortSignal.timeout(DELETE_TIMEOUT_MS),
       });
       await response.body?.cancel().catch(() => {});
       if (response.ok) log("session closed");
@@ -402,7 +420,21 @@ async function main() {
 
   // Requests are forwarded concurrently; initialize and messages without an answer
   // (notifications, responses) in order, each delivered before the next line is read.
-  const inFlight = new Set();
+  // The requests in flight, by id, so a cancellation can drop the one it names.
+  const inFlight = new Map();
+  let closing;
+  const close = (why) => {
+    closing ??= (async () => {
+      log(why);
+      for (const { controller } of inFlight.values()) controller.abort();
+      await bridge.closeSession();
+      // Let stdout drain before leaving.
+      process.stdout.write("", () => process.exit(0));
+    })();
+    return closing;
+  };
+  for (const signal of ["SIGTERM", "SIGINT"]) process.on(signal, () => close(`${signal}; closing`));
+
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const raw of lines) {
     const line = raw.trim();
@@ -419,8 +451,21 @@ async function main() {
     if (exchange.initialize !== undefined || exchange.requests.length === 0) {
       await bridge.forward(line, exchange);
     } else {
-      const task = bridge.forward(line, exchange).finally(() => inFlight.delete(task));
-      inFlight.add(task);
+      const task = bridge.forward(line, exchange);
+      const entry = { task, controller: exchange.controller };
+      const ids = exchange.requests.map((id) => JSON.stringify(id));
+      for (const id of ids) inFlight.set(id, entry);
+      task
+        .finally(() => {
+          for (const id of ids) if (inFlight.get(id) === entry) inFlight.delete(id);
+        })
+        .catch((error) => log(`forwarding failed: ${describe(error)}`));
+    }
+    // The server has the cancellation; the client expects no answer any more, so the
+    // request's stream is dropped (which tells the server too).
+    for (const id of exchange.cancelled) {
+      inFlight.get(id)?.controller.abort();
+      inFlight.delete(id);
     }
   }
 
@@ -428,13 +473,12 @@ async function main() {
   const grace = new Promise((resolve) => {
     timer = setTimeout(resolve, CLOSING_GRACE_MS, "timeout");
   });
-  if ((await Promise.race([Promise.allSettled([...inFlight]), grace])) === "timeout") {
+  const tasks = [...new Set([...inFlight.values()].map(({ task }) => task))];
+  if ((await Promise.race([Promise.allSettled(tasks), grace])) === "timeout") {
     log(`stdin ended; ${inFlight.size} request(s) still unanswered are abandoned`);
   }
   clearTimeout(timer);
-  await bridge.closeSession();
-  // Let stdout drain before leaving.
-  process.stdout.write("", () => process.exit(0));
+  await close("stdin ended; closing");
 }
 
 // stdout gone (the client quit): nothing left to answer.

@@ -18,7 +18,7 @@
 
 mod sse;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,7 +28,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::McpArgs;
@@ -40,8 +40,11 @@ const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 /// The JSON-RPC error code of a failure between the bridge and the server.
 const BRIDGE_ERROR: i64 = -32000;
-/// How long in-flight requests may finish after stdin ends, and `DELETE` may take.
+/// How long in-flight requests may finish after stdin ends.
 const CLOSING_GRACE: Duration = Duration::from_secs(10);
+/// How long the session's `DELETE` may take (clients signal a bridge that does not
+/// exit a few seconds after stdin's end, then kill it).
+const DELETE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How many resumptions of an event stream in a row may bring no message.
 const MAX_FRUITLESS_RESUMES: u32 = 3;
 /// The longest reconnection delay a server may ask for, in milliseconds.
@@ -80,9 +83,21 @@ pub async fn run(args: McpArgs) -> anyhow::Result<()> {
     tracing::info!(endpoint = %bridge.endpoint, "pilot mcp: forwarding stdio to Pilot's MCP endpoint");
 
     let mut tasks = JoinSet::new();
+    // The requests in flight by id, so a cancellation can drop the one it names.
+    let mut in_flight: HashMap<String, AbortHandle> = HashMap::new();
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut signalled = false;
     loop {
-        let line = match stdin.next_line().await {
+        let read = tokio::select! {
+            read = stdin.next_line() => read,
+            () = &mut shutdown => {
+                signalled = true;
+                break;
+            }
+        };
+        let line = match read {
             Ok(Some(line)) => line,
             Ok(None) => break,
             Err(error) => {
@@ -91,6 +106,7 @@ pub async fn run(args: McpArgs) -> anyhow::Result<()> {
             }
         };
         while tasks.try_join_next().is_some() {}
+        in_flight.retain(|_, task| !task.is_finished());
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -109,29 +125,72 @@ pub async fn run(args: McpArgs) -> anyhow::Result<()> {
             }
         };
         let exchange = Exchange::of(&message);
+        let cancelled = exchange.cancelled.clone();
         let body = line.to_owned();
         if exchange.initialize.is_some() || exchange.requests.is_empty() {
             bridge.clone().forward(body, exchange).await;
         } else {
-            tasks.spawn(bridge.clone().forward(body, exchange));
+            let ids: Vec<String> = exchange.requests.iter().map(Value::to_string).collect();
+            let task = tasks.spawn(bridge.clone().forward(body, exchange));
+            for id in ids {
+                in_flight.insert(id, task.clone());
+            }
+        }
+        // The server has the cancellation; the client expects no answer any more, so
+        // the request's stream is dropped (which tells the server too).
+        for id in cancelled {
+            if let Some(task) = in_flight.remove(&id) {
+                tracing::debug!(request = id, "pilot mcp: request cancelled by the client");
+                task.abort();
+            }
         }
     }
 
-    let finished = tokio::time::timeout(CLOSING_GRACE, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
-    if finished.is_err() {
-        tracing::warn!(
-            in_flight = tasks.len(),
-            "pilot mcp: stdin ended; requests still unanswered are abandoned"
-        );
-        tasks.shutdown().await;
+    if signalled {
+        tracing::info!("pilot mcp: signalled; closing");
+    } else {
+        tokio::select! {
+            finished = tokio::time::timeout(CLOSING_GRACE, async {
+                while tasks.join_next().await.is_some() {}
+            }) => if finished.is_err() {
+                tracing::warn!(
+                    in_flight = tasks.len(),
+                    "pilot mcp: stdin ended; requests still unanswered are abandoned"
+                );
+            },
+            () = &mut shutdown => tracing::info!("pilot mcp: signalled; closing"),
+        }
     }
+    tasks.shutdown().await;
     bridge.close_session().await;
     drop(bridge);
     writer.await.ok();
-    Ok(())
+    // A signal leaves tokio's stdin reader blocked in a read the runtime would wait
+    // for; everything is written, so leave now.
+    std::process::exit(0)
+}
+
+/// SIGTERM or SIGINT: what a client sends when stdin's end was not enough.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                tokio::signal::ctrl_c().await.ok();
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.ok();
+    }
 }
 
 /// A setting: the flag, else the first of two environment variables that is set and
@@ -205,6 +264,8 @@ struct Exchange {
     requests: Vec<Value>,
     /// The id of an `initialize` request in it.
     initialize: Option<Value>,
+    /// The ids (as JSON text) of the requests its `notifications/cancelled` name.
+    cancelled: Vec<String>,
 }
 
 impl Exchange {
@@ -216,8 +277,14 @@ impl Exchange {
         let mut exchange = Exchange {
             requests: Vec::new(),
             initialize: None,
+            cancelled: Vec::new(),
         };
         for message in messages {
+            if message.get("method").and_then(Value::as_str) == Some("notifications/cancelled")
+                && let Some(id) = message.pointer("/params/requestId")
+            {
+                exchange.cancelled.push(id.to_string());
+            }
             let (Some(method), Some(id)) = (
                 message.get("method").and_then(Value::as_str),
                 message.get("id").filter(|id| !id.is_null()),
@@ -510,7 +577,7 @@ impl Bridge {
         }
         let request = self
             .request(Method::DELETE, "application/json, text/event-stream")
-            .timeout(CLOSING_GRACE);
+            .timeout(DELETE_TIMEOUT);
         match request.send().await {
             Ok(response) if response.status().is_success() => {
                 tracing::info!("pilot mcp: session closed");
@@ -671,9 +738,10 @@ mod tests {
         assert!(exchange.requests.is_empty());
         let exchange = Exchange::of(&json!([
             {"jsonrpc": "2.0", "id": "x", "method": "tools/list"},
-            {"jsonrpc": "2.0", "method": "notifications/cancelled"}
+            {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}}
         ]));
         assert_eq!(exchange.requests, [json!("x")]);
+        assert_eq!(exchange.cancelled, ["3"]);
     }
 
     #[test]

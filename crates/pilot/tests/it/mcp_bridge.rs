@@ -43,8 +43,9 @@ struct Endpoint {
     seen: Mutex<Vec<Seen>>,
     /// Signalled by `notifications/cancelled`; the `slow` tool waits for it.
     cancelled: Notify,
-    /// Signalled when the `slow` tool call arrives.
+    /// Signalled when the `slow` tool call arrives, and when its answer is dropped.
     called: Notify,
+    dropped: Notify,
     /// The id of the `resumable` call whose stream was ended before its response.
     resumable: Mutex<Option<Value>>,
 }
@@ -52,7 +53,7 @@ struct Endpoint {
 /// A fake Streamable HTTP MCP endpoint on a random port: `initialize` answered with
 /// JSON and a session id, `tools/list` with an event stream (a progress notification,
 /// then the result, in awkward chunks), notifications with `202`, a `slow` tool call
-/// only once a cancellation arrived, a `resumable` one on an event stream ended after a
+/// never (it notes the cancellation and the bridge hanging up), a `resumable` one on an event stream ended after a
 /// progress notification and resumed by `GET` with `Last-Event-ID`, `DELETE` recorded;
 /// a wrong key gets `401`.
 struct FakeMcp {
@@ -118,9 +119,9 @@ fn tools_result(id: &Value) -> Value {
     ]}})
 }
 
-fn slow_result(id: &Value) -> Value {
+fn call_result(id: &Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "result": {
-        "content": [{"type": "text", "text": "answered after the cancellation arrived"}]
+        "content": [{"type": "text", "text": "answered on the resumed stream"}]
     }})
 }
 
@@ -188,12 +189,21 @@ async fn message(
             ([(header::CONTENT_TYPE, "text/event-stream")], events).into_response()
         }
         "tools/call" => {
+            struct Dropped(Arc<Endpoint>);
+            impl Drop for Dropped {
+                fn drop(&mut self) {
+                    self.0.dropped.notify_one();
+                }
+            }
+            let _dropped = Dropped(endpoint.clone());
             endpoint.called.notify_one();
             timeout(WAIT, endpoint.cancelled.notified())
                 .await
                 .expect("the cancellation reaches the server while the call is in flight");
-            axum::Json(slow_result(&id)).into_response()
+            // A cancelled request gets no answer; the bridge drops the wait for one.
+            std::future::pending::<Response>().await
         }
+        "ping" => axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": {}})).into_response(),
         _ => axum::Json(json!({"jsonrpc": "2.0", "id": id,
                                "error": {"code": -32601, "message": "method not found"}}))
         .into_response(),
@@ -206,7 +216,7 @@ async fn resume(State(endpoint): State<Arc<Endpoint>>, headers: HeaderMap) -> Re
     match (header(&headers, "last-event-id").as_deref(), id) {
         (Some("ev-2"), Some(id)) => (
             [(header::CONTENT_TYPE, "text/event-stream")],
-            format!("id: ev-3\ndata: {}\n\n", slow_result(&id)),
+            format!("id: ev-3\ndata: {}\n\n", call_result(&id)),
         )
             .into_response(),
         _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
@@ -401,7 +411,8 @@ fn runnable(bridge: Bridge) -> bool {
 }
 
 /// The whole conversation: initialize (JSON, a session), initialized, tools/list (an
-/// event stream), a slow call cancelled while in flight, then EOF and `DELETE`.
+/// event stream), a slow call cancelled while in flight, a stream resumed, then EOF and
+/// `DELETE`.
 async fn conversation(bridge: Bridge) {
     if !runnable(bridge) {
         return;
@@ -446,7 +457,16 @@ async fn conversation(bridge: Bridge) {
             json!({"requestId": "call-2", "reason": "the user moved on"}),
         ))
         .await;
-    assert_eq!(running.receive().await, slow_result(&json!("call-2")));
+    // Nothing comes for the cancelled call: the next line answers the next request,
+    // and the bridge has hung up on the call's stream.
+    running.send(request(json!(5), "ping", json!({}))).await;
+    assert_eq!(
+        running.receive().await,
+        json!({"jsonrpc": "2.0", "id": 5, "result": {}})
+    );
+    timeout(WAIT, fake.endpoint.dropped.notified())
+        .await
+        .expect("the cancelled call's stream is dropped");
 
     // A stream ended before its response: resumed from the last event id.
     running
@@ -457,7 +477,7 @@ async fn conversation(bridge: Bridge) {
         ))
         .await;
     assert_eq!(running.receive().await, progress());
-    assert_eq!(running.receive().await, slow_result(&json!(4)));
+    assert_eq!(running.receive().await, call_result(&json!(4)));
 
     let (code, stderr) = running.close().await;
     assert_eq!(code, Some(0), "stderr: {stderr}");
@@ -476,6 +496,7 @@ async fn conversation(bridge: Bridge) {
             ("POST", Some("tools/list")),
             ("POST", Some("tools/call")),
             ("POST", Some("notifications/cancelled")),
+            ("POST", Some("ping")),
             ("POST", Some("tools/call")),
             ("GET", None),
             ("DELETE", None),
@@ -597,6 +618,48 @@ async fn unreachable(bridge: Bridge) {
     assert_eq!(code, Some(0), "stderr: {stderr}");
 }
 
+/// SIGTERM (what a client sends a bridge still running a while after stdin's end)
+/// with a call in flight: the call's stream dropped, the session deleted, exit 0.
+#[cfg(unix)]
+async fn signalled(bridge: Bridge) {
+    if !runnable(bridge) {
+        return;
+    }
+    let fake = FakeMcp::start().await;
+    let mut running = Running::spawn(command(bridge, &fake.url, Some(KEY)));
+    running.send(initialize(json!(0))).await;
+    assert_eq!(running.receive().await, initialize_result(&json!(0)));
+    running
+        .send(request(
+            json!(1),
+            "tools/call",
+            json!({"name": "slow", "arguments": {}}),
+        ))
+        .await;
+    timeout(WAIT, fake.endpoint.called.notified())
+        .await
+        .expect("the call reaches the server");
+    let pid = running.child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = timeout(WAIT, running.child.wait())
+        .await
+        .expect("the bridge exits on SIGTERM")
+        .unwrap();
+    let stderr = timeout(WAIT, running.stderr).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    timeout(WAIT, fake.endpoint.dropped.notified())
+        .await
+        .expect("the call's stream is dropped");
+    let seen = fake.seen();
+    let last = seen.last().unwrap();
+    assert_eq!(last.http_method, "DELETE", "{seen:#?}");
+    assert_eq!(last.session.as_deref(), Some(SESSION));
+}
+
 /// No key anywhere: exit 2 with the reason on stderr, nothing on stdout.
 async fn missing_key(bridge: Bridge) {
     if !runnable(bridge) {
@@ -622,6 +685,8 @@ async fn pilot_mcp_answers_failures_with_json_rpc_errors() {
     refused(Bridge::PilotFlags).await;
     refused(Bridge::PilotEnv).await;
     unreachable(Bridge::PilotFlags).await;
+    #[cfg(unix)]
+    signalled(Bridge::PilotFlags).await;
     missing_key(Bridge::PilotFlags).await;
     missing_key(Bridge::PilotEnv).await;
 }
@@ -637,6 +702,8 @@ async fn node_bridge_answers_failures_with_json_rpc_errors() {
     refused(Bridge::Node).await;
     refused(Bridge::NodeFlags).await;
     unreachable(Bridge::Node).await;
+    #[cfg(unix)]
+    signalled(Bridge::Node).await;
     missing_key(Bridge::Node).await;
     missing_key(Bridge::NodeFlags).await;
 }
