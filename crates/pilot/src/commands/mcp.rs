@@ -6,13 +6,15 @@
 //! stdout; logs go to stderr.
 //!
 //! Requests are forwarded concurrently, so a long tool call does not stop stdin from
-//! being read (a `notifications/cancelled` can follow it); `initialize` and messages
-//! without an answer (notifications, responses) are forwarded in order, each
-//! delivered before the next line is read. An HTTP or network failure is answered,
-//! for each request it carried, with a JSON-RPC error naming the status and the
-//! server's text. An event stream the server ends before its response is resumed with
-//! `Last-Event-ID`. On stdin's end the session, if the server opened one, is closed with
-//! `DELETE`.
+//! being read (a `notifications/cancelled` can follow it: once forwarded, the request
+//! it names is dropped, since no answer is expected); `initialize` and messages without
+//! an answer (notifications, responses) are forwarded in order, each delivered before
+//! the next line is read — so a server sees `notifications/initialized` before the
+//! requests after it. An HTTP or network failure is answered, for each request it
+//! carried, with a JSON-RPC error naming the status and the server's text. An event
+//! stream the server ends before its response is resumed with `Last-Event-ID`. On
+//! stdin's end (after up to [`CLOSING_GRACE`] for requests in flight) or SIGTERM/SIGINT
+//! (at once) the session, if the server opened one, is closed with `DELETE`.
 //!
 //! `scripts/mcp-server.mjs` is the same bridge in Node; the two behave alike.
 
