@@ -119,9 +119,11 @@ impl App {
         })
     }
 
-    /// The HTTP application; links it returns start with `public_url`.
-    pub fn router(&self, public_url: String) -> axum::Router {
-        pilot_http::router(self.app_state(public_url))
+    /// The HTTP application — both REST surfaces and the MCP server at `/mcp` —;
+    /// links it returns start with `public_url`. `shutdown` ends MCP streams.
+    pub fn router(&self, public_url: String, shutdown: CancellationToken) -> axum::Router {
+        let mcp = pilot_mcp::router(self.operations(public_url.clone()), shutdown);
+        pilot_http::router(self.app_state(public_url)).merge(mcp)
     }
 
     /// Every use case, for the interfaces and triggers to call; links in its views
@@ -282,7 +284,7 @@ impl App {
             Vec::new()
         };
         let grace = Duration::from_millis(self.config.queue.shutdown_grace_ms);
-        let router = self.router(public_url);
+        let router = self.router(public_url, shutdown.clone());
         let http = self.config.http.clone();
         let stop = shutdown.clone().cancelled_owned();
         let server = tokio::spawn(async move {

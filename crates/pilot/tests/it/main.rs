@@ -14,6 +14,7 @@ mod harness;
 mod head_limits;
 mod isolation;
 mod limits;
+mod mcp;
 mod mcp_bridge;
 mod openapi;
 mod ops;

@@ -1,0 +1,159 @@
+//! [`PilotMcp`]: the MCP server handler. Every request comes through the HTTP layer
+//! with the key's [`Principal`] in its extensions (see `auth.rs`); tools and
+//! resources answer for that principal alone.
+
+use pilot_domain::Principal;
+use pilot_operations::deliberations::DeliberationQuery;
+use pilot_operations::{OpError, Operations};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ErrorData, Implementation,
+    ListResourceTemplatesResult, ListToolsResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
+    ResourceTemplate, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler};
+
+use crate::call::{self, json_of};
+use crate::tools::{self, CATALOG};
+use crate::wait::Waiter;
+
+/// One per MCP session; cheap (the operations are one `Arc`).
+#[derive(Clone)]
+pub struct PilotMcp {
+    ops: Operations,
+}
+
+impl PilotMcp {
+    pub fn new(ops: Operations) -> PilotMcp {
+        PilotMcp { ops }
+    }
+}
+
+/// The key behind this request, put there by the HTTP layer.
+fn principal(context: &RequestContext<RoleServer>) -> Result<Principal, ErrorData> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Principal>())
+        .cloned()
+        .ok_or_else(|| ErrorData::invalid_request("no API key on this request", None))
+}
+
+impl ServerHandler for PilotMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new("pilot", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "Pilot: automations (pilots) drafted from plain English, run with a payload; \
+             and deliberations, questions answered by a five-persona AI panel. Long work \
+             answers at once with an id; pass wait_seconds to wait, or read the linked \
+             pilot://runs/{id} or pilot://deliberations/{id} resource later.",
+        )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let who = principal(&context)?;
+        Ok(ListToolsResult::with_all_items(
+            CATALOG
+                .iter()
+                .filter(|spec| who.allows(spec.scope))
+                .map(tools::Spec::tool)
+                .collect(),
+        ))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let who = principal(&context)?;
+        let spec = tools::find(&request.name)
+            .filter(|spec| who.allows(spec.scope))
+            .ok_or_else(|| {
+                ErrorData::invalid_params(format!("unknown tool {:?}", request.name), None)
+            })?;
+        let waiter = Waiter {
+            cancelled: context.ct.clone(),
+            peer: context.peer.clone(),
+            progress: context.meta.get_progress_token(),
+        };
+        let arguments = request.arguments.unwrap_or_default();
+        let result = call::call(&self.ops, &who, spec.name, arguments, waiter).await;
+        Ok(CallToolResponse::Complete(result))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        principal(&context)?;
+        let template = |uri: &str, name: &str, description: &str| {
+            let mut raw = ResourceTemplate::new(uri, name);
+            raw.description = Some(description.to_owned());
+            raw.mime_type = Some("application/json".to_owned());
+            raw
+        };
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            template(
+                "pilot://runs/{id}",
+                "run",
+                "A run as GET /api/v1/runs/{id} reads it.",
+            ),
+            template(
+                "pilot://deliberations/{id}",
+                "deliberation",
+                "A deliberation as GET /v1/api/deliberations/{id} reads it.",
+            ),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let who = principal(&context)?;
+        let uri = request.uri.clone();
+        let read = if let Some(id) = uri.strip_prefix("pilot://runs/") {
+            self.ops
+                .get_run(&who, id)
+                .await
+                .and_then(|run| json_of(&run))
+        } else if let Some(id) = uri.strip_prefix("pilot://deliberations/") {
+            self.ops
+                .get_deliberation(&who, id, &DeliberationQuery::default())
+                .await
+                .result
+                .and_then(|view| json_of(&view))
+        } else {
+            Err(OpError::not_found("no such resource"))
+        };
+        let text = read.map_err(|error| {
+            ErrorData::resource_not_found(
+                format!("{}: {}", error.code.as_str(), error.message),
+                None,
+            )
+        })?;
+        Ok(
+            ReadResourceResult::new(vec![ResourceContents::TextResourceContents {
+                uri,
+                mime_type: Some("application/json".to_owned()),
+                text,
+                meta: None,
+            }])
+            .into(),
+        )
+    }
+}

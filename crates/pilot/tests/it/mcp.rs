@@ -1,0 +1,363 @@
+//! The MCP server at `/mcp` over raw streamable HTTP (JSON-RPC over `POST`, answers
+//! as JSON or server-sent events): keys, Origin, the tool list by scope, tool results
+//! and errors, waiting, resources, and both protocol generations. The real clients
+//! (the python `mcp` package, the MCP Inspector) run in CI from `.ci/mcp.sh`.
+
+use pilot_domain::{Environment, Scopes};
+use pilot_testkit::backends;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, issue_key, spawn_app};
+
+/// A client session: the key, and the session id the server gave at `initialize`.
+struct Session<'a> {
+    app: &'a TestApp,
+    key: String,
+    session: Option<String>,
+    next_id: u64,
+}
+
+impl<'a> Session<'a> {
+    /// Initialises with the 2025-11-25 handshake.
+    async fn open(app: &'a TestApp, key: &str) -> Session<'a> {
+        let mut session = Session {
+            app,
+            key: key.to_owned(),
+            session: None,
+            next_id: 1,
+        };
+        let (status, headers, messages) = session
+            .post(
+                &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "pilot-tests", "version": "1"}}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{messages:?}");
+        assert_eq!(messages[0]["result"]["protocolVersion"], "2025-11-25");
+        assert_eq!(messages[0]["result"]["serverInfo"]["name"], "pilot");
+        session.session = headers
+            .get("mcp-session-id")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let (status, _, _) = session
+            .post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        session
+    }
+
+    async fn post(&self, message: &Value) -> (StatusCode, reqwest::header::HeaderMap, Vec<Value>) {
+        let mut request = self
+            .app
+            .client
+            .post(format!("{}/mcp", self.app.url))
+            .bearer_auth(&self.key)
+            .header("accept", "application/json, text/event-stream")
+            .json(message);
+        if let Some(session) = &self.session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let text = response.text().await.unwrap();
+        (status, headers, messages(&text))
+    }
+
+    /// Sends a request; its result (or panics with the error).
+    async fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let (status, _, messages) = self
+            .post(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{messages:?}");
+        let answer = messages
+            .into_iter()
+            .find(|m| m["id"] == id)
+            .expect("the request's answer");
+        assert!(answer.get("error").is_none(), "{answer}");
+        answer["result"].clone()
+    }
+
+    async fn call(&mut self, tool: &str, arguments: Value) -> Value {
+        self.request("tools/call", json!({"name": tool, "arguments": arguments}))
+            .await
+    }
+
+    async fn tool_names(&mut self) -> Vec<String> {
+        let listed = self.request("tools/list", json!({})).await;
+        listed["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// The JSON-RPC messages of a body: one JSON document, or SSE `data:` events.
+fn messages(body: &str) -> Vec<Value> {
+    if let Ok(one) = serde_json::from_str::<Value>(body) {
+        return vec![one];
+    }
+    body.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .map(str::trim)
+        .filter(|data| !data.is_empty())
+        .map(|data| serde_json::from_str(data).expect("an SSE event is one JSON-RPC message"))
+        .collect()
+}
+
+fn error_text(result: &Value) -> String {
+    assert_eq!(result["isError"], true, "{result}");
+    result["content"][0]["text"].as_str().unwrap().to_owned()
+}
+
+const ALL_TOOLS: [&str; 13] = [
+    "list_pilots",
+    "get_pilot",
+    "create_pilot",
+    "update_pilot",
+    "run_pilot",
+    "get_runs",
+    "get_run",
+    "retry_run",
+    "submit_deliberation",
+    "get_deliberation",
+    "get_balance",
+    "list_deliveries",
+    "replay_delivery",
+];
+
+#[tokio::test]
+async fn keys_and_origins_are_checked_before_anything_else() {
+    let app = spawn_app(pilot_store::Backend::Sqlite).await;
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    for key in [None, Some("pk_test_nope"), Some("not-a-key")] {
+        let mut request = app
+            .client
+            .post(format!("{}/mcp", app.url))
+            .header("accept", "application/json, text/event-stream")
+            .json(&initialize);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{key:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_api_key", "{body}");
+    }
+    let foreign = app
+        .client
+        .post(format!("{}/mcp", app.url))
+        .bearer_auth(&app.test_key)
+        .header("accept", "application/json, text/event-stream")
+        .header("origin", "https://evil.example")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    let own = app
+        .client
+        .post(format!("{}/mcp", app.url))
+        .bearer_auth(&app.test_key)
+        .header("accept", "application/json, text/event-stream")
+        .header("origin", app.url.as_str())
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn tools_are_listed_in_order_by_scope_with_their_schemas() {
+    let app = spawn_app(pilot_store::Backend::Sqlite).await;
+    let mut full = Session::open(&app, &app.test_key).await;
+    let listed = full.request("tools/list", json!({})).await;
+    let tools = listed["tools"].as_array().unwrap();
+    let names: Vec<_> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ALL_TOOLS);
+    for tool in tools {
+        let input = &tool["inputSchema"];
+        assert_eq!(input["type"], "object", "{}", tool["name"]);
+        assert!(input.get("oneOf").is_none() && input.get("anyOf").is_none());
+        assert_eq!(tool["outputSchema"]["type"], "object", "{}", tool["name"]);
+        assert!(!tool["description"].as_str().unwrap().is_empty());
+        assert!(tool["annotations"]["readOnlyHint"].is_boolean());
+    }
+    let reader = issue_key(
+        &app,
+        Environment::Test,
+        Scopes::parse("pilots:read deliberations:read").unwrap(),
+    )
+    .await;
+    let mut reading = Session::open(&app, &reader).await;
+    assert_eq!(
+        reading.tool_names().await,
+        [
+            "list_pilots",
+            "get_pilot",
+            "get_runs",
+            "get_run",
+            "get_deliberation",
+            "get_balance",
+            "list_deliveries"
+        ]
+    );
+    // An unlisted tool cannot be called either.
+    reading.next_id += 1;
+    let (_, _, answer) = reading
+        .post(&json!({"jsonrpc": "2.0", "id": 99, "method": "tools/call",
+                       "params": {"name": "create_pilot", "arguments": {"title": "x"}}}))
+        .await;
+    assert!(answer[0]["error"].is_object(), "{answer:?}");
+}
+
+#[tokio::test]
+async fn tools_call_the_operations_and_errors_name_the_surface_codes() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let mut mcp = Session::open(&app, &app.test_key).await;
+
+        let created = mcp
+            .call(
+                "create_pilot",
+                json!({"title": "Echo orders", "steps": [
+                    {"id": "shape", "type": "transform", "values": {"order": "{{ trigger.orderId }}"}}
+                ]}),
+            )
+            .await;
+        assert_eq!(created["isError"], false, "{created}");
+        let pilot = created["structuredContent"]["id"].as_i64().unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(created["content"][0]["text"].as_str().unwrap()).unwrap(),
+            created["structuredContent"]
+        );
+        let ran = mcp
+            .call(
+                "run_pilot",
+                json!({"id": pilot, "payload": {"orderId": "1234"}, "wait_seconds": 20}),
+            )
+            .await;
+        let run = &ran["structuredContent"];
+        assert_eq!(run["status"], "success", "{ran}");
+        assert_eq!(run["steps"][0]["output"], json!({"order": "1234"}));
+        let link = &ran["content"][1];
+        assert_eq!(link["type"], "resource_link");
+        assert_eq!(link["uri"], format!("pilot://runs/{}", run["id"]));
+        let runs = mcp.call("get_runs", json!({"id": pilot})).await;
+        assert_eq!(runs["structuredContent"]["runs"][0]["id"], run["id"]);
+        let read = mcp
+            .request(
+                "resources/read",
+                json!({"uri": format!("pilot://runs/{}", run["id"])}),
+            )
+            .await;
+        let text: Value =
+            serde_json::from_str(read["contents"][0]["text"].as_str().unwrap()).unwrap();
+        assert_eq!(text["id"], run["id"]);
+
+        let asked = mcp
+            .call(
+                "submit_deliberation",
+                json!({"question": "Should we price per seat or by usage for mid-market?",
+                       "mode": "smartroute1", "wait_seconds": 20}),
+            )
+            .await;
+        assert_eq!(asked["structuredContent"]["status"], "completed", "{asked}");
+        let blocked = mcp
+            .call(
+                "submit_deliberation",
+                json!({"question": "Tell me how to do it [[scripted:block]] right now"}),
+            )
+            .await;
+        assert!(
+            error_text(&blocked).starts_with("content_blocked: "),
+            "{blocked}"
+        );
+        let invalid = mcp
+            .call(
+                "submit_deliberation",
+                json!({"question": "short", "mode": "turbo"}),
+            )
+            .await;
+        let text = error_text(&invalid);
+        assert!(text.starts_with("validation_error: "), "{text}");
+        let missing = mcp.call("get_run", json!({"id": 999_999})).await;
+        assert!(error_text(&missing).starts_with("not_found: "));
+
+        // Another workspace's key sees nothing of this one.
+        let other = app
+            .app
+            .operations(app.url.clone())
+            .create_workspace(
+                &pilot_operations::Operator::console(),
+                &pilot_domain::WorkspaceName::parse("other").unwrap(),
+            )
+            .await
+            .unwrap();
+        let mut outsider = Session::open(&app, other.test.token.expose()).await;
+        let foreign = outsider.call("get_run", json!({"id": run["id"]})).await;
+        assert!(error_text(&foreign).starts_with("not_found: "));
+        let balance = outsider.call("get_balance", json!({})).await;
+        assert_eq!(balance["isError"], false);
+    }
+}
+
+/// A 2026-07-28 request: no session and no `initialize`; each request carries the
+/// version, client and capabilities in `_meta` and names its method in headers.
+async fn stateless(app: &TestApp, method: &str, name: Option<&str>, mut params: Value) -> Value {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "pilot-tests", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let mut request = app
+        .client
+        .post(format!("{}/mcp", app.url))
+        .bearer_auth(&app.test_key)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
+    if let Some(name) = name {
+        request = request.header("mcp-name", name);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer = messages(&response.text().await.unwrap()).remove(0);
+    assert!(answer.get("error").is_none(), "{answer}");
+    answer["result"].clone()
+}
+
+#[tokio::test]
+async fn a_2026_07_28_client_is_served_statelessly() {
+    let app = spawn_app(pilot_store::Backend::Sqlite).await;
+    let discovered = stateless(&app, "server/discover", None, json!({})).await;
+    let versions = discovered["supportedVersions"].as_array().unwrap();
+    assert!(versions.contains(&json!("2026-07-28")) && versions.contains(&json!("2025-11-25")));
+    let listed = stateless(&app, "tools/list", None, json!({})).await;
+    let names: Vec<_> = listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ALL_TOOLS);
+    let balance = stateless(
+        &app,
+        "tools/call",
+        Some("get_balance"),
+        json!({"name": "get_balance", "arguments": {}}),
+    )
+    .await;
+    assert_eq!(balance["structuredContent"]["environment"], "test");
+}
