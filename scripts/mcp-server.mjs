@@ -108,6 +108,44 @@ export class SseParser {
   }
 }
 
+// Where a 2026-07-28 request names its protocol version, in `params._meta`.
+const META_VERSION = "io.modelcontextprotocol/protocolVersion";
+
+/**
+ * A value as SEP-2243 carries it in a header: as is when it is printable ASCII without
+ * surrounding blanks, else (or when it looks like the wrapping) `=?base64?…?=`.
+ */
+export function headerValue(value) {
+  const plain =
+    !/^[ \t]|[ \t]$/.test(value) &&
+    /^[\x20-\x7e]*$/.test(value) &&
+    !(value.startsWith("=?base64?") && value.endsWith("?="));
+  return plain ? value : `=?base64?${Buffer.from(value, "utf8").toString("base64")}?=`;
+}
+
+/**
+ * SEP-2243's `Mcp-Method` and `Mcp-Name` for a single message, which 2026-07-28
+ * servers require and earlier ones ignore (a batch has none).
+ */
+export function standardHeaders(message) {
+  const headers = {};
+  if (!isObject(message) || typeof message.method !== "string") return headers;
+  headers["Mcp-Method"] = headerValue(message.method);
+  const key = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    "resources/subscribe": "uri",
+    "resources/unsubscribe": "uri",
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+  }[message.method];
+  const name = key === undefined ? undefined : message.params?.[key];
+  if (typeof name === "string") headers["Mcp-Name"] = headerValue(name);
+  return headers;
+}
+
 const isObject = (value) => typeof value === "object" && value !== null && !Array.isArray(value);
 
 function isResponse(message) {
@@ -138,7 +176,16 @@ function exchangeOf(message) {
     if (m.method === "initialize") initialize = m.id;
     requests.push(m.id);
   }
-  return { requests, initialize, cancelled, controller: new AbortController() };
+  const version = isObject(message) ? message.params?._meta?.[META_VERSION] : undefined;
+  return {
+    requests,
+    initialize,
+    cancelled,
+    // The version a 2026-07-28 request declares itself, sent instead of the negotiated one.
+    version: typeof version === "string" ? version : undefined,
+    standardHeaders: standardHeaders(message),
+    controller: new AbortController(),
+  };
 }
 
 function errorMessage(id, code, message, status) {
@@ -179,10 +226,11 @@ class Bridge {
     this.protocolVersion = undefined;
   }
 
-  headers(extra) {
+  headers(extra, exchange) {
     const headers = { Authorization: `Bearer ${this.key}`, ...extra };
     if (this.session !== undefined) headers["Mcp-Session-Id"] = this.session;
-    if (this.protocolVersion !== undefined) headers["MCP-Protocol-Version"] = this.protocolVersion;
+    const version = exchange?.version ?? this.protocolVersion;
+    if (version !== undefined) headers["MCP-Protocol-Version"] = version;
     return headers;
   }
 
@@ -205,10 +253,14 @@ class Bridge {
     try {
       response = await fetch(this.endpoint, {
         method: "POST",
-        headers: this.headers({
-          "Content-Type": "application/json",
-          Accept: "application/json, text/event-stream",
-        }),
+        headers: this.headers(
+          {
+            "Content-Type": "application/json",
+            Accept: "application/json, text/event-stream",
+            ...exchange.standardHeaders,
+          },
+          exchange,
+        ),
         body,
         signal,
       });
@@ -304,7 +356,7 @@ class Bridge {
       try {
         resumed = await fetch(this.endpoint, {
           method: "GET",
-          headers: this.headers({ Accept: "text/event-stream", "Last-Event-ID": lastEventId }),
+          headers: this.headers({ Accept: "text/event-stream", "Last-Event-ID": lastEventId }, exchange),
           signal,
         });
       } catch (error) {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { SseParser, mcpEndpoint } from "./mcp-server.mjs";
+import { SseParser, headerValue, mcpEndpoint, standardHeaders } from "./mcp-server.mjs";
 
 const all = (chunks) => {
   const parser = new SseParser();
@@ -63,4 +63,21 @@ test("the endpoint is the base URL with one /mcp", () => {
     assert.equal(mcpEndpoint(url), "http://127.0.0.1:8080/mcp", url);
   }
   assert.equal(mcpEndpoint("https://pilot.example/base/"), "https://pilot.example/base/mcp");
+});
+
+test("standard headers name the method and what it acts on", () => {
+  assert.deepEqual(standardHeaders({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "run_pilot" } }), {
+    "Mcp-Method": "tools/call",
+    "Mcp-Name": "run_pilot",
+  });
+  assert.deepEqual(standardHeaders({ jsonrpc: "2.0", id: 1, method: "resources/read", params: { uri: "pilot://runs/ünï" } }), {
+    "Mcp-Method": "resources/read",
+    "Mcp-Name": "=?base64?cGlsb3Q6Ly9ydW5zL8O8bsOv?=",
+  });
+  assert.deepEqual(standardHeaders({ jsonrpc: "2.0", method: "notifications/initialized" }), {
+    "Mcp-Method": "notifications/initialized",
+  });
+  assert.deepEqual(standardHeaders([{ jsonrpc: "2.0", id: 1, method: "ping" }]), {});
+  assert.equal(headerValue(" padded"), "=?base64?IHBhZGRlZA==?=");
+  assert.equal(headerValue("=?base64?x?="), "=?base64?PT9iYXNlNjQ/eD89?=");
 });

@@ -40,6 +40,10 @@ use sse::SseParser;
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
+const METHOD_HEADER: &str = "mcp-method";
+const NAME_HEADER: &str = "mcp-name";
+/// Where a 2026-07-28 request names its protocol version, in `params._meta`.
+const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 /// The JSON-RPC error code of a failure between the bridge and the server.
 const BRIDGE_ERROR: i64 = -32000;
 /// How long in-flight requests may finish after stdin ends.
@@ -268,6 +272,12 @@ struct Exchange {
     initialize: Option<Value>,
     /// The ids (as JSON text) of the requests its `notifications/cancelled` name.
     cancelled: Vec<String>,
+    /// The protocol version the message declares itself (2026-07-28's stateless
+    /// requests carry it in `_meta`); it is sent instead of the negotiated one.
+    version: Option<String>,
+    /// SEP-2243's `Mcp-Method` and `Mcp-Name`, which 2026-07-28 servers require and
+    /// earlier ones ignore (a batch has none).
+    standard_headers: Vec<(&'static str, String)>,
 }
 
 impl Exchange {
@@ -280,7 +290,33 @@ impl Exchange {
             requests: Vec::new(),
             initialize: None,
             cancelled: Vec::new(),
+            version: None,
+            standard_headers: Vec::new(),
         };
+        if let Some(method) = message.get("method").and_then(Value::as_str) {
+            exchange.version = message
+                .pointer("/params/_meta")
+                .and_then(|meta| meta.get(META_VERSION))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            exchange
+                .standard_headers
+                .push((METHOD_HEADER, header_value(method)));
+            let name_key = match method {
+                "tools/call" | "prompts/get" => Some("name"),
+                "resources/read" | "resources/subscribe" | "resources/unsubscribe" => Some("uri"),
+                "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
+                _ => None,
+            };
+            if let Some(name) = name_key
+                .and_then(|key| message.get("params")?.get(key))
+                .and_then(Value::as_str)
+            {
+                exchange
+                    .standard_headers
+                    .push((NAME_HEADER, header_value(name)));
+            }
+        }
         for message in messages {
             if message.get("method").and_then(Value::as_str) == Some("notifications/cancelled")
                 && let Some(id) = message.pointer("/params/requestId")
@@ -305,10 +341,17 @@ impl Exchange {
 impl Bridge {
     /// POSTs one message and relays what the server answers.
     async fn forward(self: Arc<Self>, body: String, exchange: Exchange) {
-        let request = self
-            .request(Method::POST, "application/json, text/event-stream")
+        let mut request = self
+            .request(
+                Method::POST,
+                "application/json, text/event-stream",
+                Some(&exchange),
+            )
             .header(CONTENT_TYPE, "application/json")
             .body(body);
+        for (name, value) in &exchange.standard_headers {
+            request = request.header(*name, value);
+        }
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
@@ -434,7 +477,7 @@ impl Bridge {
                 "pilot mcp: resuming the server's event stream"
             );
             let resumed = self
-                .request(Method::GET, "text/event-stream")
+                .request(Method::GET, "text/event-stream", Some(exchange))
                 .header("last-event-id", &last_event_id)
                 .send()
                 .await;
@@ -557,7 +600,12 @@ impl Bridge {
 
     /// A request to the endpoint with the key, and the session and negotiated version
     /// once there are.
-    fn request(&self, method: Method, accept: &str) -> reqwest::RequestBuilder {
+    fn request(
+        &self,
+        method: Method,
+        accept: &str,
+        exchange: Option<&Exchange>,
+    ) -> reqwest::RequestBuilder {
         let mut request = self
             .client
             .request(method, &self.endpoint)
@@ -566,7 +614,10 @@ impl Bridge {
         if let Some(session) = self.session.lock().unwrap().clone() {
             request = request.header(SESSION_HEADER, session);
         }
-        if let Some(version) = self.protocol_version.lock().unwrap().clone() {
+        let version = exchange
+            .and_then(|exchange| exchange.version.clone())
+            .or_else(|| self.protocol_version.lock().unwrap().clone());
+        if let Some(version) = version {
             request = request.header(VERSION_HEADER, version);
         }
         request
@@ -578,7 +629,7 @@ impl Bridge {
             return;
         }
         let request = self
-            .request(Method::DELETE, "application/json, text/event-stream")
+            .request(Method::DELETE, "application/json, text/event-stream", None)
             .timeout(DELETE_TIMEOUT);
         match request.send().await {
             Ok(response) if response.status().is_success() => {
@@ -613,6 +664,24 @@ fn is_event_stream(response: &reqwest::Response) -> bool {
                 .to_ascii_lowercase()
                 .starts_with("text/event-stream")
         })
+}
+
+/// A value as SEP-2243 carries it in a header: as is when it is printable ASCII without
+/// surrounding blanks, else (or when it looks like the wrapping) `=?base64?…?=`.
+fn header_value(value: &str) -> String {
+    use base64::Engine;
+    let plain = !value.starts_with([' ', '\t'])
+        && !value.ends_with([' ', '\t'])
+        && value.chars().all(|c| (' '..='~').contains(&c))
+        && !(value.starts_with("=?base64?") && value.ends_with("?="));
+    if plain {
+        value.to_owned()
+    } else {
+        format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(value)
+        )
+    }
 }
 
 /// A JSON-RPC response: an id and a result or an error, no method.
@@ -744,6 +813,46 @@ mod tests {
         ]));
         assert_eq!(exchange.requests, [json!("x")]);
         assert_eq!(exchange.cancelled, ["3"]);
+    }
+
+    #[test]
+    fn standard_headers_name_the_method_and_what_it_acts_on() {
+        let exchange = Exchange::of(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "run_pilot", "arguments": {},
+                       "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}}));
+        assert_eq!(
+            exchange.standard_headers,
+            [
+                (METHOD_HEADER, "tools/call".to_owned()),
+                (NAME_HEADER, "run_pilot".to_owned())
+            ]
+        );
+        assert_eq!(exchange.version.as_deref(), Some("2026-07-28"));
+        let exchange = Exchange::of(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "resources/read",
+            "params": {"uri": "pilot://runs/ünï"}}),
+        );
+        assert_eq!(
+            exchange.standard_headers[1],
+            (
+                NAME_HEADER,
+                "=?base64?cGlsb3Q6Ly9ydW5zL8O8bsOv?=".to_owned()
+            )
+        );
+        assert_eq!(exchange.version, None);
+        let exchange =
+            Exchange::of(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        assert_eq!(
+            exchange.standard_headers,
+            [(METHOD_HEADER, "notifications/initialized".to_owned())]
+        );
+        assert_eq!(header_value(" padded"), "=?base64?IHBhZGRlZA==?=");
+        assert_eq!(header_value("=?base64?x?="), "=?base64?PT9iYXNlNjQ/eD89?=");
+        assert!(
+            Exchange::of(&json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]))
+                .standard_headers
+                .is_empty()
+        );
     }
 
     #[test]

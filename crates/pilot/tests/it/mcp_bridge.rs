@@ -36,6 +36,8 @@ struct Seen {
     accept: Option<String>,
     content_type: Option<String>,
     last_event_id: Option<String>,
+    mcp_method: Option<String>,
+    mcp_name: Option<String>,
 }
 
 #[derive(Default)]
@@ -97,6 +99,8 @@ fn record(endpoint: &Endpoint, http_method: &str, headers: &HeaderMap, body: Opt
         accept: header(headers, "accept"),
         content_type: header(headers, "content-type"),
         last_event_id: header(headers, "last-event-id"),
+        mcp_method: header(headers, "mcp-method"),
+        mcp_name: header(headers, "mcp-name"),
     });
 }
 
@@ -177,6 +181,9 @@ async fn message(
                 Body::from_stream(stream),
             )
                 .into_response()
+        }
+        "tools/call" if body["params"]["name"] == "écho" => {
+            axum::Json(call_result(&id)).into_response()
         }
         "tools/call" if body["params"]["name"] == "resumable" => {
             *endpoint.resumable.lock().unwrap() = Some(id);
@@ -468,6 +475,17 @@ async fn conversation(bridge: Bridge) {
         .await
         .expect("the cancelled call's stream is dropped");
 
+    // A 2026-07-28 request declares its version itself, which is sent for it.
+    running
+        .send(request(
+            json!(6),
+            "tools/call",
+            json!({"name": "écho", "arguments": {},
+                   "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}}),
+        ))
+        .await;
+    assert_eq!(running.receive().await, call_result(&json!(6)));
+
     // A stream ended before its response: resumed from the last event id.
     running
         .send(request(
@@ -497,6 +515,7 @@ async fn conversation(bridge: Bridge) {
             ("POST", Some("tools/call")),
             ("POST", Some("notifications/cancelled")),
             ("POST", Some("ping")),
+            ("POST", Some("tools/call")),
             ("POST", Some("tools/call")),
             ("GET", None),
             ("DELETE", None),
@@ -531,7 +550,25 @@ async fn conversation(bridge: Bridge) {
         "no session before the server opens one"
     );
     assert_eq!(seen[0].version, None, "no version before it is negotiated");
-    for s in &seen[1..] {
+    // SEP-2243's headers on every POST; Mcp-Name on the tool calls.
+    for s in seen.iter().filter(|s| s.http_method == "POST") {
+        assert_eq!(s.mcp_method, s.rpc_method, "{s:?}");
+    }
+    let names: Vec<Option<&str>> = seen
+        .iter()
+        .filter(|s| s.rpc_method.as_deref() == Some("tools/call"))
+        .map(|s| s.mcp_name.as_deref())
+        .collect();
+    assert_eq!(
+        names,
+        [Some("slow"), Some("=?base64?w6ljaG8=?="), Some("resumable")]
+    );
+    let stateless = seen
+        .iter()
+        .find(|s| s.mcp_name.as_deref() == Some("=?base64?w6ljaG8=?="))
+        .unwrap();
+    assert_eq!(stateless.version.as_deref(), Some("2026-07-28"));
+    for s in seen[1..].iter().filter(|s| !std::ptr::eq(*s, stateless)) {
         assert_eq!(s.session.as_deref(), Some(SESSION), "{s:?}");
         assert_eq!(s.version.as_deref(), Some(VERSION), "{s:?}");
     }
