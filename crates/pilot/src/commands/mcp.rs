@@ -670,11 +670,10 @@ fn is_event_stream(response: &reqwest::Response) -> bool {
 /// surrounding blanks, else (or when it looks like the wrapping) `=?base64?…?=`.
 fn header_value(value: &str) -> String {
     use base64::Engine;
-    let plain = !value.starts_with([' ', '\t'])
-        && !value.ends_with([' ', '\t'])
-        && value.chars().all(|c| (' '..='~').contains(&c))
-        && !(value.starts_with("=?base64?") && value.ends_with("?="));
-    if plain {
+    let blank_edge = value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']);
+    let printable = value.chars().all(|c| (' '..='~').contains(&c));
+    let looks_wrapped = value.starts_with("=?base64?") && value.ends_with("?=");
+    if printable && !blank_edge && !looks_wrapped {
         value.to_owned()
     } else {
         format!(
