@@ -697,6 +697,84 @@ async fn signalled(bridge: Bridge) {
     assert_eq!(last.session.as_deref(), Some(SESSION));
 }
 
+/// Against the real server (`/mcp` on a `pilot serve` of the harness): the 2025-11-25
+/// handshake, the server's own tool list, a tool call; then a 2026-07-28 stateless
+/// call through a second bridge (no session, the version in `_meta`, SEP-2243
+/// headers); and a wrong key's 401 as a JSON-RPC error.
+async fn against_pilot(bridge: Bridge) {
+    if !runnable(bridge) {
+        return;
+    }
+    let app = crate::harness::spawn_app(pilot_store::Backend::Sqlite).await;
+    let mut running = Running::spawn(command(bridge, &app.url, Some(&app.test_key)));
+    running.send(initialize(json!(0))).await;
+    let initialized = running.receive().await;
+    assert_eq!(initialized["id"], 0, "{initialized}");
+    assert_eq!(
+        initialized["result"]["protocolVersion"], VERSION,
+        "{initialized}"
+    );
+    assert_eq!(
+        initialized["result"]["serverInfo"]["name"], "pilot",
+        "{initialized}"
+    );
+    running
+        .send(notification("notifications/initialized", json!({})))
+        .await;
+    running
+        .send(request(json!(1), "tools/list", json!({})))
+        .await;
+    let listed = running.receive().await;
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"list_pilots") && names.contains(&"get_balance"),
+        "the server's tools, not the bridge's: {names:?}"
+    );
+    running
+        .send(request(
+            json!(2),
+            "tools/call",
+            json!({"name": "get_balance", "arguments": {}}),
+        ))
+        .await;
+    let balance = running.receive().await;
+    assert_eq!(balance["id"], 2, "{balance}");
+    assert_eq!(balance["result"]["isError"], false, "{balance}");
+    let (code, stderr) = running.close().await;
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+
+    let mut stateless = Running::spawn(command(bridge, &app.url, Some(&app.test_key)));
+    stateless
+        .send(request(
+            json!("s1"),
+            "tools/call",
+            json!({"name": "get_balance", "arguments": {}, "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "bridge-test", "version": "0"},
+                "io.modelcontextprotocol/clientCapabilities": {},
+            }}),
+        ))
+        .await;
+    let balance = stateless.receive().await;
+    assert_eq!(balance["id"], "s1", "{balance}");
+    assert_eq!(balance["result"]["isError"], false, "{balance}");
+    let (code, stderr) = stateless.close().await;
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+
+    let mut refused = Running::spawn(command(bridge, &app.url, Some("pk_test_not_a_key")));
+    refused.send(initialize(json!(0))).await;
+    let error = refused.receive().await;
+    assert_eq!(error["id"], 0, "{error}");
+    assert_eq!(error["error"]["data"]["httpStatus"], 401, "{error}");
+    let (code, stderr) = refused.close().await;
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+}
+
 /// No key anywhere: exit 2 with the reason on stderr, nothing on stdout.
 async fn missing_key(bridge: Bridge) {
     if !runnable(bridge) {
@@ -766,4 +844,14 @@ async fn node_bridge_unit_tests_pass() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[tokio::test]
+async fn pilot_mcp_against_the_real_server() {
+    against_pilot(Bridge::PilotFlags).await;
+}
+
+#[tokio::test]
+async fn node_bridge_against_the_real_server() {
+    against_pilot(Bridge::Node).await;
 }
