@@ -228,8 +228,10 @@ class Bridge {
 
   headers(extra, exchange) {
     const headers = { Authorization: `Bearer ${this.key}`, ...extra };
-    if (this.session !== undefined) headers["Mcp-Session-Id"] = this.session;
-    const version = exchange?.version ?? this.protocolVersion;
+    // `initialize` opens a session: it carries neither the old one nor a version.
+    const initialize = exchange?.initialize !== undefined;
+    if (!initialize && this.session !== undefined) headers["Mcp-Session-Id"] = this.session;
+    const version = exchange?.version ?? (initialize ? undefined : this.protocolVersion);
     if (version !== undefined) headers["MCP-Protocol-Version"] = version;
     return headers;
   }
@@ -249,6 +251,7 @@ class Bridge {
   /** POSTs one message and relays what the server answers. */
   async forward(body, exchange) {
     const { signal } = exchange.controller;
+    const sentSession = exchange.initialize === undefined ? this.session : undefined;
     let response;
     try {
       response = await fetch(this.endpoint, {
@@ -274,7 +277,13 @@ class Bridge {
       return;
     }
     const session = response.headers.get("mcp-session-id");
-    if (session) this.session = session;
+    if (session) {
+      this.session = session;
+    } else if (response.status === 404 && sentSession !== undefined && this.session === sentSession) {
+      // The server ended the session; the client must initialize again, without it.
+      log("the server ended the session; the client must initialize again");
+      this.session = undefined;
+    }
     const answered = new Set();
     try {
       await this.relay(response, exchange, answered);

@@ -352,6 +352,11 @@ impl Bridge {
         for (name, value) in &exchange.standard_headers {
             request = request.header(*name, value);
         }
+        // `initialize` opens a session: it carries neither the old one nor a version.
+        let sent_session = match exchange.initialize {
+            Some(_) => None,
+            None => self.session.lock().unwrap().clone(),
+        };
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
@@ -374,6 +379,16 @@ impl Bridge {
             .and_then(|value| value.to_str().ok())
         {
             *self.session.lock().unwrap() = Some(session.to_owned());
+        } else if response.status() == StatusCode::NOT_FOUND && sent_session.is_some() {
+            // The server ended the session; the client must initialize again, and
+            // that `initialize` goes without it.
+            let mut session = self.session.lock().unwrap();
+            if *session == sent_session {
+                tracing::warn!(
+                    "pilot mcp: the server ended the session; the client must initialize again"
+                );
+                *session = None;
+            }
         }
         let mut answered = HashSet::new();
         self.relay(response, &exchange, &mut answered).await;
@@ -611,12 +626,17 @@ impl Bridge {
             .request(method, &self.endpoint)
             .header(ACCEPT, accept)
             .header(AUTHORIZATION, format!("Bearer {}", self.key));
-        if let Some(session) = self.session.lock().unwrap().clone() {
+        let initialize = exchange.is_some_and(|exchange| exchange.initialize.is_some());
+        if !initialize && let Some(session) = self.session.lock().unwrap().clone() {
             request = request.header(SESSION_HEADER, session);
         }
         let version = exchange
             .and_then(|exchange| exchange.version.clone())
-            .or_else(|| self.protocol_version.lock().unwrap().clone());
+            .or_else(|| {
+                (!initialize)
+                    .then(|| self.protocol_version.lock().unwrap().clone())
+                    .flatten()
+            });
         if let Some(version) = version {
             request = request.header(VERSION_HEADER, version);
         }

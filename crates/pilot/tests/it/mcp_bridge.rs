@@ -22,6 +22,7 @@ use tokio::time::timeout;
 
 const KEY: &str = "pk_test_bridge0000000000000000000000000000000";
 const SESSION: &str = "session-7f3a";
+const SESSION_2: &str = "session-9c01";
 const VERSION: &str = "2025-11-25";
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -50,6 +51,10 @@ struct Endpoint {
     dropped: Notify,
     /// The id of the `resumable` call whose stream was ended before its response.
     resumable: Mutex<Option<Value>>,
+    /// Sessions opened so far; the first is [`SESSION`], the next [`SESSION_2`].
+    sessions: Mutex<u32>,
+    /// Whether the `expire` call ended the first session.
+    expired: Mutex<bool>,
 }
 
 /// A fake Streamable HTTP MCP endpoint on a random port: `initialize` answered with
@@ -144,6 +149,11 @@ async fn message(
         )
             .into_response();
     }
+    if *endpoint.expired.lock().unwrap()
+        && header(&headers, "mcp-session-id").as_deref() == Some(SESSION)
+    {
+        return (StatusCode::NOT_FOUND, "Session not found").into_response();
+    }
     let id = body.get("id").cloned();
     let method = body.get("method").and_then(Value::as_str).unwrap_or("");
     let Some(id) = id else {
@@ -153,11 +163,20 @@ async fn message(
         return StatusCode::ACCEPTED.into_response();
     };
     match method {
-        "initialize" => (
-            [("mcp-session-id", SESSION)],
-            axum::Json(initialize_result(&id)),
-        )
-            .into_response(),
+        "initialize" => {
+            let mut opened = endpoint.sessions.lock().unwrap();
+            *opened += 1;
+            let session = if *opened == 1 { SESSION } else { SESSION_2 };
+            (
+                [("mcp-session-id", session)],
+                axum::Json(initialize_result(&id)),
+            )
+                .into_response()
+        }
+        "tools/call" if body["params"]["name"] == "expire" => {
+            *endpoint.expired.lock().unwrap() = true;
+            (StatusCode::NOT_FOUND, "Session not found").into_response()
+        }
         "tools/list" => {
             let progress = format!("event: message\nid: 1\ndata: {}\r\n\r\n", progress());
             let (first, second) = progress.split_at(progress.len() / 2);
@@ -655,6 +674,60 @@ async fn unreachable(bridge: Bridge) {
     assert_eq!(code, Some(0), "stderr: {stderr}");
 }
 
+/// The server ends the session (`404` to a request carrying it): the request gets an
+/// error, and the client's next `initialize` goes without the old session, whose
+/// successor is used from then on.
+async fn expired(bridge: Bridge) {
+    if !runnable(bridge) {
+        return;
+    }
+    let fake = FakeMcp::start().await;
+    let mut running = Running::spawn(command(bridge, &fake.url, Some(KEY)));
+    running.send(initialize(json!(0))).await;
+    assert_eq!(running.receive().await, initialize_result(&json!(0)));
+    running
+        .send(request(
+            json!(1),
+            "tools/call",
+            json!({"name": "expire", "arguments": {}}),
+        ))
+        .await;
+    let error = running.receive().await;
+    assert_eq!(error["id"], 1, "{error}");
+    assert_eq!(error["error"]["data"]["httpStatus"], 404, "{error}");
+    running.send(initialize(json!(2))).await;
+    assert_eq!(running.receive().await, initialize_result(&json!(2)));
+    running.send(request(json!(3), "ping", json!({}))).await;
+    assert_eq!(
+        running.receive().await,
+        json!({"jsonrpc": "2.0", "id": 3, "result": {}})
+    );
+    let (code, stderr) = running.close().await;
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+    let seen: Vec<(String, Option<String>, Option<String>)> = fake
+        .seen()
+        .into_iter()
+        .map(|s| (s.http_method, s.session, s.version))
+        .collect();
+    let with = |method: &str, session: Option<&str>, version: Option<&str>| {
+        (
+            method.to_owned(),
+            session.map(str::to_owned),
+            version.map(str::to_owned),
+        )
+    };
+    assert_eq!(
+        seen,
+        [
+            with("POST", None, None),
+            with("POST", Some(SESSION), Some(VERSION)),
+            with("POST", None, None),
+            with("POST", Some(SESSION_2), Some(VERSION)),
+            with("DELETE", Some(SESSION_2), Some(VERSION)),
+        ]
+    );
+}
+
 /// SIGTERM (what a client sends a bridge still running a while after stdin's end)
 /// with a call in flight: the call's stream dropped, the session deleted, exit 0.
 #[cfg(unix)]
@@ -800,6 +873,7 @@ async fn pilot_mcp_answers_failures_with_json_rpc_errors() {
     refused(Bridge::PilotFlags).await;
     refused(Bridge::PilotEnv).await;
     unreachable(Bridge::PilotFlags).await;
+    expired(Bridge::PilotFlags).await;
     #[cfg(unix)]
     signalled(Bridge::PilotFlags).await;
     missing_key(Bridge::PilotFlags).await;
@@ -817,6 +891,7 @@ async fn node_bridge_answers_failures_with_json_rpc_errors() {
     refused(Bridge::Node).await;
     refused(Bridge::NodeFlags).await;
     unreachable(Bridge::Node).await;
+    expired(Bridge::Node).await;
     #[cfg(unix)]
     signalled(Bridge::Node).await;
     missing_key(Bridge::Node).await;
