@@ -69,6 +69,10 @@ pub enum Command {
     /// Webhook settings of a workspace environment: the run events' signing secret.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Serve MCP over stdio for an AI agent (Claude Desktop and the like), forwarding
+    /// every message to a Pilot server's `/mcp` and back. Nothing but protocol is
+    /// written to stdout; logs go to stderr.
+    Mcp(McpArgs),
     /// Print the commented default configuration.
     DefaultConfig,
     /// Print the OpenAPI 3.1 document of both APIs (the committed `openapi.json` is
@@ -82,6 +86,19 @@ pub enum Command {
     /// Measure Pilot's parts on this machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// Where `pilot mcp` forwards to, and as whom.
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// The Pilot server's base URL (`/mcp` is added unless given)
+    /// [env: PILOT_API_URL, else BIZOPS_API_URL] [default: http://127.0.0.1:8080]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The API key (`pk_…`) the server authenticates; prefer the environment, which
+    /// other users of this machine cannot list [env: PILOT_API_KEY, else BIZOPS_API_KEY]
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod default_config;
 mod deliveries;
 mod endpoints;
 mod keys;
+mod mcp;
 mod migrate;
 mod serve;
 mod usage;
@@ -25,6 +26,9 @@ use crate::config::Config;
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::DefaultConfig => return default_config::run(),
+        // The stdio bridge needs no configuration, store or key file, and must keep
+        // stdout for the protocol: it starts before any of them is loaded.
+        Command::Mcp(args) => return mcp::run(args.clone()).await,
         Command::Openapi { server } => {
             print!("{}", pilot_http::openapi::to_json(server));
             return Ok(());
@@ -54,7 +58,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Recovery(args)) => {
             crate::bench::recovery::run(config, args).await
         }
-        Command::DefaultConfig | Command::Openapi { .. } => unreachable!("handled above"),
+        Command::DefaultConfig | Command::Openapi { .. } | Command::Mcp(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

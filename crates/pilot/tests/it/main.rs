@@ -15,6 +15,7 @@ mod head_limits;
 mod isolation;
 mod limits;
 mod mcp;
+mod mcp_bridge;
 mod openapi;
 mod ops;
 mod pilots;
