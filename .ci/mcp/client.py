@@ -417,25 +417,32 @@ async def http_edges(url: str, key: str) -> None:
         },
     }
     base = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    async with httpx2.AsyncClient(timeout=30) as http:
-        cases = [
-            ("no key", {}, 401),
-            ("a malformed key", {"Authorization": "Bearer pk_test_nope"}, 401),
-            ("an unknown key", {"Authorization": "Bearer pk_test_" + "A" * 40}, 401),
-            ("a foreign Origin", {"Authorization": f"Bearer {key}", "Origin": "https://evil.example"}, 403),
-        ]
-        for label, headers, want in cases:
-            r = await http.post(f"{url}/mcp", json=init, headers={**base, **headers})
-            checks.ok(r.status_code == want, f"POST /mcp with {label} is {want}", f"got {r.status_code}: {short(r.text, 200)}")
-            if want == 401:
-                www = r.headers.get("www-authenticate", "")
-                checks.ok(
-                    www.lower().startswith("bearer"),
-                    f"POST /mcp with {label} has WWW-Authenticate: Bearer",
-                    f"got {www!r}",
-                )
-        r = await http.post(f"{url}/mcp", json=init, headers={**base, "Authorization": f"Bearer {key}", "Origin": url})
-        checks.ok(r.status_code == 200, "POST /mcp with the server's own Origin is 200", f"got {r.status_code}: {short(r.text, 200)}")
+
+    async def post(headers: dict[str, str]) -> httpx2.Response:
+        # A connection each: the server may close a kept-alive connection after
+        # refusing a POST whose body it did not read, without `Connection: close`,
+        # and a pooled client's next request then finds it closed (REST alike).
+        async with httpx2.AsyncClient(timeout=30) as http:
+            return await http.post(f"{url}/mcp", json=init, headers={**base, **headers})
+
+    cases = [
+        ("no key", {}, 401),
+        ("a malformed key", {"Authorization": "Bearer pk_test_nope"}, 401),
+        ("an unknown key", {"Authorization": "Bearer pk_test_" + "A" * 40}, 401),
+        ("a foreign Origin", {"Authorization": f"Bearer {key}", "Origin": "https://evil.example"}, 403),
+    ]
+    for label, headers, want in cases:
+        r = await post(headers)
+        checks.ok(r.status_code == want, f"POST /mcp with {label} is {want}", f"got {r.status_code}: {short(r.text, 200)}")
+        if want == 401:
+            www = r.headers.get("www-authenticate", "")
+            checks.ok(
+                www.lower().startswith("bearer"),
+                f"POST /mcp with {label} has WWW-Authenticate: Bearer",
+                f"got {www!r}",
+            )
+    r = await post({"Authorization": f"Bearer {key}", "Origin": url})
+    checks.ok(r.status_code == 200, "POST /mcp with the server's own Origin is 200", f"got {r.status_code}: {short(r.text, 200)}")
 
 
 async def main() -> int:
