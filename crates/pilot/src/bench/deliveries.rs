@@ -39,6 +39,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::percentile;
 use super::scratch::Scratch;
 use crate::app::App;
 use crate::cli::DeliveriesBenchArgs;
@@ -346,14 +347,4 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
     }
     receiver.notify.notify_waiters();
     StatusCode::OK
-}
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }

@@ -7,3 +7,14 @@ pub mod recovery;
 pub mod runs;
 mod scratch;
 pub mod serve_child;
+
+/// The `p`th percentile (nearest rank) of `values`; NaN for none.
+fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}

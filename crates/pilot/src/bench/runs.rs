@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::percentile;
 use super::scratch::Scratch;
 use crate::app::App;
 use crate::cli::RunsBenchArgs;
@@ -282,14 +283,4 @@ async fn receive(State(sink): State<Sink>, body: Bytes) -> &'static str {
     }
     sink.notify.notify_waiters();
     "ok"
-}
-
-fn percentile(values: &[f64], p: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }
