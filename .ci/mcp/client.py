@@ -61,7 +61,7 @@ CONTRACT_ARGS = {
     "create_pilot": ["title", "description", "triggerType", "steps?"],
     "update_pilot": ["id", "title?", "description?", "status?", "steps?"],
     "run_pilot": ["id", "payload?", "wait_seconds?"],
-    "get_runs": ["id", "limit?", "cursor?"],
+    "get_runs": ["id", "limit?", "before?"],
     "get_run": ["id"],
     "retry_run": ["id", "from?"],
     "submit_deliberation": [
