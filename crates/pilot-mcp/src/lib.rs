@@ -15,6 +15,7 @@ mod auth;
 mod call;
 mod schema;
 mod server;
+mod tasks;
 mod tools;
 mod wait;
 

@@ -6,15 +6,16 @@ use pilot_domain::Principal;
 use pilot_operations::deliberations::DeliberationQuery;
 use pilot_operations::{OpError, Operations};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ErrorData, Implementation,
-    ListResourceTemplatesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents,
-    ResourceTemplate, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CancelTaskParams, ErrorData, GetTaskParams,
+    GetTaskResult, Implementation, ListResourceTemplatesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 
 use crate::call::{self, json_of};
+use crate::tasks;
 use crate::tools::{self, CATALOG};
 use crate::wait::Waiter;
 
@@ -46,6 +47,7 @@ impl ServerHandler for PilotMcp {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(Implementation::new("pilot", env!("CARGO_PKG_VERSION")))
@@ -89,8 +91,37 @@ impl ServerHandler for PilotMcp {
             progress: context.meta.get_progress_token(),
         };
         let arguments = request.arguments.unwrap_or_default();
+        let as_task = tasks::eligible(spec.name)
+            && !arguments.contains_key("wait_seconds")
+            && context
+                .client_capabilities()
+                .is_some_and(|capabilities| capabilities.supports_tasks());
         let result = call::call(&self.ops, &who, spec.name, arguments, waiter).await;
+        if as_task
+            && result.is_error != Some(true)
+            && let Some(task) = tasks::created(spec.name, &result)
+        {
+            return Ok(CallToolResponse::Task(task));
+        }
         Ok(CallToolResponse::Complete(result))
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let who = principal(&context)?;
+        tasks::get(&self.ops, &who, &request.task_id).await
+    }
+
+    async fn cancel_task(
+        &self,
+        _request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        principal(&context)?;
+        Err(tasks::cancel())
     }
 
     async fn list_resource_templates(

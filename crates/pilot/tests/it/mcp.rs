@@ -361,3 +361,87 @@ async fn a_2026_07_28_client_is_served_statelessly() {
     .await;
     assert_eq!(balance["structuredContent"]["environment"], "test");
 }
+
+#[tokio::test]
+async fn a_client_with_the_tasks_extension_gets_a_task_read_from_the_store() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let mut mcp = Session {
+            app: &app,
+            key: app.test_key.clone(),
+            session: None,
+            next_id: 1,
+        };
+        let (_, headers, answer) = mcp
+            .post(
+                &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
+                "clientInfo": {"name": "pilot-tests", "version": "1"}}}),
+            )
+            .await;
+        assert!(
+            answer[0]["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"]
+                .is_object(),
+            "{answer:?}"
+        );
+        mcp.session = headers
+            .get("mcp-session-id")
+            .map(|v| v.to_str().unwrap().to_owned());
+        mcp.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+
+        let started = mcp
+            .call(
+                "submit_deliberation",
+                json!({"question": "Should we price per seat or by usage for mid-market?",
+                       "mode": "smartroute1"}),
+            )
+            .await;
+        assert_eq!(started["resultType"], "task", "{started}");
+        let task = started["taskId"].as_str().unwrap().to_owned();
+        assert!(task.starts_with("del_"), "{task}");
+        let done = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            loop {
+                let notified = app.db.store.job_notify();
+                let got = mcp.request("tasks/get", json!({"taskId": task})).await;
+                if got["status"] == "completed" {
+                    return got;
+                }
+                assert_eq!(got["status"], "working", "{got}");
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_millis(50), notified.notified())
+                        .await;
+            }
+        })
+        .await
+        .expect("the task completes");
+        assert_eq!(
+            done["result"]["structuredContent"]["status"], "completed",
+            "{done}"
+        );
+        assert_eq!(done["result"]["structuredContent"]["id"], task.as_str());
+
+        // A task is the tenant's own, and the work cannot be cancelled.
+        mcp.next_id += 1;
+        let (_, _, cancelled) = mcp
+            .post(
+                &json!({"jsonrpc": "2.0", "id": 77, "method": "tasks/cancel",
+                           "params": {"taskId": task}}),
+            )
+            .await;
+        assert!(cancelled[0]["error"].is_object(), "{cancelled:?}");
+        // With wait_seconds the call is answered in full, task-capable client or not.
+        let waited = mcp
+            .call(
+                "submit_deliberation",
+                json!({"question": "Per seat or by usage for a mid-market SaaS?",
+                       "mode": "smartroute1", "wait_seconds": 20}),
+            )
+            .await;
+        assert_eq!(
+            waited["structuredContent"]["status"], "completed",
+            "{waited}"
+        );
+    }
+}
