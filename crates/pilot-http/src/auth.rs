@@ -30,7 +30,16 @@ pub async fn authenticate(
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
-        Err(error) => ApiError::from(error).into_response(),
+        Err(error) => {
+            // The body is left unread: say the connection ends with this answer, so a
+            // client does not send its next request down a connection hyper closes.
+            let mut response = ApiError::from(error).into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            response
+        }
     }
 }
 

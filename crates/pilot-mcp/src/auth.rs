@@ -28,9 +28,10 @@ pub async fn authenticate(
                 "error": {"code": error.code.as_str(), "message": error.message}
             });
             let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let headers = response.headers_mut();
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            // The body is left unread: the connection ends with this answer.
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             response
         }
     }

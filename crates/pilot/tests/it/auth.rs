@@ -78,6 +78,8 @@ async fn every_401_on_the_deliberations_surface_has_the_documented_body() {
                 .await
                 .unwrap();
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{header:?}");
+            // The body was never read, so the connection ends with the answer.
+            assert_eq!(response.headers()["connection"], "close", "{header:?}");
             let (body, request_id) = json_and_request_id(response).await;
             assert_eq!(
                 body,

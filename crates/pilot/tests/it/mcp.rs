@@ -150,6 +150,7 @@ async fn keys_and_origins_are_checked_before_anything_else() {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{key:?}");
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        assert_eq!(response.headers()["connection"], "close");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_api_key", "{body}");
     }
