@@ -6,5 +6,7 @@
 mod email;
 mod schedule;
 mod webhook;
+mod webhook_body;
 
 pub use schedule::HousekeepingReport;
+pub use webhook_body::{MAX_WEBHOOK_FILE_BYTES, WebhookRequest};

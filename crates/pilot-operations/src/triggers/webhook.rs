@@ -3,7 +3,6 @@
 //! becomes the run's trigger payload. An unknown token is not found.
 
 use pilot_domain::{TriggerType, WebhookToken};
-use serde_json::Value;
 use tracing::field::Empty;
 
 use crate::error::OpError;
@@ -11,9 +10,11 @@ use crate::operations::{Operations, record_tenant};
 use crate::pilots::fire::Firing;
 use crate::views::RunQueued;
 
+use super::webhook_body::{WebhookRequest, webhook_payload};
+
 impl Operations {
-    /// Fires the webhook pilot `token` names with `payload` (or why the transport
-    /// could not read one).
+    /// Fires the webhook pilot `token` names with the payload `request` makes
+    /// (`webhook_body`).
     /// Its span never holds the token: the tenant is named once the pilot is found.
     #[tracing::instrument(
         name = "fire_webhook",
@@ -23,7 +24,7 @@ impl Operations {
     pub async fn fire_webhook(
         &self,
         token: &str,
-        payload: Result<Value, OpError>,
+        request: &WebhookRequest,
     ) -> Result<RunQueued, OpError> {
         let unknown = || OpError::not_found("Unknown webhook.");
         let token = WebhookToken::parse(token).ok_or_else(unknown)?;
@@ -34,7 +35,7 @@ impl Operations {
             .filter(|p| p.trigger_type == TriggerType::Webhook)
             .ok_or_else(unknown)?;
         record_tenant(pilot.workspace_id, pilot.environment);
-        let payload = payload?;
+        let payload = webhook_payload(request).await?;
         let firing = Firing {
             workspace_id: pilot.workspace_id,
             environment: pilot.environment,

@@ -1,0 +1,174 @@
+//! The webhook trigger with real senders' bodies: JSON as is, forms, multipart with
+//! files, raw text and bytes, each run's payload read back through a step.
+
+use pilot_testkit::backends;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, spawn_with, test_config};
+use crate::pilots::{create, finished_run};
+
+/// A webhook pilot whose one step outputs its whole payload; its URL.
+async fn echo_pilot(app: &TestApp) -> (i64, String) {
+    let pilot = create(
+        app,
+        &app.live_key,
+        json!({"title": "Echo", "triggerType": "webhook",
+               "steps": [{"id": "echo", "type": "transform", "values": {"payload": "{{ trigger | tojson }}"}}]}),
+    )
+    .await;
+    let url = pilot["webhookUrl"].as_str().unwrap().to_owned();
+    (pilot["id"].as_i64().unwrap(), url)
+}
+
+/// Sends `request`, asserting `202`; the payload the run saw.
+async fn payload_of(app: &TestApp, request: reqwest::RequestBuilder) -> Value {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let run = finished_run(app, &app.live_key, body["jobId"].as_i64().unwrap()).await;
+    assert_eq!(run["status"], "success", "{run}");
+    match &run["steps"][0]["output"]["payload"] {
+        Value::String(s) => serde_json::from_str(s).unwrap(),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test]
+async fn every_kind_of_body_becomes_a_payload() {
+    for backend in backends() {
+        let mut config = test_config();
+        config.http.body_limit_bytes = 1024 * 1024;
+        let app = spawn_with(backend, config).await;
+        let (_, url) = echo_pilot(&app).await;
+
+        // JSON, with or without a Content-Type: the payload as is.
+        let p = payload_of(
+            &app,
+            app.client
+                .post(&url)
+                .json(&json!({"orderId": "1234", "total": 49.0})),
+        )
+        .await;
+        assert_eq!(p, json!({"orderId": "1234", "total": 49.0}));
+        let p = payload_of(&app, app.client.post(&url).body(r#"[1, 2]"#)).await;
+        assert_eq!(p, json!([1, 2]));
+        let p = payload_of(&app, app.client.post(&url)).await;
+        assert_eq!(p, json!({}));
+
+        // A form, as Slack's commands and Twilio send: fields under `form`, the
+        // request beside them, credentials left out.
+        let p = payload_of(
+            &app,
+            app.client
+                .post(format!("{url}?source=slack&source=x"))
+                .header("Authorization", "Bearer secret-never-shown")
+                .header("Cookie", "c=1")
+                .header("X-Slack-Signature", "v0=abc")
+                .form(&[
+                    ("command", "/order"),
+                    ("text", "1234 now"),
+                    ("tag", "a"),
+                    ("tag", "b"),
+                ]),
+        )
+        .await;
+        assert_eq!(
+            p["form"],
+            json!({"command": "/order", "text": "1234 now", "tag": ["a", "b"]})
+        );
+        assert_eq!(p["request"]["method"], "POST");
+        assert_eq!(p["request"]["query"], json!({"source": ["slack", "x"]}));
+        assert_eq!(
+            p["request"]["contentType"],
+            "application/x-www-form-urlencoded"
+        );
+        assert_eq!(p["request"]["headers"]["x-slack-signature"], "v0=abc");
+        assert!(p["request"]["headers"].get("authorization").is_none());
+        assert!(p["request"]["headers"].get("cookie").is_none());
+        assert!(!p.to_string().contains("secret-never-shown"));
+
+        // Multipart: fields, a small file with its content, a large one omitted.
+        let big = vec![7u8; pilot_operations::triggers::MAX_WEBHOOK_FILE_BYTES + 1];
+        let form = Form::new()
+            .text("subject", "Order 1234")
+            .part(
+                "small",
+                Part::bytes(vec![0u8, 1, 2])
+                    .file_name("a.bin")
+                    .mime_str("application/octet-stream")
+                    .unwrap(),
+            )
+            .part(
+                "big",
+                Part::bytes(big)
+                    .file_name("big.png")
+                    .mime_str("image/png")
+                    .unwrap(),
+            );
+        let p = payload_of(&app, app.client.post(&url).multipart(form)).await;
+        assert_eq!(p["form"], json!({"subject": "Order 1234"}));
+        assert_eq!(
+            p["files"],
+            json!([
+                {"field": "small", "name": "a.bin", "contentType": "application/octet-stream", "size": 3, "content": "AAEC"},
+                {"field": "big", "name": "big.png", "contentType": "image/png",
+                 "size": pilot_operations::triggers::MAX_WEBHOOK_FILE_BYTES + 1, "omitted": true}
+            ])
+        );
+        assert!(
+            p["request"]["contentType"]
+                .as_str()
+                .unwrap()
+                .starts_with("multipart/form-data; boundary=")
+        );
+
+        // Raw text, and bytes that are not UTF-8.
+        let p = payload_of(
+            &app,
+            app.client
+                .post(&url)
+                .header("Content-Type", "text/plain")
+                .body("order 1234 in"),
+        )
+        .await;
+        assert_eq!(p["text"], "order 1234 in");
+        let p = payload_of(
+            &app,
+            app.client
+                .post(&url)
+                .header("Content-Type", "application/xml")
+                .body("<order id=\"1\"/>"),
+        )
+        .await;
+        assert_eq!(p["text"], "<order id=\"1\"/>");
+        let p = payload_of(
+            &app,
+            app.client
+                .post(&url)
+                .header("Content-Type", "application/octet-stream")
+                .body(vec![0xffu8, 0xfe, 0]),
+        )
+        .await;
+        assert_eq!(p["base64"], "//4A");
+        assert_eq!(p["request"]["contentType"], "application/octet-stream");
+
+        // A body that says it is JSON and is not: 400 in the Pilots shape.
+        let bad = app
+            .client
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        let error: Value = bad.json().await.unwrap();
+        assert!(
+            error["error"].as_str().unwrap().contains("not valid JSON"),
+            "{error}"
+        );
+    }
+}
