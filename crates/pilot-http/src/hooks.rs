@@ -9,9 +9,11 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use pilot_operations::triggers::WebhookRequest;
 use pilot_operations::views::RunQueued;
+use serde_json::json;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -53,6 +55,46 @@ pub async fn webhook(
     let request = request(&method, &uri, &headers, body);
     let queued = state.ops.fire_webhook(&token, &request).await?;
     Ok((StatusCode::ACCEPTED, Json(queued)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/pilots/{token}",
+    operation_id = "verifyWebhookUrl",
+    tag = "Triggers",
+    summary = "A sender's check of the webhook URL",
+    description = "For senders that check a URL before they use it: `200`, nothing queued                    (`HEAD` likewise, without a body). With `?challenge=…` or                    `?hub.challenge=…` (up to 1024 bytes) the body is that value as                    `text/plain`, as WebSub, Meta and similar senders expect; else                    `{\"ok\": true}`.",
+    params(
+        ("token" = String, Path, max_length = 128, description = "The secret token from the pilot's `webhookUrl`."),
+        ("challenge" = Option<String>, Query, description = "Echoed as the body."),
+        ("hub.challenge" = Option<String>, Query, description = "Echoed as the body."),
+    ),
+    responses(
+        (status = 200, description = "The URL is a webhook pilot's: the challenge as text, else `{\"ok\": true}`.", content(
+            (String = "text/plain"),
+            (serde_json::Value = "application/json"),
+        )),
+        (status = 400, description = "The challenge is over 1024 bytes."),
+        (status = 404, description = "Unknown token, or the pilot's trigger is not `webhook`."),
+    )
+)]
+pub async fn verify(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let request = request(&method, &uri, &headers, Bytes::new());
+    let answer = match state.ops.verify_webhook_url(&token, &request).await? {
+        Some(challenge) => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            challenge,
+        )
+            .into_response(),
+        None => Json(json!({"ok": true})).into_response(),
+    };
+    Ok(answer)
 }
 
 /// The request as the operation reads it.

@@ -3,6 +3,8 @@
 //! becomes the run's trigger payload. An unknown token is not found.
 
 use pilot_domain::{TriggerType, WebhookToken};
+use pilot_store::PilotRecord;
+use serde_json::Value;
 use tracing::field::Empty;
 
 use crate::error::OpError;
@@ -26,15 +28,7 @@ impl Operations {
         token: &str,
         request: &WebhookRequest,
     ) -> Result<RunQueued, OpError> {
-        let unknown = || OpError::not_found("Unknown webhook.");
-        let token = WebhookToken::parse(token).ok_or_else(unknown)?;
-        let pilot = self
-            .store()
-            .find_pilot_by_webhook(&token.digest())
-            .await?
-            .filter(|p| p.trigger_type == TriggerType::Webhook)
-            .ok_or_else(unknown)?;
-        record_tenant(pilot.workspace_id, pilot.environment);
+        let pilot = self.webhook_pilot(token).await?;
         let payload = webhook_payload(request).await?;
         let firing = Firing {
             workspace_id: pilot.workspace_id,
@@ -44,4 +38,57 @@ impl Operations {
         };
         self.fire(firing, &payload).await
     }
+
+    /// A sender's check of the webhook URL `token` names (`GET`/`HEAD`): queues
+    /// nothing; the challenge to echo, if the query has one (`challenge`, or
+    /// `hub.challenge` as WebSub and Meta send it). An unknown token is not found.
+    #[tracing::instrument(
+        name = "verify_webhook_url",
+        skip_all,
+        fields(workspace = Empty, environment = Empty)
+    )]
+    pub async fn verify_webhook_url(
+        &self,
+        token: &str,
+        request: &WebhookRequest,
+    ) -> Result<Option<String>, OpError> {
+        self.webhook_pilot(token).await?;
+        let query = request.query_pairs();
+        let challenge =
+            ["challenge", "hub.challenge"]
+                .iter()
+                .find_map(|name| match query.get(*name) {
+                    Some(Value::String(value)) => Some(value.clone()),
+                    Some(Value::Array(values)) => {
+                        values.first().and_then(|v| v.as_str()).map(str::to_owned)
+                    }
+                    _ => None,
+                });
+        if challenge
+            .as_ref()
+            .is_some_and(|c| c.len() > MAX_CHALLENGE_BYTES)
+        {
+            return Err(OpError::bad_request(format!(
+                "The challenge is over {MAX_CHALLENGE_BYTES} bytes."
+            )));
+        }
+        Ok(challenge)
+    }
+
+    /// The webhook pilot `token` names, its tenant recorded on the span.
+    async fn webhook_pilot(&self, token: &str) -> Result<PilotRecord, OpError> {
+        let unknown = || OpError::not_found("Unknown webhook.");
+        let token = WebhookToken::parse(token).ok_or_else(unknown)?;
+        let pilot = self
+            .store()
+            .find_pilot_by_webhook(&token.digest())
+            .await?
+            .filter(|p| p.trigger_type == TriggerType::Webhook)
+            .ok_or_else(unknown)?;
+        record_tenant(pilot.workspace_id, pilot.environment);
+        Ok(pilot)
+    }
 }
+
+/// The longest challenge echoed.
+const MAX_CHALLENGE_BYTES: usize = 1024;

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, spawn_with, test_config};
+use crate::harness::{TestApp, spawn_app, spawn_with, test_config};
 use crate::pilots::{create, finished_run};
 
 /// A webhook pilot whose one step outputs its whole payload; its URL.
@@ -170,5 +170,80 @@ async fn every_kind_of_body_becomes_a_payload() {
             error["error"].as_str().unwrap().contains("not valid JSON"),
             "{error}"
         );
+    }
+}
+
+/// The runs of `pilot`, newest first.
+async fn runs_of(app: &TestApp, pilot: i64) -> Vec<Value> {
+    let body: Value = app
+        .get_json(&format!("/api/v1/pilots/{pilot}/runs"), &app.live_key)
+        .await;
+    body["runs"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn get_and_head_check_the_url_and_queue_nothing() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let (pilot, url) = echo_pilot(&app).await;
+
+        let plain = app.client.get(&url).send().await.unwrap();
+        assert_eq!(plain.status(), StatusCode::OK);
+        assert_eq!(plain.json::<Value>().await.unwrap(), json!({"ok": true}));
+
+        for query in [
+            "challenge=abc123",
+            "hub.mode=subscribe&hub.challenge=abc123&hub.verify_token=t",
+        ] {
+            let echo = app
+                .client
+                .get(format!("{url}?{query}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(echo.status(), StatusCode::OK, "{query}");
+            let content_type = echo.headers()["content-type"].to_str().unwrap().to_owned();
+            assert!(content_type.starts_with("text/plain"), "{content_type}");
+            assert_eq!(echo.text().await.unwrap(), "abc123");
+        }
+        let too_long = app
+            .client
+            .get(format!("{url}?challenge={}", "a".repeat(1025)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(too_long.status(), StatusCode::BAD_REQUEST);
+
+        for query in ["", "?challenge=abc123"] {
+            let head = app
+                .client
+                .head(format!("{url}{query}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(head.status(), StatusCode::OK, "HEAD {query}");
+            assert_eq!(head.bytes().await.unwrap().len(), 0);
+        }
+
+        let unknown = app
+            .client
+            .get(format!("{}/hooks/pilots/wh_nope?challenge=x", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            unknown.json::<Value>().await.unwrap(),
+            json!({"error": "Unknown webhook."})
+        );
+        let head = app
+            .client
+            .head(format!("{}/hooks/pilots/wh_nope", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), StatusCode::NOT_FOUND);
+
+        assert_eq!(runs_of(&app, pilot).await, Vec::<Value>::new());
     }
 }
