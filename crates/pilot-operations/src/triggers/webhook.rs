@@ -2,14 +2,14 @@
 //! URL is the credential (no API key), looked up by its SHA-256 digest; the payload
 //! becomes the run's trigger payload. An unknown token is not found.
 
-use pilot_domain::{TriggerType, WebhookToken};
+use pilot_domain::{PilotStatus, TriggerType, WebhookToken};
 use pilot_store::PilotRecord;
 use serde_json::Value;
 use tracing::field::Empty;
 
 use crate::error::OpError;
 use crate::operations::{Operations, record_tenant};
-use crate::pilots::fire::Firing;
+use crate::pilots::fire::{Firing, paused};
 use crate::views::RunQueued;
 
 use super::webhook_body::{WebhookRequest, webhook_payload};
@@ -29,6 +29,11 @@ impl Operations {
         request: &WebhookRequest,
     ) -> Result<RunQueued, OpError> {
         let pilot = self.webhook_pilot(token).await?;
+        // Before the body is read, so a paused pilot is 409 whatever was sent; the
+        // store checks again as it creates the run.
+        if pilot.status == PilotStatus::Paused {
+            return Err(paused());
+        }
         let payload = webhook_payload(request).await?;
         let firing = Firing {
             workspace_id: pilot.workspace_id,

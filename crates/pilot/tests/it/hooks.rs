@@ -247,3 +247,92 @@ async fn get_and_head_check_the_url_and_queue_nothing() {
         assert_eq!(runs_of(&app, pilot).await, Vec::<Value>::new());
     }
 }
+
+/// `PATCH /api/v1/pilots/{pilot}` with `body`, asserting `200`; the pilot.
+async fn patch(app: &TestApp, pilot: i64, body: Value) -> Value {
+    let response = app
+        .client
+        .patch(format!("{}/api/v1/pilots/{pilot}", app.url))
+        .bearer_auth(&app.live_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_paused_pilot_is_409_and_an_unknown_token_404_in_the_pilots_shape() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let (pilot, url) = echo_pilot(&app).await;
+        patch(&app, pilot, json!({"status": "paused"})).await;
+
+        // Whatever the body, even one that would be 400: nothing queued.
+        for body in [r#"{"n": 1}"#, "{"] {
+            let response = app
+                .client
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::CONFLICT, "{body}");
+            assert_eq!(
+                response.json::<Value>().await.unwrap(),
+                json!({"error": "Pilot is paused. Set its status to active to run it."})
+            );
+        }
+        let form = app
+            .client
+            .post(&url)
+            .form(&[("a", "1")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(form.status(), StatusCode::CONFLICT);
+        // The URL is still the pilot's: a sender's check passes.
+        let get = app.client.get(&url).send().await.unwrap();
+        assert_eq!(get.status(), StatusCode::OK);
+        assert_eq!(runs_of(&app, pilot).await, Vec::<Value>::new());
+
+        // Active again, the same URL fires.
+        patch(&app, pilot, json!({"status": "active"})).await;
+        let p = payload_of(&app, app.client.post(&url).json(&json!({"n": 2}))).await;
+        assert_eq!(p, json!({"n": 2}));
+
+        // Unknown tokens — malformed, well formed but unknown, a pilot's that is no
+        // longer a webhook pilot's — are 404 whatever the method.
+        let unknown_shape = json!({"error": "Unknown webhook."});
+        let mut unknown = vec![
+            format!("{}/hooks/pilots/nope", app.url),
+            format!(
+                "{}/hooks/pilots/wh_ijqK8cdJYLIyRDM9zCauNLfocEXLARXe",
+                app.url
+            ),
+        ];
+        let (other, other_url) = echo_pilot(&app).await;
+        patch(&app, other, json!({"triggerType": "manual"})).await;
+        unknown.push(other_url);
+        for url in &unknown {
+            let post = app.client.post(url).json(&json!({})).send().await.unwrap();
+            assert_eq!(post.status(), StatusCode::NOT_FOUND, "{url}");
+            assert_eq!(post.json::<Value>().await.unwrap(), unknown_shape);
+            let form = app
+                .client
+                .post(url)
+                .form(&[("a", "1")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(form.status(), StatusCode::NOT_FOUND, "{url}");
+            let get = app.client.get(url).send().await.unwrap();
+            assert_eq!(get.status(), StatusCode::NOT_FOUND, "{url}");
+        }
+        assert_eq!(runs_of(&app, other).await, Vec::<Value>::new());
+    }
+}
