@@ -90,6 +90,10 @@ pub struct UpdatePilot {
     )]
     #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]://")]
     pub notify_url: Option<Option<String>>,
+    /// `true` gives a webhook pilot a new secret token: the old `webhookUrl` stops
+    /// answering at once (`404`), the new one is in the answer and in `GET`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotate_webhook_token: Option<bool>,
 }
 
 /// A field that was sent, `null` included (`Some(None)`); with `#[serde(default)]`

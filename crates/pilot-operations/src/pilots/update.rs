@@ -3,8 +3,10 @@
 //! left as it is. New steps holding a `deliberate` step also need
 //! `deliberations:write`, and the patching key becomes the one that set the steps.
 //! A new notify URL makes sure the tenant has a signing secret for its run events.
+//! `rotateWebhookToken` replaces a webhook pilot's token: the old URL is unknown
+//! from that write on.
 
-use pilot_domain::{Principal, Scope};
+use pilot_domain::{Principal, Scope, TriggerType};
 use pilot_store::PilotPatch;
 
 use super::input::{self, UpdatePilot};
@@ -68,7 +70,16 @@ impl Operations {
             .as_deref()
             .map(|t| input::trigger_type(Some(t)))
             .transpose()?;
-        if wants_type.is_some_and(|t| t != current.trigger_type) || request.schedule.is_some() {
+        let new_type = wants_type.is_some_and(|t| t != current.trigger_type);
+        let rotate = request.rotate_webhook_token == Some(true);
+        if rotate && wants_type.unwrap_or(current.trigger_type) != TriggerType::Webhook {
+            return Err(OpError::validation(
+                "rotateWebhookToken is only allowed for a pilot whose triggerType is \"webhook\"",
+            ));
+        }
+        // A rotation is a webhook trigger made afresh: a new token, the old one's
+        // digest gone in the same write.
+        if new_type || request.schedule.is_some() || rotate {
             let trigger_type = wants_type.unwrap_or(current.trigger_type);
             patch.trigger = Some(input::trigger(
                 trigger_type,

@@ -336,3 +336,77 @@ async fn a_paused_pilot_is_409_and_an_unknown_token_404_in_the_pilots_shape() {
         assert_eq!(runs_of(&app, other).await, Vec::<Value>::new());
     }
 }
+
+#[tokio::test]
+async fn rotating_the_token_stops_the_old_url_at_once() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let (pilot, old) = echo_pilot(&app).await;
+        let shown: Value = app
+            .get_json(&format!("/api/v1/pilots/{pilot}"), &app.live_key)
+            .await;
+        assert_eq!(shown["webhookUrl"], old.as_str());
+
+        // `false` (and any other patch) keeps the token.
+        let kept = patch(
+            &app,
+            pilot,
+            json!({"rotateWebhookToken": false, "title": "Echo 2"}),
+        )
+        .await;
+        assert_eq!(kept["webhookUrl"], old.as_str());
+
+        let rotated = patch(&app, pilot, json!({"rotateWebhookToken": true})).await;
+        let new = rotated["webhookUrl"].as_str().unwrap().to_owned();
+        assert_ne!(new, old);
+        assert!(new.contains("/hooks/pilots/wh_"), "{new}");
+        let shown: Value = app
+            .get_json(&format!("/api/v1/pilots/{pilot}"), &app.live_key)
+            .await;
+        assert_eq!(shown["webhookUrl"], new.as_str());
+
+        let gone = app
+            .client
+            .post(&old)
+            .json(&json!({"n": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            gone.json::<Value>().await.unwrap(),
+            json!({"error": "Unknown webhook."})
+        );
+        let check = app.client.get(&old).send().await.unwrap();
+        assert_eq!(check.status(), StatusCode::NOT_FOUND);
+        assert_eq!(runs_of(&app, pilot).await, Vec::<Value>::new());
+
+        let p = payload_of(&app, app.client.post(&new).json(&json!({"n": 2}))).await;
+        assert_eq!(p, json!({"n": 2}));
+
+        // Only a webhook pilot has a token to rotate.
+        let manual = crate::pilots::create(
+            &app,
+            &app.live_key,
+            json!({"title": "Manual", "steps": [{"id": "a", "type": "transform", "values": {"x": 1}}]}),
+        )
+        .await;
+        let refused = app
+            .client
+            .patch(format!("{}/api/v1/pilots/{}", app.url, manual["id"]))
+            .bearer_auth(&app.live_key)
+            .json(&json!({"rotateWebhookToken": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let error: Value = refused.json().await.unwrap();
+        assert!(
+            error["error"]
+                .as_str()
+                .unwrap()
+                .contains("rotateWebhookToken"),
+            "{error}"
+        );
+    }
+}
