@@ -14,6 +14,7 @@ use super::{not_found, steps_scope};
 use crate::authorize;
 use crate::error::OpError;
 use crate::operations::Operations;
+use crate::triggers::webhook_verify;
 use crate::views::PilotDetail;
 use crate::webhooks::Tenant;
 
@@ -62,6 +63,7 @@ impl Operations {
             steps: steps.map(|s| s.to_value()),
             trigger: None,
             notify_url,
+            webhook_verification: None,
         };
         // A new trigger type or schedule replaces the trigger; the same type without
         // new settings keeps its token or address.
@@ -88,6 +90,22 @@ impl Operations {
                 now,
                 self.policy().min_schedule_interval,
             )?);
+        }
+        let webhook_after = wants_type.unwrap_or(current.trigger_type) == TriggerType::Webhook;
+        match &request.webhook_verification {
+            Some(Some(_)) if !webhook_after => {
+                return Err(OpError::validation(
+                    "webhookVerification is only allowed for a pilot whose triggerType is \"webhook\"",
+                ));
+            }
+            Some(Some(body)) => {
+                patch.webhook_verification =
+                    Some(Some(webhook_verify::seal(body, self.master_key())?));
+            }
+            Some(None) => patch.webhook_verification = Some(None),
+            // A pilot that stops being a webhook pilot drops its verification.
+            None if !webhook_after => patch.webhook_verification = Some(None),
+            None => {}
         }
         if matches!(patch.notify_url, Some(Some(_))) {
             // Its runs' events are signed with the tenant's secret from the first.

@@ -13,6 +13,7 @@ use crate::pilots::fire::{Firing, paused};
 use crate::views::RunQueued;
 
 use super::webhook_body::{WebhookRequest, webhook_payload};
+use super::webhook_verify::verify;
 
 impl Operations {
     /// Fires the webhook pilot `token` names with the payload `request` makes
@@ -31,6 +32,14 @@ impl Operations {
         let pilot = self.webhook_pilot(token).await?;
         // Before the body is read, so a paused pilot is 409 whatever was sent; the
         // store checks again as it creates the run.
+        if let Some(verification) = &pilot.webhook_verification {
+            verify(
+                verification,
+                self.master_key(),
+                request,
+                self.now().0.div_euclid(1000),
+            )?;
+        }
         if pilot.status == PilotStatus::Paused {
             return Err(paused());
         }

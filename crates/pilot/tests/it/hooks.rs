@@ -410,3 +410,212 @@ async fn rotating_the_token_stops_the_old_url_at_once() {
         );
     }
 }
+
+/// HMAC-SHA256 of `data` keyed with `secret`'s text.
+fn hmac(secret: &str, data: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn signed_senders_pass_and_bad_or_missing_signatures_are_401() {
+    use base64::Engine as _;
+    use pilot_domain::webhook::signature::sign;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const PLAIN: &str = "a-shared-secret";
+    let body = br#"{"orderId": "1234"}"#.to_vec();
+
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let (pilot, url) = echo_pilot(&app).await;
+        let now = now_secs();
+        let stale = now - 301;
+
+        // (verification, good headers, bad headers, a replayed old timestamp's)
+        type Headers = Vec<(&'static str, String)>;
+        let cases: Vec<(Value, Headers, Headers, Option<Headers>)> = vec![
+            (
+                json!({"scheme": "pilot5", "secret": WHSEC}),
+                {
+                    let s = sign(WHSEC, "evt_1", now, &body).unwrap();
+                    vec![
+                        ("X-Pilot5-Signature", s.pilot5),
+                        ("X-Pilot5-Timestamp", now.to_string()),
+                    ]
+                },
+                vec![
+                    (
+                        "X-Pilot5-Signature",
+                        format!("t={now},v1={}", "00".repeat(32)),
+                    ),
+                    ("X-Pilot5-Timestamp", now.to_string()),
+                ],
+                Some({
+                    let s = sign(WHSEC, "evt_1", stale, &body).unwrap();
+                    vec![
+                        ("X-Pilot5-Signature", s.pilot5),
+                        ("X-Pilot5-Timestamp", stale.to_string()),
+                    ]
+                }),
+            ),
+            (
+                json!({"scheme": "standard-webhooks", "secret": WHSEC}),
+                {
+                    let s = sign(WHSEC, "msg_1", now, &body).unwrap();
+                    vec![
+                        ("webhook-id", "msg_1".into()),
+                        ("webhook-timestamp", now.to_string()),
+                        ("webhook-signature", s.standard),
+                    ]
+                },
+                {
+                    let s = sign(WHSEC, "msg_other", now, &body).unwrap();
+                    vec![
+                        ("webhook-id", "msg_1".into()),
+                        ("webhook-timestamp", now.to_string()),
+                        ("webhook-signature", s.standard),
+                    ]
+                },
+                Some({
+                    let s = sign(WHSEC, "msg_1", stale, &body).unwrap();
+                    vec![
+                        ("webhook-id", "msg_1".into()),
+                        ("webhook-timestamp", stale.to_string()),
+                        ("webhook-signature", s.standard),
+                    ]
+                }),
+            ),
+            (
+                json!({"scheme": "github", "secret": PLAIN}),
+                vec![(
+                    "X-Hub-Signature-256",
+                    format!("sha256={}", hex::encode(hmac(PLAIN, &body))),
+                )],
+                vec![(
+                    "X-Hub-Signature-256",
+                    format!("sha256={}", hex::encode(hmac("wrong", &body))),
+                )],
+                None,
+            ),
+            (
+                json!({"scheme": "stripe", "secret": WHSEC}),
+                {
+                    let mac = hmac(
+                        WHSEC,
+                        format!("{now}.{}", String::from_utf8_lossy(&body)).as_bytes(),
+                    );
+                    vec![(
+                        "Stripe-Signature",
+                        format!("t={now},v1={}", hex::encode(mac)),
+                    )]
+                },
+                vec![(
+                    "Stripe-Signature",
+                    format!("t={now},v1={}", "ab".repeat(32)),
+                )],
+                Some({
+                    let mac = hmac(
+                        WHSEC,
+                        format!("{stale}.{}", String::from_utf8_lossy(&body)).as_bytes(),
+                    );
+                    vec![(
+                        "Stripe-Signature",
+                        format!("t={stale},v1={}", hex::encode(mac)),
+                    )]
+                }),
+            ),
+            (
+                json!({"scheme": "hmac-sha256", "secret": PLAIN, "header": "X-Signature", "encoding": "base64"}),
+                vec![("X-Signature", b64.encode(hmac(PLAIN, &body)))],
+                vec![("X-Signature", b64.encode(hmac(PLAIN, b"other body")))],
+                None,
+            ),
+            (
+                json!({"scheme": "hmac-sha256", "secret": PLAIN, "header": "X-Signature"}),
+                vec![("X-Signature", hex::encode(hmac(PLAIN, &body)))],
+                vec![("X-Signature", "zz".into())],
+                None,
+            ),
+        ];
+        let mut queued = 0;
+        for (verification, good, bad, replayed) in cases {
+            let shown = patch(&app, pilot, json!({"webhookVerification": verification})).await;
+            assert_eq!(
+                shown["webhookVerification"]["scheme"],
+                verification["scheme"]
+            );
+            assert!(
+                !shown
+                    .to_string()
+                    .contains(verification["secret"].as_str().unwrap()),
+                "{shown}"
+            );
+
+            let send = |headers: &Headers| {
+                let mut request = app
+                    .client
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .body(body.clone());
+                for (name, value) in headers {
+                    request = request.header(*name, value);
+                }
+                request
+            };
+            let p = payload_of(&app, send(&good)).await;
+            assert_eq!(p, json!({"orderId": "1234"}), "{verification}");
+            queued += 1;
+            let mut refused = vec![("bad", bad), ("missing", vec![])];
+            if let Some(replayed) = replayed {
+                refused.push(("replayed", replayed));
+            }
+            for (what, headers) in refused {
+                let response = send(&headers).send().await.unwrap();
+                assert_eq!(
+                    response.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{what} {verification}"
+                );
+                let error: Value = response.json().await.unwrap();
+                assert_eq!(
+                    error,
+                    json!({"error": "The webhook signature is missing or does not match."})
+                );
+            }
+            assert_eq!(runs_of(&app, pilot).await.len(), queued, "{verification}");
+        }
+
+        // Bad settings are 422; null removes the verification.
+        for bad in [
+            json!({"scheme": "nope", "secret": PLAIN}),
+            json!({"scheme": "standard-webhooks", "secret": PLAIN}),
+            json!({"scheme": "hmac-sha256", "secret": PLAIN}),
+            json!({"scheme": "github", "secret": PLAIN, "header": "X"}),
+            json!({"scheme": "stripe", "secret": PLAIN, "toleranceSecs": 0}),
+        ] {
+            let response = app
+                .client
+                .patch(format!("{}/api/v1/pilots/{pilot}", app.url))
+                .bearer_auth(&app.live_key)
+                .json(&json!({"webhookVerification": bad}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+        let cleared = patch(&app, pilot, json!({"webhookVerification": null})).await;
+        assert!(cleared.get("webhookVerification").is_none(), "{cleared}");
+        let p = payload_of(&app, app.client.post(&url).json(&json!({"n": 1}))).await;
+        assert_eq!(p, json!({"n": 1}));
+    }
+}
