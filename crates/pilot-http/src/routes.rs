@@ -37,7 +37,7 @@ pub fn all() -> Routes {
             .merge(pilots::routes())
             .merge(runs::routes())
             .merge(secrets::routes()),
-        hooks: OpenApiRouter::new().routes(routes!(hooks::webhook)),
+        hooks: OpenApiRouter::new().routes(routes!(hooks::webhook, hooks::verify)),
         deliberations: OpenApiRouter::new()
             .routes(routes!(me::deliberations_me))
             .merge(deliberations::routes())

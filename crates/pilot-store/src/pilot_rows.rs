@@ -24,7 +24,8 @@ macro_rules! pilot_columns {
     () => {
         "id, workspace_id, environment, title, description, status, trigger_type, steps, \
          schedule_cron, schedule_timezone, next_fire_at, webhook_token_sealed, email_address, \
-         run_count, last_run_at, created_at, updated_at, steps_key_id, notify_url"
+         run_count, last_run_at, created_at, updated_at, steps_key_id, notify_url, \
+         webhook_verification"
     };
 }
 pub(crate) use pilot_columns;
@@ -94,6 +95,7 @@ pub(crate) struct PilotRow {
     updated_at: i64,
     steps_key_id: Option<i64>,
     notify_url: Option<String>,
+    webhook_verification: Option<String>,
 }
 
 from_sqlite_row!(PilotRow {
@@ -115,7 +117,8 @@ from_sqlite_row!(PilotRow {
     created_at,
     updated_at,
     steps_key_id,
-    notify_url
+    notify_url,
+    webhook_verification
 });
 
 impl TryFrom<PilotRow> for PilotRecord {
@@ -151,6 +154,7 @@ impl TryFrom<PilotRow> for PilotRecord {
             updated_at: UnixMillis(row.updated_at),
             steps_key_id: row.steps_key_id.map(ApiKeyId),
             notify_url: row.notify_url,
+            webhook_verification: row.webhook_verification,
         })
     }
 }

@@ -50,6 +50,9 @@ pub struct PilotRecord {
     /// Where the pilot's `run.completed` / `run.failed` events are delivered (`None`:
     /// nowhere). Validated by the caller.
     pub notify_url: Option<String>,
+    /// A webhook pilot's sender verification, as the operations wrote it (JSON, its
+    /// secret sealed); `None`: senders are not verified.
+    pub webhook_verification: Option<String>,
 }
 
 /// Everything a new pilot is made of; `trigger` settings are already validated.
@@ -94,6 +97,8 @@ pub struct PilotPatch {
     pub trigger: Option<PilotTrigger>,
     /// `Some(None)` clears the notify URL, `Some(Some(url))` sets it.
     pub notify_url: Option<Option<String>>,
+    /// `Some(None)` clears the sender verification, `Some(Some(json))` sets it.
+    pub webhook_verification: Option<Option<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

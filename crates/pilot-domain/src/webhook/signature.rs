@@ -119,6 +119,73 @@ pub fn verify_standard(
     matched.then_some(()).ok_or(SignatureError::Mismatch)
 }
 
+/// GitHub's `X-Hub-Signature-256: sha256={hex}`: HMAC-SHA256 of the body keyed with
+/// the secret's text. No timestamp. Timing-safe.
+pub fn verify_github(secret: &str, body: &[u8], header: &str) -> Result<(), SignatureError> {
+    let hex_mac = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed)?;
+    verify_body_hmac(secret, body, hex_mac, BodyEncoding::Hex)
+}
+
+/// Stripe's `Stripe-Signature: t={ts},v1={hex}[,v1=…]`: one `v1` is HMAC-SHA256 of
+/// `"{ts}.{body}"` keyed with the secret's text (`whsec_…` as Stripe shows it), and
+/// `ts` is within `tolerance_secs` of `now_secs`.
+pub fn verify_stripe(
+    secret: &str,
+    body: &[u8],
+    header: &str,
+    now_secs: i64,
+    tolerance_secs: i64,
+) -> Result<(), SignatureError> {
+    let parts: Vec<(&str, &str)> = header
+        .split(',')
+        .filter_map(|part| part.trim().split_once('='))
+        .collect();
+    let ts = parts
+        .iter()
+        .find(|(name, _)| *name == "t")
+        .map(|(_, value)| *value)
+        .ok_or(SignatureError::Malformed)?;
+    let ts = fresh(ts, now_secs, tolerance_secs)?;
+    let matched = parts
+        .iter()
+        .filter(|(name, _)| *name == "v1")
+        .filter_map(|(_, value)| hex::decode(value).ok())
+        .any(|expected| pilot5_mac(secret, ts, body).verify_slice(&expected).is_ok());
+    matched.then_some(()).ok_or(SignatureError::Mismatch)
+}
+
+/// How a plain body HMAC is written in its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyEncoding {
+    Hex,
+    Base64,
+}
+
+/// A plain HMAC-SHA256 of the body keyed with the secret's text, `value` in
+/// `encoding` (an optional `sha256=` prefix allowed). Timing-safe.
+pub fn verify_body_hmac(
+    secret: &str,
+    body: &[u8],
+    value: &str,
+    encoding: BodyEncoding,
+) -> Result<(), SignatureError> {
+    let value = value.trim();
+    let value = value.strip_prefix("sha256=").unwrap_or(value);
+    let expected = match encoding {
+        BodyEncoding::Hex => hex::decode(value).map_err(|_| SignatureError::Malformed)?,
+        BodyEncoding::Base64 => STANDARD
+            .decode(value)
+            .map_err(|_| SignatureError::Malformed)?,
+    };
+    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(body);
+    mac.verify_slice(&expected)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
 fn pilot5_mac(secret: &str, timestamp: i64, body: &[u8]) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
     mac.update(format!("{timestamp}.").as_bytes());
@@ -153,6 +220,56 @@ fn fresh(timestamp: &str, now_secs: i64, tolerance_secs: i64) -> Result<i64, Sig
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_inbound_schemes_verify_their_own_and_nothing_else() {
+        let body = b"{}";
+        let mut mac = HmacSha256::new_from_slice(b"k").unwrap();
+        mac.update(body);
+        let digest = mac.finalize().into_bytes();
+        let hex_mac = hex::encode(digest);
+        assert_eq!(
+            verify_github("k", body, &format!("sha256={hex_mac}")),
+            Ok(())
+        );
+        assert_eq!(
+            verify_github("k", body, &hex_mac),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify_github("j", body, &format!("sha256={hex_mac}")),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_body_hmac("k", body, &STANDARD.encode(digest), BodyEncoding::Base64),
+            Ok(())
+        );
+        assert_eq!(
+            verify_body_hmac("k", body, &hex_mac, BodyEncoding::Hex),
+            Ok(())
+        );
+
+        let signed = sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "e", 1000, body).unwrap();
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let stripe = format!(
+            "{},v1={}",
+            signed.pilot5.replace(",v1=", ",v1=00,v1="),
+            "ff"
+        );
+        assert_eq!(verify_stripe(secret, body, &stripe, 1100, 300), Ok(()));
+        assert_eq!(
+            verify_stripe(secret, body, &stripe, 1400, 300),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify_stripe(secret, b"x", &stripe, 1100, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_stripe(secret, body, "v1=00", 1100, 300),
+            Err(SignatureError::Malformed)
+        );
+    }
 
     /// The Standard Webhooks specification's own example
     /// (github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md).

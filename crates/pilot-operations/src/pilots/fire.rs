@@ -79,10 +79,15 @@ impl Operations {
                 queued: true,
             }),
             CreateRun::PilotNotFound => Err(not_found()),
-            CreateRun::PilotPaused => Err(OpError::conflict(
-                ErrorCode::PilotPaused,
-                "Pilot is paused. Set its status to active to run it.",
-            )),
+            CreateRun::PilotPaused => Err(paused()),
         }
     }
+}
+
+/// A paused pilot's `409`.
+pub(crate) fn paused() -> OpError {
+    OpError::conflict(
+        ErrorCode::PilotPaused,
+        "Pilot is paused. Set its status to active to run it.",
+    )
 }

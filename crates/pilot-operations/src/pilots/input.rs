@@ -90,6 +90,19 @@ pub struct UpdatePilot {
     )]
     #[schema(value_type = Option<String>, max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]://")]
     pub notify_url: Option<Option<String>>,
+    /// `true` gives a webhook pilot a new secret token: the old `webhookUrl` stops
+    /// answering at once (`404`), the new one is in the answer and in `GET`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotate_webhook_token: Option<bool>,
+    /// A webhook pilot's sender verification: a scheme and a write-only secret (see
+    /// the README's Triggers); `null` removes it. A `POST` without a valid signature
+    /// is then `401` and queues nothing.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub webhook_verification: Option<Option<crate::triggers::WebhookVerificationBody>>,
 }
 
 /// A field that was sent, `null` included (`Some(None)`); with `#[serde(default)]`

@@ -3,8 +3,10 @@
 //! left as it is. New steps holding a `deliberate` step also need
 //! `deliberations:write`, and the patching key becomes the one that set the steps.
 //! A new notify URL makes sure the tenant has a signing secret for its run events.
+//! `rotateWebhookToken` replaces a webhook pilot's token: the old URL is unknown
+//! from that write on.
 
-use pilot_domain::{Principal, Scope};
+use pilot_domain::{Principal, Scope, TriggerType};
 use pilot_store::PilotPatch;
 
 use super::input::{self, UpdatePilot};
@@ -12,6 +14,7 @@ use super::{not_found, steps_scope};
 use crate::authorize;
 use crate::error::OpError;
 use crate::operations::Operations;
+use crate::triggers::webhook_verify;
 use crate::views::PilotDetail;
 use crate::webhooks::Tenant;
 
@@ -60,6 +63,7 @@ impl Operations {
             steps: steps.map(|s| s.to_value()),
             trigger: None,
             notify_url,
+            webhook_verification: None,
         };
         // A new trigger type or schedule replaces the trigger; the same type without
         // new settings keeps its token or address.
@@ -68,7 +72,16 @@ impl Operations {
             .as_deref()
             .map(|t| input::trigger_type(Some(t)))
             .transpose()?;
-        if wants_type.is_some_and(|t| t != current.trigger_type) || request.schedule.is_some() {
+        let new_type = wants_type.is_some_and(|t| t != current.trigger_type);
+        let rotate = request.rotate_webhook_token == Some(true);
+        if rotate && wants_type.unwrap_or(current.trigger_type) != TriggerType::Webhook {
+            return Err(OpError::validation(
+                "rotateWebhookToken is only allowed for a pilot whose triggerType is \"webhook\"",
+            ));
+        }
+        // A rotation is a webhook trigger made afresh: a new token, the old one's
+        // digest gone in the same write.
+        if new_type || request.schedule.is_some() || rotate {
             let trigger_type = wants_type.unwrap_or(current.trigger_type);
             patch.trigger = Some(input::trigger(
                 trigger_type,
@@ -77,6 +90,22 @@ impl Operations {
                 now,
                 self.policy().min_schedule_interval,
             )?);
+        }
+        let webhook_after = wants_type.unwrap_or(current.trigger_type) == TriggerType::Webhook;
+        match &request.webhook_verification {
+            Some(Some(_)) if !webhook_after => {
+                return Err(OpError::validation(
+                    "webhookVerification is only allowed for a pilot whose triggerType is \"webhook\"",
+                ));
+            }
+            Some(Some(body)) => {
+                patch.webhook_verification =
+                    Some(Some(webhook_verify::seal(body, self.master_key())?));
+            }
+            Some(None) => patch.webhook_verification = Some(None),
+            // A pilot that stops being a webhook pilot drops its verification.
+            None if !webhook_after => patch.webhook_verification = Some(None),
+            None => {}
         }
         if matches!(patch.notify_url, Some(Some(_))) {
             // Its runs' events are signed with the tenant's secret from the first.

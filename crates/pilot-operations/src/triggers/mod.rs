@@ -6,5 +6,9 @@
 mod email;
 mod schedule;
 mod webhook;
+mod webhook_body;
+pub(crate) mod webhook_verify;
 
 pub use schedule::HousekeepingReport;
+pub use webhook_body::{MAX_WEBHOOK_FILE_BYTES, WebhookRequest};
+pub use webhook_verify::WebhookVerificationBody;

@@ -83,6 +83,11 @@ pub struct PilotDetail {
     /// The webhook trigger's secret URL, for `triggerType: "webhook"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
+    /// The webhook trigger's sender verification, without its secret:
+    /// `{scheme, toleranceSecs, header?, encoding?}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub webhook_verification: Option<serde_json::Value>,
 }
 
 /// Where a pilot's `steps` point in the OpenAPI document: the step catalog's own
@@ -151,6 +156,10 @@ impl PilotDetail {
             trigger_type: pilot.trigger_type.as_str().to_owned(),
             updated_at: pilot.updated_at.as_secs(),
             webhook_url,
+            webhook_verification: pilot
+                .webhook_verification
+                .as_deref()
+                .and_then(crate::triggers::webhook_verify::view),
         }
     }
 }

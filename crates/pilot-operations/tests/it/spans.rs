@@ -109,7 +109,12 @@ async fn a_webhook_firing_names_the_pilots_tenant_never_its_token_or_payload() {
 
         let (traces, _capturing) = traces::capture();
         let payload = json!({"order": "payload-never-logged"});
-        h.ops.fire_webhook(&token, Ok(payload)).await.unwrap();
+        let request = pilot_operations::triggers::WebhookRequest {
+            method: "POST".into(),
+            body: serde_json::to_vec(&payload).unwrap(),
+            ..Default::default()
+        };
+        h.ops.fire_webhook(&token, &request).await.unwrap();
         let span = traces.span("fire_webhook").expect("a fire_webhook span");
         assert_eq!(
             span.field("workspace"),

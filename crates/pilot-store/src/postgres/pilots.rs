@@ -123,6 +123,7 @@ impl PilotStore for PostgresStore {
              webhook_token_sealed = CASE WHEN $5 THEN $11 ELSE webhook_token_sealed END, \
              email_address = CASE WHEN $5 THEN $12 ELSE email_address END, \
              notify_url = CASE WHEN $18 THEN $19 ELSE notify_url END, \
+             webhook_verification = CASE WHEN $20 THEN $21 ELSE webhook_verification END, \
              updated_at = $13 \
              WHERE id = $14 AND workspace_id = $15 AND environment = $16 RETURNING ",
             pilot_columns!()
@@ -146,6 +147,8 @@ impl PilotStore for PostgresStore {
         .bind(patch.steps_key_id.map(|k| k.0))
         .bind(patch.notify_url.is_some())
         .bind(patch.notify_url.clone().flatten())
+        .bind(patch.webhook_verification.is_some())
+        .bind(patch.webhook_verification.clone().flatten())
         .fetch_optional(&self.pool)
         .await?;
         row.map(TryInto::try_into).transpose()

@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "hardening", "0005_hardening.sql"),
     migration!(6, "step running", "0006_step_running.sql"),
     migration!(7, "webhooks", "0007_webhooks.sql"),
+    migration!(9, "webhook triggers", "0009_webhook_triggers.sql"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

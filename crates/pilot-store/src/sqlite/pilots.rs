@@ -148,6 +148,7 @@ impl PilotStore for SqliteStore {
                          webhook_token_sealed = CASE WHEN ?5 THEN ?11 ELSE webhook_token_sealed END, \
                          email_address = CASE WHEN ?5 THEN ?12 ELSE email_address END, \
                          notify_url = CASE WHEN ?18 THEN ?19 ELSE notify_url END, \
+                         webhook_verification = CASE WHEN ?20 THEN ?21 ELSE webhook_verification END, \
                          updated_at = ?13 \
                          WHERE id = ?14 AND workspace_id = ?15 AND environment = ?16 RETURNING ",
                         pilot_columns!()
@@ -171,7 +172,9 @@ impl PilotStore for SqliteStore {
                         environment.as_str(),
                         patch.steps_key_id.map(|k| k.0),
                         patch.notify_url.is_some(),
-                        patch.notify_url.clone().flatten()
+                        patch.notify_url.clone().flatten(),
+                        patch.webhook_verification.is_some(),
+                        patch.webhook_verification.clone().flatten()
                     ],
                 )
             })

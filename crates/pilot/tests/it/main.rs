@@ -12,6 +12,7 @@ mod engine;
 mod errors;
 mod harness;
 mod head_limits;
+mod hooks;
 mod isolation;
 mod limits;
 mod mcp;
