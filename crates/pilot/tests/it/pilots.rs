@@ -315,9 +315,28 @@ async fn secrets_are_write_only_and_redacted_from_outputs() {
             run["steps"][0]["error"]
                 .as_str()
                 .unwrap()
-                .contains("undefined"),
+                .contains("secrets.API_TOKEN is undefined"),
             "{run}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_template_error_names_the_missing_variable_in_the_step_and_the_run() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let steps = json!([{"id": "shape", "type": "transform",
+                            "values": {"text": "Order: {{ trigger.text }}"}}]);
+        let pilot = create(&app, &key, json!({"title": "Missing", "steps": steps})).await;
+        let payload = json!({"orderId": "1234", "total": 49.0});
+        let run = fire(&app, &key, pilot["id"].as_i64().unwrap(), payload).await;
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "failed");
+        let named = "trigger.text is undefined; the payload has: orderId, total";
+        let step_error = run["steps"][0]["error"].as_str().unwrap();
+        assert!(step_error.contains(named), "{run}");
+        assert!(run["error"].as_str().unwrap().contains(named), "{run}");
     }
 }
 
