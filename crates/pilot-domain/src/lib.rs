@@ -47,7 +47,7 @@ pub use ids::{ApiKeyId, JobId, PilotId, RunId, WorkspaceId};
 pub use job::{Backoff, JobState, NewJob};
 pub use pilot::{PilotStatus, Title, TriggerType};
 pub use principal::Principal;
-pub use run::{RunStatus, StepStatus};
+pub use run::{FiredBy, RunStatus, StepStatus};
 pub use schedule::Schedule;
 pub use scope::{Scope, Scopes};
 pub use secret::SecretName;

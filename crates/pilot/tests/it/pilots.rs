@@ -138,7 +138,9 @@ async fn the_seed_examples_answer_in_the_seed_shapes() {
             .await;
         let run = &runs["runs"][0];
         assert_eq!(run["id"], job);
-        assert_eq!(run["triggerType"], "manual");
+        // The pilot's trigger type, as in the seed's example; fired through the API.
+        assert_eq!(run["triggerType"], "webhook");
+        assert_eq!(run["firedBy"], "api");
         for field in ["status", "durationMs", "error", "steps", "startedAt"] {
             assert!(run.get(field).is_some(), "run has {field}: {run}");
         }
@@ -603,6 +605,81 @@ async fn webhook_triggers_fire_runs_by_their_secret_url() {
         assert_eq!(
             unknown.json::<Value>().await.unwrap(),
             json!({"error": "Unknown webhook."})
+        );
+    }
+}
+
+#[tokio::test]
+async fn runs_say_how_they_were_fired() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Fired", "triggerType": "webhook",
+                   "steps": [{"id": "echo", "type": "transform", "values": {"got": "{{ trigger.n }}"}}]}),
+        )
+        .await;
+        let id = pilot["id"].as_i64().unwrap();
+        let how = |run: &Value| {
+            (
+                run["triggerType"].as_str().unwrap().to_owned(),
+                run["firedBy"].as_str().unwrap().to_owned(),
+            )
+        };
+
+        // Through POST /run: the pilot's trigger type, fired by the API.
+        let run = fire(&app, &key, id, json!({"n": 1})).await;
+        let by_api = finished_run(&app, &key, run).await;
+        assert_eq!(how(&by_api), ("webhook".into(), "api".into()), "{by_api}");
+
+        // Through its webhook URL.
+        let hook = pilot["webhookUrl"].as_str().expect("webhookUrl").to_owned();
+        let response = app
+            .client
+            .post(&hook)
+            .json(&json!({"n": 2}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let job = response.json::<Value>().await.unwrap()["jobId"]
+            .as_i64()
+            .unwrap();
+        let by_hook = finished_run(&app, &key, job).await;
+        assert_eq!(
+            how(&by_hook),
+            ("webhook".into(), "webhook".into()),
+            "{by_hook}"
+        );
+
+        // A retry keeps its original's trigger type.
+        let retried: Value = app
+            .post(&format!("/api/v1/runs/{run}/retry"))
+            .bearer_auth(&key)
+            .json(&json!({"from": "start"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let again = finished_run(&app, &key, retried["jobId"].as_i64().unwrap()).await;
+        assert_eq!(how(&again), ("webhook".into(), "retry".into()), "{again}");
+
+        // The runs list shows the same.
+        let runs: Value = app
+            .get_json(&format!("/api/v1/pilots/{id}/runs"), &key)
+            .await;
+        let listed: Vec<_> = runs["runs"].as_array().unwrap().iter().map(how).collect();
+        assert_eq!(
+            listed,
+            [
+                ("webhook".into(), "retry".into()),
+                ("webhook".into(), "webhook".into()),
+                ("webhook".into(), "api".into()),
+            ]
         );
     }
 }
