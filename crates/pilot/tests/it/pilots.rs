@@ -195,6 +195,80 @@ async fn a_three_step_run_transforms_filters_and_posts() {
 }
 
 #[tokio::test]
+async fn the_seed_example_drafted_in_test_mode_runs_with_the_seed_payload() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.test_key.clone();
+        let seed = json!({
+            "title": "Summarize new orders",
+            "description": "When an order comes in, summarize it with AI and post to Slack.",
+            "triggerType": "webhook"
+        });
+        let created = create(&app, &key, seed.clone()).await;
+        // The secret the http step reads is not set yet: named, not refused.
+        assert_eq!(
+            created["missingSecrets"],
+            json!(["SLACK_WEBHOOK_URL"]),
+            "{created}"
+        );
+        // No sample: the prompt passes the whole payload, guessing no field.
+        let prompt = created["steps"][0]["prompt"].as_str().unwrap();
+        assert!(prompt.ends_with("{{ trigger | tojson }}"), "{created}");
+        let id = created["id"].as_i64().unwrap();
+        let payload = json!({"orderId": "1234", "total": 49.0});
+        let run = fire(&app, &key, id, payload.clone()).await;
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "failed", "{run}");
+        assert_eq!(run["steps"][0]["type"], "llm");
+        assert_eq!(run["steps"][0]["status"], "success", "{run}");
+        assert_eq!(run["steps"][1]["type"], "http");
+        assert_eq!(run["steps"][1]["status"], "failed", "{run}");
+        let error = run["steps"][1]["error"].as_str().unwrap();
+        assert!(error.contains("SLACK_WEBHOOK_URL"), "{error}");
+
+        // Once the secret is a reachable URL, the whole run succeeds.
+        let mut sink = Sink::start().await;
+        let put = app
+            .client
+            .put(format!("{}/api/v1/secrets/SLACK_WEBHOOK_URL", app.url))
+            .bearer_auth(&key)
+            .json(&json!({"value": format!("{}/slack", sink.url)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::CREATED);
+        let run = fire(&app, &key, id, payload).await;
+        let posted = sink.next().await;
+        assert!(posted.body["text"].is_string(), "{:?}", posted.body);
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "success", "{run}");
+
+        // A sample with a text field: the prompt reads it.
+        let mut with_sample = seed.clone();
+        with_sample["samplePayload"] = json!({"orderId": "1", "text": "2 mugs"});
+        let drafted = create(&app, &key, with_sample).await;
+        assert_eq!(drafted["missingSecrets"], json!([]), "{drafted}");
+        let read: Value = app
+            .get_json(&format!("/api/v1/pilots/{}", drafted["id"]), &key)
+            .await;
+        assert!(read.get("missingSecrets").is_none(), "{read}");
+        let prompt = drafted["steps"][0]["prompt"].as_str().unwrap();
+        assert!(prompt.ends_with("{{ trigger.text }}"), "{drafted}");
+        // A sample must be an object.
+        let mut bad = seed;
+        bad["samplePayload"] = json!([1]);
+        let refused = app
+            .post("/api/v1/pilots")
+            .bearer_auth(&key)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+#[tokio::test]
 async fn failures_name_the_step_and_retry_resumes_at_it() {
     for backend in backends() {
         let app = spawn_app(backend).await;
