@@ -28,6 +28,7 @@ pub mod step_schema;
 pub mod step_schema_limits;
 pub mod step_secrets;
 pub mod template;
+pub mod template_checks;
 pub mod time;
 pub mod usage;
 pub mod webhook;

@@ -7,14 +7,15 @@
 //! "unknown JSON object" — and then prompts pass the whole payload
 //! (`{{ trigger | tojson }}`) rather than guessing a field. Its answer is parsed by
 //! [`Steps::parse`] — the same validation a client's own `steps` go through — and
-//! when it is not valid, the model is shown its answer and every validation error and
+//! its templates checked (`pilot_domain::template_checks`: syntax, earlier steps,
+//! the sample's fields), and when it is not valid, the model is shown its answer and every validation error and
 //! asked to repair it, a bounded number of times. In test mode the scripted model
 //! drafts, deterministically.
 
 use std::sync::Arc;
 
 use pilot_domain::step_schema::{DRAFTER_INSTRUCTIONS, draft_schema};
-use pilot_domain::{Environment, StepErrors, Steps, TriggerType, WorkspaceId};
+use pilot_domain::{Environment, StepErrors, Steps, TriggerType, WorkspaceId, template_checks};
 use pilot_models::{CallContext, ChatRequest, JsonSchema, Message, ModelError, Models, Role};
 use serde_json::Value;
 
@@ -102,7 +103,17 @@ impl Drafter {
             let chat = ChatRequest::new(messages.clone())
                 .with_schema(JsonSchema::new("pilot_steps", draft_schema()));
             let answer = self.models.complete(&call, &Role::Drafter, &chat).await?;
-            match parse_answer(&answer.text) {
+            let sample = request.sample_payload.and_then(Value::as_object);
+            let checked = parse_answer(&answer.text).and_then(|steps| {
+                // Its templates must fit too: earlier steps, the sample's fields.
+                let problems = template_checks::check(&steps, sample);
+                if problems.is_empty() {
+                    Ok(steps)
+                } else {
+                    Err(StepErrors(problems))
+                }
+            });
+            match checked {
                 Ok(steps) => return Ok(steps),
                 Err(errors) => {
                     messages.push(Message::assistant(answer.text.clone()));

@@ -71,6 +71,7 @@ impl Operations {
         let given_steps = request.steps.as_ref().map(input::steps).transpose()?;
         if let Some(steps) = &given_steps {
             steps_scope::require(who, steps)?;
+            input::check_templates(steps, sample_payload)?;
         }
         let notify_url = request
             .notify_url

@@ -89,6 +89,12 @@ pub struct UpdatePilot {
     pub steps: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleBody>,
+    /// An example payload (a JSON object, at most 16 KiB as JSON) that the `steps`
+    /// sent with it are checked against: each `trigger.<field>` they read must be in
+    /// it. Not kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub sample_payload: Option<Value>,
     /// A new notify URL, as on create; `null` stops run events.
     #[serde(
         default,
@@ -137,6 +143,19 @@ pub(crate) fn sample_payload(raw: Option<&Value>) -> Result<Option<&Value>, OpEr
         )));
     }
     Ok(Some(sample))
+}
+
+/// Every template of `steps` checked (`pilot_domain::template_checks`): a `422`
+/// naming each step, field and variable that does not fit.
+pub(crate) fn check_templates(steps: &Steps, sample: Option<&Value>) -> Result<(), OpError> {
+    let problems = pilot_domain::template_checks::check(steps, sample.and_then(Value::as_object));
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(OpError::validation(format!(
+        "The steps' templates do not fit: {}.",
+        problems.join("; ")
+    )))
 }
 
 pub(crate) fn title(raw: &str) -> Result<String, OpError> {

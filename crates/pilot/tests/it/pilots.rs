@@ -602,6 +602,77 @@ async fn create_validates_steps_and_input_with_precise_errors() {
 }
 
 #[tokio::test]
+async fn templates_are_checked_at_create_and_patch_naming_the_step_and_variable() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let refused = |body: Value| {
+            let app = &app;
+            let key = key.clone();
+            async move {
+                let response = app
+                    .post("/api/v1/pilots")
+                    .bearer_auth(&key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+                response.json::<Value>().await.unwrap()["error"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let forward = json!([
+            {"id": "first", "type": "transform", "values": {"x": "{{ steps.later.output }}"}},
+            {"id": "later", "type": "transform", "values": {"y": 1}}
+        ]);
+        let error = refused(json!({"title": "Forward", "steps": forward})).await;
+        assert!(
+            error.contains("steps[0] (first): values.x: steps.later is not an earlier step"),
+            "{error}"
+        );
+        let reads_text = json!([{"id": "s", "type": "llm", "prompt": "{{ trigger.text }}"}]);
+        let sample = json!({"orderId": "1234", "total": 49.0});
+        let error =
+            refused(json!({"title": "Sampled", "steps": reads_text, "samplePayload": sample}))
+                .await;
+        assert!(
+            error.contains(
+                "steps[0] (s): prompt: trigger.text is not in the samplePayload (it has: orderId, total)"
+            ),
+            "{error}"
+        );
+        let error = refused(json!({"title": "Broken", "steps": [
+            {"id": "b", "type": "llm", "prompt": "{{ trigger.text "}
+        ]}))
+        .await;
+        assert!(
+            error.contains("steps[0] (b): prompt: template syntax error"),
+            "{error}"
+        );
+
+        // Without a sample, trigger fields are not judged; a patch is checked alike.
+        let pilot = create(&app, &key, json!({"title": "Ok", "steps": reads_text})).await;
+        let patched = app
+            .client
+            .patch(format!("{}/api/v1/pilots/{}", app.url, pilot["id"]))
+            .bearer_auth(&key)
+            .json(&json!({"steps": reads_text, "samplePayload": sample}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let error = patched.json::<Value>().await.unwrap()["error"].to_string();
+        assert!(
+            error.contains("trigger.text is not in the samplePayload"),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn pilot_creation_is_rate_limited_per_workspace() {
     for backend in backends() {
         let mut config = test_config();
