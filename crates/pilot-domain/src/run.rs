@@ -55,6 +55,43 @@ impl RunStatus {
     }
 }
 
+/// What fired a run. Its `triggerType` is its pilot's trigger type when it fired;
+/// this says how it was fired: through the API (`POST …/run`, MCP's `run_pilot`), by
+/// the pilot's webhook URL, its schedule, a mail to its address, or as a retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FiredBy {
+    Api,
+    Webhook,
+    Schedule,
+    Email,
+    Retry,
+}
+
+impl FiredBy {
+    pub const ALL: [FiredBy; 5] = [
+        FiredBy::Api,
+        FiredBy::Webhook,
+        FiredBy::Schedule,
+        FiredBy::Email,
+        FiredBy::Retry,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FiredBy::Api => "api",
+            FiredBy::Webhook => "webhook",
+            FiredBy::Schedule => "schedule",
+            FiredBy::Email => "email",
+            FiredBy::Retry => "retry",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<FiredBy> {
+        FiredBy::ALL.into_iter().find(|f| f.as_str() == raw)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {

@@ -22,8 +22,8 @@
 
 use serde_json::Value;
 
-use crate::step::{Step, StepKind};
-use crate::template::{Form, form_of_value, reads};
+use crate::step::{Step, StepKind, Steps};
+use crate::template::{Form, form_of_value, lookups, reads};
 
 /// The template variable secrets are read from.
 pub const SECRETS: &str = "secrets";
@@ -64,6 +64,29 @@ pub fn check(step: &Step) -> Vec<String> {
         .into_iter()
         .map(|field| format!("{field} reads secrets; {RULE}"))
         .collect()
+}
+
+/// The secrets `steps` read (`secrets.NAME`, `secrets['NAME']`) where secrets are
+/// available — the fields of the steps that send — each once, in order.
+pub fn referenced(steps: &Steps) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for step in steps.as_slice() {
+        if !step.kind.sends_out() {
+            continue;
+        }
+        let value = serde_json::to_value(step).unwrap_or(Value::Null);
+        strings(&value, "", &mut |_, text| {
+            for path in lookups(text, form_of_value(text)) {
+                if let [root, name, ..] = path.as_slice()
+                    && root == SECRETS
+                    && !names.contains(name)
+                {
+                    names.push(name.clone());
+                }
+            }
+        });
+    }
+    names
 }
 
 /// Calls `each` with every string inside `value` and its path under `at`.
@@ -169,5 +192,18 @@ mod tests {
         ] {
             assert_eq!(problems(step.clone()), "", "{step}");
         }
+    }
+
+    #[test]
+    fn the_secrets_sending_steps_read_are_listed_once_in_order() {
+        let steps = Steps::parse(&json!([
+            {"id": "a", "type": "transform", "values": {"x": "{{ trigger.a }}"}},
+            {"id": "b", "type": "http", "url": "{{ secrets.HOOK }}",
+             "headers": {"Authorization": "Bearer {{ secrets['TOKEN'] }}"},
+             "body": {"t": "{{ secrets.HOOK }}", "n": "{{ steps.a.output }}"}},
+            {"id": "c", "type": "email", "to": "{{ secrets.TO }}", "subject": "s", "body": "b"}
+        ]))
+        .unwrap();
+        assert_eq!(super::referenced(&steps), ["HOOK", "TOKEN", "TO"]);
     }
 }

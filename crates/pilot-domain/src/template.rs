@@ -20,6 +20,10 @@
 //! value (`{{ secrets.TOKEN[1:] }}`) and a name rebound to itself
 //! (`{% set secrets = secrets %}`). The lexer is behind minijinja's
 //! `unstable_machinery` feature, pinned by `Cargo.lock`.
+//!
+//! [`lookups`] lists the variable paths a setting reads (`trigger.customer.email`),
+//! by the same tokens: the engine names a missing variable by the first of them its
+//! context lacks.
 
 use minijinja::Environment;
 use minijinja::machinery::{Token, tokenize};
@@ -40,6 +44,136 @@ pub fn single_expression(text: &str) -> Option<&str> {
 
 /// Whether `text`, rendered in `form`, may look up the top-level variable `name`.
 pub fn reads(text: &str, form: Form, name: &str) -> bool {
+    let mut found = false;
+    let complete = scan(text, form, |tokens| {
+        let mut after_dot = false;
+        for token in tokens {
+            if !after_dot && matches!(token, Token::Ident(ident) if *ident == name) {
+                found = true;
+                return;
+            }
+            after_dot = matches!(token, Token::Dot);
+        }
+    });
+    complete && found
+}
+
+/// The variable paths `text`, rendered in `form`, looks up, in the order they first
+/// appear, each once: a top-level name followed by its `.attribute`s and
+/// `['literal']` subscripts (`trigger.customer.email`, `steps.summarize.output`,
+/// `secrets['TOKEN']` as `["secrets", "TOKEN"]`). A path stops at anything else (a
+/// computed subscript, a call, a filter). Filters, tests, called functions and
+/// names being assigned are not lookups; names the template binds itself (loop
+/// variables) are: the caller knows which roots it provides.
+/// Nothing for a setting that does not compile.
+pub fn lookups(text: &str, form: Form) -> Vec<Vec<String>> {
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    scan(text, form, |tokens| {
+        let mut i = 0;
+        // After `.`, `|` or `is` (`is not`) an identifier is an attribute, a
+        // filter or a test: not a variable.
+        let mut not_a_variable = false;
+        while i < tokens.len() {
+            let Token::Ident(root) = &tokens[i] else {
+                not_a_variable = matches!(tokens[i], Token::Dot | Token::Pipe);
+                i += 1;
+                continue;
+            };
+            let called_or_bound =
+                matches!(tokens.get(i + 1), Some(Token::ParenOpen | Token::Assign));
+            if not_a_variable || called_or_bound || is_keyword(root) {
+                not_a_variable = *root == "is" || (*root == "not" && not_a_variable);
+                i += 1;
+                continue;
+            }
+            let mut path = vec![(*root).to_owned()];
+            i += 1;
+            loop {
+                match (tokens.get(i), tokens.get(i + 1), tokens.get(i + 2)) {
+                    (Some(Token::Dot), Some(Token::Ident(name)), _) => {
+                        path.push((*name).to_owned());
+                        i += 2;
+                    }
+                    (
+                        Some(Token::BracketOpen),
+                        Some(Token::Str(name)),
+                        Some(Token::BracketClose),
+                    ) => {
+                        path.push((*name).to_owned());
+                        i += 3;
+                    }
+                    (
+                        Some(Token::BracketOpen),
+                        Some(Token::String(name)),
+                        Some(Token::BracketClose),
+                    ) => {
+                        path.push(name.to_string());
+                        i += 3;
+                    }
+                    _ => break,
+                }
+            }
+            not_a_variable = false;
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    });
+    paths
+}
+
+/// Words of the template language that the lexer reads as identifiers.
+fn is_keyword(ident: &str) -> bool {
+    matches!(
+        ident,
+        "and"
+            | "or"
+            | "not"
+            | "in"
+            | "is"
+            | "if"
+            | "else"
+            | "elif"
+            | "endif"
+            | "for"
+            | "endfor"
+            | "set"
+            | "endset"
+            | "with"
+            | "endwith"
+            | "macro"
+            | "endmacro"
+            | "call"
+            | "endcall"
+            | "filter"
+            | "endfilter"
+            | "block"
+            | "endblock"
+            | "extends"
+            | "include"
+            | "import"
+            | "from"
+            | "as"
+            | "raw"
+            | "endraw"
+            | "autoescape"
+            | "endautoescape"
+            | "true"
+            | "false"
+            | "none"
+            | "True"
+            | "False"
+            | "None"
+            | "recursive"
+            | "continue"
+            | "break"
+            | "do"
+    )
+}
+
+/// Compiles `text` in `form` and hands `read` its tokens; false (and `read` is not
+/// called) when it does not compile or lex.
+fn scan(text: &str, form: Form, read: impl FnOnce(&[Token<'_>])) -> bool {
     let env = Environment::new();
     let (source, in_expr) = match form {
         Form::Template => {
@@ -59,17 +193,15 @@ pub fn reads(text: &str, form: Form, name: &str) -> bool {
             (bare, true)
         }
     };
-    let mut after_dot = false;
+    let mut tokens = Vec::new();
     for token in tokenize(source, in_expr, env.syntax().clone()) {
         let Ok((token, _)) = token else {
             return false;
         };
-        if !after_dot && matches!(token, Token::Ident(ident) if ident == name) {
-            return true;
-        }
-        after_dot = matches!(token, Token::Dot);
+        tokens.push(token);
     }
-    false
+    read(&tokens);
+    true
 }
 
 /// How a `transform` value (or an `http` body string) is rendered: one expression
@@ -142,5 +274,42 @@ mod tests {
             Form::Template,
             "secrets"
         ));
+    }
+
+    #[test]
+    fn lookups_are_the_paths_a_setting_reads_in_order() {
+        let paths = |text, form| {
+            lookups(text, form)
+                .into_iter()
+                .map(|path| path.join("."))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            paths(
+                "{{ trigger.text | upper }} {{ steps.summarize.output }} {{ trigger.text }}",
+                Form::Template
+            ),
+            ["trigger.text", "steps.summarize.output"]
+        );
+        assert_eq!(
+            paths("{{ secrets['TOKEN'] ~ trigger.a[0] }}", Form::Template),
+            ["secrets.TOKEN", "trigger.a"]
+        );
+        assert_eq!(
+            paths(
+                "{% for item in trigger.items if not item.x %}{{ item.name }}{% endfor %}",
+                Form::Template
+            ),
+            ["item", "trigger.items", "item.x", "item.name"]
+        );
+        assert_eq!(
+            paths(
+                "trigger.total > 10 and trigger.ok is not defined",
+                Form::Expression
+            ),
+            ["trigger.total", "trigger.ok"]
+        );
+        assert!(paths("{{ broken", Form::Template).is_empty());
+        assert!(paths("plain", Form::Template).is_empty());
     }
 }

@@ -1,16 +1,21 @@
 //! Drafting a pilot's steps from plain English.
 //!
 //! The drafter model gets the step catalog (instructions and a JSON schema) and the
-//! pilot's title, description and trigger. Its answer is parsed by
+//! pilot's title, description and trigger, and what the trigger's payload looks
+//! like ([`payload_shape`]): for `schedule` and `email` the exact shapes those
+//! triggers produce, for `webhook` and `manual` the client's `samplePayload`, or
+//! "unknown JSON object" — and then prompts pass the whole payload
+//! (`{{ trigger | tojson }}`) rather than guessing a field. Its answer is parsed by
 //! [`Steps::parse`] — the same validation a client's own `steps` go through — and
-//! when it is not valid, the model is shown its answer and every validation error and
+//! its templates checked (`pilot_domain::template_checks`: syntax, earlier steps,
+//! the sample's fields), and when it is not valid, the model is shown its answer and every validation error and
 //! asked to repair it, a bounded number of times. In test mode the scripted model
 //! drafts, deterministically.
 
 use std::sync::Arc;
 
 use pilot_domain::step_schema::{DRAFTER_INSTRUCTIONS, draft_schema};
-use pilot_domain::{Environment, StepErrors, Steps, TriggerType, WorkspaceId};
+use pilot_domain::{Environment, StepErrors, Steps, TriggerType, WorkspaceId, template_checks};
 use pilot_models::{CallContext, ChatRequest, JsonSchema, Message, ModelError, Models, Role};
 use serde_json::Value;
 
@@ -22,7 +27,39 @@ pub struct DraftRequest<'a> {
     pub title: &'a str,
     pub description: &'a str,
     pub trigger_type: TriggerType,
+    /// For `webhook` and `manual`: an example payload (a JSON object), if the client
+    /// gave one.
+    pub sample_payload: Option<&'a Value>,
 }
+
+/// What a run's `trigger` is, for the drafter: the `Payload:` line of its message.
+pub fn payload_shape(trigger_type: TriggerType, sample: Option<&Value>) -> String {
+    match (trigger_type, sample) {
+        (TriggerType::Schedule, _) => SCHEDULE_PAYLOAD.to_owned(),
+        (TriggerType::Email, _) => EMAIL_PAYLOAD.to_owned(),
+        (_, Some(sample)) => format!(
+            "{SAMPLE_PREFIX}{sample} (reference only these fields, e.g. {{{{ trigger.<field> }}}})"
+        ),
+        (_, None) => UNKNOWN_PAYLOAD.to_owned(),
+    }
+}
+
+/// Starts the `Payload:` line of a request with a sample; the sample's JSON follows.
+pub const SAMPLE_PREFIX: &str = "sample ";
+
+/// The `Payload:` line without a sample.
+pub const UNKNOWN_PAYLOAD: &str = "unknown JSON object: do not guess its fields; pass the whole \
+     payload to prompts as {{ trigger | tojson }}";
+
+/// The schedule trigger's payload (`triggers::schedule` in the operations).
+pub const SCHEDULE_PAYLOAD: &str = "exactly {\"scheduledAt\": <the tick, Unix seconds>, \
+     \"firedAt\": <when it fired, Unix seconds>}";
+
+/// The email trigger's payload (`pilot-smtp`'s `InboundMail::to_payload`).
+pub const EMAIL_PAYLOAD: &str = "exactly {\"from\": string or null, \"fromName\": string or \
+     null, \"to\": [string], \"recipient\": string, \"subject\": string, \"text\": string \
+     (the plain-text body), \"html\": string or null, \"messageId\": string or null, \
+     \"receivedAt\": RFC 3339 string, \"headers\": object}";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DraftError {
@@ -54,8 +91,11 @@ impl Drafter {
         let mut messages = vec![
             Message::system(DRAFTER_INSTRUCTIONS),
             Message::user(format!(
-                "Title: {}\nTrigger: {}\nDescription: {}",
-                request.title, request.trigger_type, request.description
+                "Title: {}\nTrigger: {}\nPayload: {}\nDescription: {}",
+                request.title,
+                request.trigger_type,
+                payload_shape(request.trigger_type, request.sample_payload),
+                request.description
             )),
         ];
         let mut last_errors = StepErrors(vec!["no answer".to_owned()]);
@@ -63,7 +103,17 @@ impl Drafter {
             let chat = ChatRequest::new(messages.clone())
                 .with_schema(JsonSchema::new("pilot_steps", draft_schema()));
             let answer = self.models.complete(&call, &Role::Drafter, &chat).await?;
-            match parse_answer(&answer.text) {
+            let sample = request.sample_payload.and_then(Value::as_object);
+            let checked = parse_answer(&answer.text).and_then(|steps| {
+                // Its templates must fit too: earlier steps, the sample's fields.
+                let problems = template_checks::check(&steps, sample);
+                if problems.is_empty() {
+                    Ok(steps)
+                } else {
+                    Err(StepErrors(problems))
+                }
+            });
+            match checked {
                 Ok(steps) => return Ok(steps),
                 Err(errors) => {
                     messages.push(Message::assistant(answer.text.clone()));

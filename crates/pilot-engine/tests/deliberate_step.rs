@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pilot_domain::{
-    ApiKeyId, Credits, DeliberationStatus, Environment, MasterKey, PilotStatus, RunId, RunStatus,
-    Scopes, StepStatus, TriggerType, UnixMillis, WorkspaceId, WorkspaceName,
+    ApiKeyId, Credits, DeliberationStatus, Environment, FiredBy, MasterKey, PilotStatus, RunId,
+    RunStatus, Scopes, StepStatus, UnixMillis, WorkspaceId, WorkspaceName,
 };
 use pilot_engine::deliberation::{
     DeliberationDeps, DeliberationsConfig, Pipeline, drive_deliberation,
@@ -194,7 +194,7 @@ impl Setup {
                 self.workspace,
                 ENV,
                 pilot.id,
-                TriggerType::Manual,
+                FiredBy::Api,
                 &json!({"product": "Acme CRM"}),
                 NOW,
             )

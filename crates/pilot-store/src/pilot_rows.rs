@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::fmt::Display;
 
 use pilot_domain::{
-    ApiKeyId, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType, UnixMillis,
-    WorkspaceId,
+    ApiKeyId, FiredBy, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType,
+    UnixMillis, WorkspaceId,
 };
 use serde_json::{Value, json};
 
@@ -34,7 +34,7 @@ pub(crate) use pilot_columns;
 macro_rules! run_columns {
     () => {
         "id, pilot_id, workspace_id, environment, status, trigger_type, payload, steps, error, \
-         created_at, started_at, finished_at, retry_of, authorized_key_id"
+         created_at, started_at, finished_at, retry_of, authorized_key_id, fired_by"
     };
 }
 pub(crate) use run_columns;
@@ -175,6 +175,7 @@ pub(crate) struct RunRow {
     finished_at: Option<i64>,
     retry_of: Option<i64>,
     authorized_key_id: Option<i64>,
+    fired_by: String,
 }
 
 from_sqlite_row!(RunRow {
@@ -191,7 +192,8 @@ from_sqlite_row!(RunRow {
     started_at,
     finished_at,
     retry_of,
-    authorized_key_id
+    authorized_key_id,
+    fired_by
 });
 
 impl TryFrom<RunRow> for RunRecord {
@@ -219,6 +221,8 @@ impl TryFrom<RunRow> for RunRecord {
             finished_at: row.finished_at.map(UnixMillis),
             retry_of: row.retry_of.map(RunId),
             authorized_key_id: row.authorized_key_id.map(ApiKeyId),
+            fired_by: FiredBy::parse(&row.fired_by)
+                .ok_or_else(|| corrupt("runs.fired_by", format!("unknown {:?}", row.fired_by)))?,
         })
     }
 }

@@ -12,8 +12,8 @@
 
 use async_trait::async_trait;
 use pilot_domain::{
-    ApiKeyId, Environment, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType,
-    UnixMillis, WorkspaceId,
+    ApiKeyId, Environment, FiredBy, PilotId, PilotStatus, RunId, RunStatus, StepStatus,
+    TriggerType, UnixMillis, WorkspaceId,
 };
 use serde_json::Value;
 
@@ -108,7 +108,10 @@ pub struct RunRecord {
     pub workspace_id: WorkspaceId,
     pub environment: Environment,
     pub status: RunStatus,
+    /// The pilot's trigger type when the run was fired (a retry keeps its original's).
     pub trigger_type: TriggerType,
+    /// What fired it.
+    pub fired_by: FiredBy,
     pub payload: Value,
     /// The pilot's steps when the run was fired: later edits do not change a run.
     pub steps: Value,
@@ -289,13 +292,14 @@ pub trait PilotStore {
 #[async_trait]
 pub trait RunStore {
     /// Creates a queued run and its job in one transaction; the pilot must exist in
-    /// that tenant and be active. Bumps the pilot's run count and last run time.
+    /// that tenant and be active. Bumps the pilot's run count and last run time. The
+    /// run's trigger type is the pilot's, read in the same transaction.
     async fn create_run(
         &self,
         workspace_id: WorkspaceId,
         environment: Environment,
         pilot_id: PilotId,
-        trigger_type: TriggerType,
+        fired_by: FiredBy,
         payload: &Value,
         now: UnixMillis,
     ) -> StoreResult<CreateRun>;

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use pilot_domain::{Environment, PilotStatus, TriggerType};
+use pilot_domain::{Environment, FiredBy, PilotStatus, TriggerType};
 use pilot_store::{NewPilot, PilotPatch, PilotRecord, PilotTrigger, RunRecord, StoreError};
 use pilot_testkit::{TestDb, backends};
 use serde_json::json;
@@ -179,6 +179,7 @@ async fn a_schedule_tick_fires_exactly_once() {
         let fired: Vec<RunRecord> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
         assert_eq!(fired.len(), 1, "{backend:?}");
         assert_eq!(fired[0].trigger_type, TriggerType::Schedule);
+        assert_eq!(fired[0].fired_by, FiredBy::Schedule);
         assert_eq!(fired[0].payload, payload);
         let again = store
             .fire_schedule(scheduled.id, tick, Some(next), &payload, tick)

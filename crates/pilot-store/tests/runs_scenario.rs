@@ -5,12 +5,12 @@ mod common;
 
 use common::*;
 use pilot_domain::{
-    Environment, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType,
+    Environment, FiredBy, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType,
     WorkspaceId,
 };
 use pilot_store::{
-    CreateRun, NewPilot, PilotPatch, RUN_JOB_KIND, RetryFrom, RetryRun, RunProgress, RunRecord,
-    RunWork,
+    CreateRun, NewPilot, PilotPatch, PilotTrigger, RUN_JOB_KIND, RetryFrom, RetryRun, RunProgress,
+    RunRecord, RunWork,
 };
 use pilot_testkit::{TestDb, backends};
 use serde_json::{Value, json};
@@ -22,14 +22,24 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
         let store = &*db.store;
         let acme = workspace(store, "acme").await;
         let other = workspace(store, "other").await;
-        let active = pilot(store, acme, &new_pilot("Active")).await;
+        // A webhook pilot: its runs have its trigger type, however they are fired.
+        let hooked = NewPilot {
+            trigger: PilotTrigger {
+                trigger_type: Some(TriggerType::Webhook),
+                webhook_token_digest: Some("d1".repeat(32)),
+                webhook_token_sealed: Some("v1:sealed".into()),
+                ..PilotTrigger::default()
+            },
+            ..new_pilot("Active")
+        };
+        let active = pilot(store, acme, &hooked).await;
         let paused = NewPilot {
             status: PilotStatus::Paused,
             ..new_pilot("Paused")
         };
         let paused = pilot(store, acme, &paused).await;
         let payload = json!({"text": "hi"});
-        let manual = TriggerType::Manual;
+        let manual = FiredBy::Api;
 
         for (workspace, environment, id) in [
             (acme, LIVE, PilotId(active.id.0 + 100)),
@@ -59,7 +69,7 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
         woken.as_mut().enable();
         let at = T0.plus_ms(7);
         let created = store
-            .create_run(acme, LIVE, active.id, TriggerType::Webhook, &payload, at)
+            .create_run(acme, LIVE, active.id, FiredBy::Api, &payload, at)
             .await
             .unwrap();
         let CreateRun::Created(run) = created else {
@@ -77,6 +87,7 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
                 environment: LIVE,
                 status: RunStatus::Queued,
                 trigger_type: TriggerType::Webhook,
+                fired_by: FiredBy::Api,
                 payload: payload.clone(),
                 steps: steps(),
                 error: None,
@@ -125,6 +136,19 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
             .unwrap();
         let kept = store.get_run(acme, LIVE, run.id).await.unwrap().unwrap();
         assert_eq!(kept.run.steps, steps(), "{backend:?}");
+        // Fired by its hook, the same trigger type, fired by the webhook.
+        let hooked = store
+            .create_run(acme, LIVE, active.id, FiredBy::Webhook, &payload, at)
+            .await
+            .unwrap();
+        let CreateRun::Created(hooked) = hooked else {
+            panic!("expected a run on {backend:?}, got {hooked:?}");
+        };
+        assert_eq!(
+            (hooked.trigger_type, hooked.fired_by),
+            (TriggerType::Webhook, FiredBy::Webhook),
+            "{backend:?}"
+        );
     }
 }
 
@@ -314,6 +338,7 @@ async fn a_finished_run_is_retried_from_the_start_or_its_failed_step() {
             created_at: later,
             retry_of: Some(id),
             authorized_key_id: None,
+            fired_by: FiredBy::Retry,
             ..original.clone()
         };
         assert_eq!(again, expected, "{backend:?}");

@@ -57,6 +57,8 @@ pub struct TemplateError(pub String);
 /// Renders templates and evaluates expressions for one step, against one context.
 pub struct Templates {
     context: JinjaValue,
+    /// The same context as JSON, to name what a failed lookup missed.
+    root: Map<String, Value>,
     /// Whether the context holds `secrets` (a sending step).
     sending: bool,
     fuel_left: AtomicU64,
@@ -91,7 +93,8 @@ impl Templates {
             root.insert(SECRETS.into(), Value::Object(secrets));
         }
         Templates {
-            context: JinjaValue::from(minijinja::value::Serde(Value::Object(root))),
+            context: JinjaValue::from(minijinja::value::Serde(Value::Object(root.clone()))),
+            root,
             sending: secrets.is_some(),
             fuel_left: AtomicU64::new(STEP_FUEL),
             bytes_left: AtomicU64::new(MAX_STEP_RENDERED_BYTES),
@@ -175,7 +178,12 @@ impl Templates {
         let bare = single_expression(expression).unwrap_or(expression.trim());
         let value = self.evaluate(bare)?;
         if value.is_undefined() {
-            return Err(TemplateError(format!("{bare:?} is undefined")));
+            return Err(TemplateError(
+                match self.first_missing(bare, Form::Expression) {
+                    Some(missing) => format!("template error: {missing}"),
+                    None => format!("{bare:?} is undefined"),
+                },
+            ));
         }
         let json = serde_json::to_string(&value).map_err(|e| TemplateError(e.to_string()))?;
         self.charge(0, json.len())?;
@@ -252,6 +260,12 @@ impl Templates {
                 "template error: secrets are not available in this step: {RULE}"
             ));
         }
+        let about_undefined = error.kind() == minijinja::ErrorKind::UndefinedError
+            || (error.kind() == minijinja::ErrorKind::InvalidOperation
+                && error.to_string().contains("undefined"));
+        if about_undefined && let Some(missing) = self.first_missing(source, form) {
+            return TemplateError(format!("template error: {missing}"));
+        }
         let mut message = error.to_string();
         if let Some(detail) = error.detail()
             && !message.contains(detail)
@@ -261,6 +275,82 @@ impl Templates {
         TemplateError(format!("template error: {message}"))
     }
 }
+
+impl Templates {
+    /// The first path `source` reads (by `pilot_domain::template::lookups`) that the
+    /// context lacks, said with what is there instead: `trigger.text is undefined;
+    /// the payload has: orderId, total`. `None` when every path it reads is there
+    /// (the undefined value came from elsewhere, e.g. a loop variable's attribute).
+    fn first_missing(&self, source: &str, form: Form) -> Option<String> {
+        template::lookups(source, form)
+            .iter()
+            .find_map(|path| self.missing_in(path))
+    }
+
+    fn missing_in(&self, path: &[String]) -> Option<String> {
+        let (root, rest) = path.split_first()?;
+        // A name the context does not provide is the template's own (a loop
+        // variable, a `{% set %}`): not ours to judge.
+        let mut value = self.root.get(root)?;
+        for (depth, segment) in rest.iter().enumerate() {
+            let next = match value {
+                Value::Object(map) => map.get(segment),
+                Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            };
+            match next {
+                Some(next) => value = next,
+                None => {
+                    let missing = path[..depth + 2].join(".");
+                    let parent = &path[..depth + 1];
+                    return Some(format!(
+                        "{missing} is undefined; {}",
+                        Self::what_is_there(parent, value)
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// What a lookup found where it expected a key: the keys there (the first
+    /// [`LISTED_KEYS`], in their order), or the value's kind.
+    fn what_is_there(parent: &[String], value: &Value) -> String {
+        let name = match parent {
+            [root] if root == "trigger" => "the payload".to_owned(),
+            [root] if root == "steps" => "the earlier steps".to_owned(),
+            [root] if root == SECRETS => {
+                return "no such secret in this workspace and environment".to_owned();
+            }
+            _ => parent.join("."),
+        };
+        let kind = match value {
+            Value::Object(map) if map.is_empty() => return format!("{name} is empty"),
+            Value::Object(map) => {
+                let keys: Vec<&str> = map.keys().take(LISTED_KEYS).map(String::as_str).collect();
+                let more = map.len().saturating_sub(LISTED_KEYS);
+                let more = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                if parent.len() == 1 && parent[0] == "steps" {
+                    return format!("{name} are: {}{more}", keys.join(", "));
+                }
+                return format!("{name} has: {}{more}", keys.join(", "));
+            }
+            Value::Array(items) => format!("an array of {}", items.len()),
+            Value::String(_) => "a string".to_owned(),
+            Value::Number(_) => "a number".to_owned(),
+            Value::Bool(_) => "a boolean".to_owned(),
+            Value::Null => "null".to_owned(),
+        };
+        format!("{name} is {kind}")
+    }
+}
+
+/// How many keys a missing-variable error lists.
+pub const LISTED_KEYS: usize = 20;
 
 #[cfg(test)]
 mod tests {
@@ -341,12 +431,48 @@ mod tests {
     #[test]
     fn a_missing_variable_is_an_error_that_names_it() {
         let error = templates().render("{{ trigger.emial }}").unwrap_err();
-        assert!(error.0.contains("undefined"), "{error}");
+        assert_eq!(
+            error.0,
+            "template error: trigger.emial is undefined; the payload has: orderId, total, items"
+        );
+        let error = templates()
+            .render("Hi {{ trigger.orderId }}, {{ trigger.text | upper }}")
+            .unwrap_err();
+        assert_eq!(
+            error.0,
+            "template error: trigger.text is undefined; the payload has: orderId, total, items"
+        );
         let error = templates().render("{{ steps.nope.output }}").unwrap_err();
-        assert!(error.0.contains("undefined"), "{error}");
+        assert_eq!(
+            error.0,
+            "template error: steps.nope is undefined; the earlier steps are: summarize"
+        );
+        let error = templates()
+            .render("{{ trigger.orderId.digits }}")
+            .unwrap_err();
+        assert_eq!(
+            error.0,
+            "template error: trigger.orderId.digits is undefined; trigger.orderId is a string"
+        );
+        let error = templates().eval("{{ trigger.missing * 2 }}").unwrap_err();
+        assert!(error.0.contains("trigger.missing is undefined"), "{error}");
         let sending = Templates::sending(&context(), &[]);
         let error = sending.render("{{ secrets.GONE }}").unwrap_err();
-        assert!(error.0.contains("undefined"), "{error}");
+        assert_eq!(
+            error.0,
+            "template error: secrets.GONE is undefined; no such secret in this workspace and environment"
+        );
+        // The payload's keys are listed in its order, at most LISTED_KEYS of them.
+        let trigger: Map<String, Value> = (0..25).map(|i| (format!("k{i:02}"), json!(i))).collect();
+        let wide = Templates::local(&TemplateContext {
+            trigger: Value::Object(trigger),
+            outputs: Map::new(),
+        });
+        let error = wide.render("{{ trigger.text }}").unwrap_err();
+        assert!(
+            error.0.ends_with("the payload has: k00, k01, k02, k03, k04, k05, k06, k07, k08, k09, k10, k11, k12, k13, k14, k15, k16, k17, k18, k19 and 5 more"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -366,7 +492,10 @@ mod tests {
             json!({"double": 98.0, "count": 2, "label": "total=49.0",
                    "nested": {"a": [1, 2]}, "fixed": 7})
         );
-        assert!(t.eval("{{ trigger.missing }}").is_err());
+        assert_eq!(
+            t.eval("{{ trigger.missing }}").unwrap_err().0,
+            "template error: trigger.missing is undefined; the payload has: orderId, total, items"
+        );
         assert!(t.eval("trigger.a }} {{ trigger.b").is_err());
     }
 

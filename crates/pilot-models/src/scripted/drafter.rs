@@ -10,8 +10,115 @@
 //! | wait, later, delay, pause, tomorrow | `delay` `wait`: 60 s, or "N seconds/minutes/hours/days" |
 //! | slack, post, notify, webhook, alert, discord, teams | `http` `notify` to `{{ secrets.SLACK_WEBHOOK_URL }}` |
 //! | email, mail | `email` `mail` to `{{ trigger.email }}` |
+//!
+//! Fields are read from the payload only where the request's `Payload:` line says
+//! they exist (the drafting request's, from `pilot-engine`'s `drafting`): a sample's
+//! fields, or the email trigger's shape. The text a prompt reads is the first of
+//! [`TEXT_FIELDS`] the payload has, else the whole payload, `{{ trigger | tojson }}`;
+//! the mail goes to the sample's `email`, an email trigger's `from`, else the
+//! `NOTIFY_EMAIL` secret; the threshold tests `total` unless a sample has another
+//! number and no `total`.
 
 use serde_json::{Value, json};
+
+/// How the drafting request's payload line starts.
+pub(crate) const PAYLOAD_LINE: &str = "Payload:";
+
+/// Fields a prompt reads as the payload's text, in order of preference.
+const TEXT_FIELDS: &[&str] = &[
+    "text",
+    "body",
+    "message",
+    "content",
+    "description",
+    "summary",
+];
+
+/// What the drafting request says the trigger's payload is.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) enum Payload {
+    /// No shape given, or an unknown JSON object.
+    #[default]
+    Unknown,
+    /// A sample object: these fields exist.
+    Sample(serde_json::Map<String, Value>),
+    /// The email trigger's payload.
+    Email,
+    /// The schedule trigger's payload (no text).
+    Schedule,
+}
+
+impl Payload {
+    /// From the `Payload:` line of the user's messages: `sample {…} …`, `exactly
+    /// {"from": …}` (email), `exactly {"scheduledAt": …}` (schedule), or anything
+    /// else (unknown).
+    pub(crate) fn read(user_messages: &[String]) -> Payload {
+        let Some(line) = user_messages
+            .iter()
+            .flat_map(|text| text.lines())
+            .find_map(|line| line.strip_prefix(PAYLOAD_LINE))
+        else {
+            return Payload::Unknown;
+        };
+        let line = line.trim();
+        if let Some(sample) = line.strip_prefix("sample ") {
+            let first = serde_json::Deserializer::from_str(sample)
+                .into_iter::<Value>()
+                .next();
+            if let Some(Ok(Value::Object(fields))) = first {
+                return Payload::Sample(fields);
+            }
+            return Payload::Unknown;
+        }
+        if line.starts_with("exactly {\"from\"") {
+            Payload::Email
+        } else if line.starts_with("exactly {\"scheduledAt\"") {
+            Payload::Schedule
+        } else {
+            Payload::Unknown
+        }
+    }
+
+    /// The template a prompt reads the payload's text with.
+    fn text(&self) -> String {
+        let field = match self {
+            Payload::Sample(fields) => TEXT_FIELDS
+                .iter()
+                .find(|name| fields.get(**name).is_some_and(Value::is_string))
+                .copied(),
+            Payload::Email => Some("text"),
+            Payload::Unknown | Payload::Schedule => None,
+        };
+        match field {
+            Some(field) => format!("{{{{ trigger.{field} }}}}"),
+            None => "{{ trigger | tojson }}".to_owned(),
+        }
+    }
+
+    /// Where a mail goes.
+    fn recipient(&self) -> &'static str {
+        match self {
+            Payload::Sample(fields) if fields.get("email").is_some_and(Value::is_string) => {
+                "{{ trigger.email }}"
+            }
+            Payload::Email => "{{ trigger.from }}",
+            _ => "{{ secrets.NOTIFY_EMAIL }}",
+        }
+    }
+
+    /// The number a threshold tests.
+    fn number(&self) -> String {
+        if let Payload::Sample(fields) = self
+            && !fields.contains_key("total")
+            && let Some((name, _)) = fields.iter().find(|(name, value)| {
+                value.is_number() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        {
+            return name.clone();
+        }
+        "total".to_owned()
+    }
+}
 
 const STOP_WORDS: &[&str] = &[
     "a", "an", "and", "as", "at", "be", "by", "each", "every", "for", "from", "in", "into", "is",
@@ -84,8 +191,8 @@ fn delay_seconds(words: &[String]) -> u64 {
         .unwrap_or(60)
 }
 
-/// `{"steps": [...]}` for the description whose words these are.
-pub(crate) fn steps(words: &[String]) -> Value {
+/// `{"steps": [...]}` for the description whose words these are, over this payload.
+pub(crate) fn steps(words: &[String], payload: &Payload) -> Value {
     let topic: Vec<&str> = words
         .iter()
         .map(String::as_str)
@@ -103,7 +210,7 @@ pub(crate) fn steps(words: &[String]) -> Value {
 
     if any(words, CONDITION_WORDS) {
         let limit = threshold(words);
-        let test = format!("{{{{ trigger.total > {limit} }}}}");
+        let test = format!("{{{{ trigger.{} > {limit} }}}}", payload.number());
         steps.push(json!({"id": "gate", "type": "condition", "if": test}));
     }
     if any(
@@ -117,14 +224,12 @@ pub(crate) fn steps(words: &[String]) -> Value {
             "reshape",
         ],
     ) {
-        steps.push(
-            json!({"id": "shape", "type": "transform", "values": {"text": "{{ trigger.text }}"}}),
-        );
+        steps.push(json!({"id": "shape", "type": "transform", "values": {"text": payload.text()}}));
     }
     steps.push(json!({
         "id": llm_id,
         "type": "llm",
-        "prompt": format!("{instruction} the following ({topic}):\n\n{{{{ trigger.text }}}}"),
+        "prompt": format!("{instruction} the following ({topic}):\n\n{}", payload.text()),
         "output": "text",
     }));
     if any(
@@ -151,7 +256,7 @@ pub(crate) fn steps(words: &[String]) -> Value {
         steps.push(json!({
             "id": "mail",
             "type": "email",
-            "to": "{{ trigger.email }}",
+            "to": payload.recipient(),
             "subject": format!("Pilot: {topic}"),
             "body": llm_output,
         }));
@@ -165,7 +270,7 @@ mod tests {
     use crate::scripted::dice::words;
 
     fn ids(description: &str) -> Vec<String> {
-        steps(&words(description))["steps"]
+        steps(&words(description), &Payload::Unknown)["steps"]
             .as_array()
             .unwrap()
             .iter()
@@ -192,9 +297,14 @@ mod tests {
 
     #[test]
     fn steps_have_the_catalog_shapes() {
-        let value = steps(&words(
-            "draft a reply, wait 2 hours, notify slack and email; only above 250",
-        ));
+        let sample = json!({"email": "a@example.com", "total": 300, "text": "hi"});
+        let Value::Object(sample) = sample else {
+            unreachable!()
+        };
+        let value = steps(
+            &words("draft a reply, wait 2 hours, notify slack and email; only above 250"),
+            &Payload::Sample(sample),
+        );
         let steps = value["steps"].as_array().unwrap();
         let by_id = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap().clone();
         assert_eq!(by_id("gate")["if"], "{{ trigger.total > 250 }}");
@@ -218,5 +328,47 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             );
         }
+    }
+
+    #[test]
+    fn fields_are_read_only_where_the_payload_has_them() {
+        let request = |line: &str| {
+            vec![format!(
+                "Title: t\nTrigger: webhook\nPayload: {line}\nDescription: d"
+            )]
+        };
+        let prompt = |payload: &Payload| {
+            steps(&words("summarize it, email me"), payload)["steps"][0]["prompt"]
+                .as_str()
+                .unwrap()
+                .rsplit("\n\n")
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        let unknown = Payload::read(&request("unknown JSON object: do not guess"));
+        assert_eq!(unknown, Payload::Unknown);
+        assert_eq!(prompt(&unknown), "{{ trigger | tojson }}");
+        let orders = Payload::read(&request(
+            r#"sample {"orderId": "1234", "total": 49.0} (reference only these fields)"#,
+        ));
+        assert!(matches!(orders, Payload::Sample(_)), "{orders:?}");
+        assert_eq!(prompt(&orders), "{{ trigger | tojson }}");
+        let texts = Payload::read(&request(r#"sample {"id": 1, "message": "hi"} (…)"#));
+        assert_eq!(prompt(&texts), "{{ trigger.message }}");
+        let email = Payload::read(&request(r#"exactly {"from": string or null, …}"#));
+        assert_eq!(email, Payload::Email);
+        assert_eq!(prompt(&email), "{{ trigger.text }}");
+        let mail = |payload: &Payload| {
+            steps(&words("summarize it, email me"), payload)["steps"][1]["to"].clone()
+        };
+        assert_eq!(mail(&email), "{{ trigger.from }}");
+        assert_eq!(mail(&unknown), "{{ secrets.NOTIFY_EMAIL }}");
+        let scheduled = Payload::read(&request(r#"exactly {"scheduledAt": <the tick>}"#));
+        assert_eq!(scheduled, Payload::Schedule);
+        assert_eq!(prompt(&scheduled), "{{ trigger | tojson }}");
+        let amounts = Payload::read(&request(r#"sample {"amount": 12, "note": "x"} (…)"#));
+        let gate = steps(&words("only over 10"), &amounts)["steps"][0]["if"].clone();
+        assert_eq!(gate, "{{ trigger.amount > 10 }}");
     }
 }

@@ -135,7 +135,21 @@ fn answer(
         .collect();
 
     if *role == Role::Drafter {
-        return Ok(drafter::steps(&said).to_string());
+        // The payload's shape says which fields exist; its words choose no steps.
+        let user: Vec<String> = request
+            .messages
+            .iter()
+            .filter(|m| m.role == MessageRole::User)
+            .map(|m| strip(&m.content))
+            .collect();
+        let payload = drafter::Payload::read(&user);
+        let said: Vec<String> = user
+            .iter()
+            .flat_map(|text| text.lines())
+            .filter(|line| !line.starts_with(drafter::PAYLOAD_LINE))
+            .flat_map(words)
+            .collect();
+        return Ok(drafter::steps(&said, &payload).to_string());
     }
     if let Some(schema) = &request.json_schema {
         return schema::Instance::new(&schema.schema, &mut dice, &said, max_answer_bytes)

@@ -86,11 +86,12 @@ async fn the_drafter_returns_a_step_list_from_the_description() {
         .await
         .unwrap();
     let steps = done.value["steps"].as_array().unwrap();
+    // Nothing says what the payload is: the prompt passes it whole.
     assert_eq!(
         steps,
         &[
             json!({"id": "summarize", "type": "llm", "output": "text",
-                   "prompt": "Summarize the following (summarize new support ticket wait minutes):\n\n{{ trigger.text }}"}),
+                   "prompt": "Summarize the following (summarize new support ticket wait minutes):\n\n{{ trigger | tojson }}"}),
             json!({"id": "wait", "type": "delay", "seconds": 600}),
             json!({"id": "notify", "type": "http", "method": "POST",
                    "url": "{{ secrets.SLACK_WEBHOOK_URL }}",

@@ -2,10 +2,12 @@
 //! unless the client sends them. Steps holding a `deliberate` step, sent or drafted,
 //! also need `deliberations:write` ([`super::steps_scope`]); the creating key is
 //! recorded as the one that set the steps. A `notifyUrl` is checked by the webhook
-//! guard, and makes sure the tenant has a signing secret for its run events.
+//! guard, and makes sure the tenant has a signing secret for its run events. The
+//! answer lists the secrets the steps read that the tenant lacks (`missingSecrets`):
+//! not an error, the pilot is created.
 //! Creations are rate-limited per workspace.
 
-use pilot_domain::{Principal, Scope};
+use pilot_domain::{Principal, Scope, step_secrets};
 use pilot_engine::drafting::{DraftError, DraftRequest};
 use pilot_models::ModelError;
 use pilot_store::NewPilot;
@@ -65,9 +67,11 @@ impl Operations {
             now,
             self.policy().min_schedule_interval,
         )?;
+        let sample_payload = input::sample_payload(request.sample_payload.as_ref())?;
         let given_steps = request.steps.as_ref().map(input::steps).transpose()?;
         if let Some(steps) = &given_steps {
             steps_scope::require(who, steps)?;
+            input::check_templates(steps, sample_payload)?;
         }
         let notify_url = request
             .notify_url
@@ -97,6 +101,7 @@ impl Operations {
                     title: &title,
                     description: &description,
                     trigger_type,
+                    sample_payload,
                 };
                 let drafted = self
                     .services()
@@ -125,7 +130,18 @@ impl Operations {
             .store()
             .create_pilot(who.workspace_id, who.environment, &pilot, now)
             .await?;
-        Ok(PilotDetail::of(&created, self.links()))
+        let have = self
+            .store()
+            .list_secrets(who.workspace_id, who.environment)
+            .await?;
+        let missing: Vec<String> = step_secrets::referenced(&steps)
+            .into_iter()
+            .filter(|name| !have.iter().any(|secret| secret.name == *name))
+            .collect();
+        Ok(PilotDetail {
+            missing_secrets: Some(missing),
+            ..PilotDetail::of(&created, self.links())
+        })
     }
 }
 

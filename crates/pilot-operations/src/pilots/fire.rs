@@ -3,7 +3,7 @@
 //! the email trigger all fire through [`Operations::fire`]; the schedule trigger
 //! fires through the store's once-across-nodes tick (`triggers::schedule`).
 
-use pilot_domain::{Environment, PilotId, Principal, Scope, TriggerType, WorkspaceId};
+use pilot_domain::{Environment, FiredBy, PilotId, Principal, Scope, TriggerType, WorkspaceId};
 use pilot_store::CreateRun;
 use serde_json::{Value, json};
 
@@ -21,7 +21,22 @@ pub(crate) struct Firing {
     pub workspace_id: WorkspaceId,
     pub environment: Environment,
     pub pilot_id: PilotId,
+    /// The trigger firing it: `Manual` is the API (`POST …/run`, MCP), the others
+    /// the pilot's own trigger. The run's `triggerType` is the pilot's whichever
+    /// fires it (the store reads it); this becomes its `firedBy`.
     pub trigger_type: TriggerType,
+}
+
+impl Firing {
+    /// What the run records as having fired it.
+    pub fn fired_by(&self) -> FiredBy {
+        match self.trigger_type {
+            TriggerType::Manual => FiredBy::Api,
+            TriggerType::Webhook => FiredBy::Webhook,
+            TriggerType::Schedule => FiredBy::Schedule,
+            TriggerType::Email => FiredBy::Email,
+        }
+    }
 }
 
 impl Operations {
@@ -68,7 +83,7 @@ impl Operations {
                 firing.workspace_id,
                 firing.environment,
                 firing.pilot_id,
-                firing.trigger_type,
+                firing.fired_by(),
                 payload,
                 self.now(),
             )

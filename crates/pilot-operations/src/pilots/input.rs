@@ -47,6 +47,13 @@ pub struct CreatePilot {
     /// For `triggerType: "schedule"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleBody>,
+    /// For drafting a `webhook` or `manual` pilot: an example of the payload its
+    /// runs will get (a JSON object, at most 16 KiB as JSON). The drafted steps read
+    /// only the fields it has; without it they pass the whole payload to prompts
+    /// (`{{ trigger | tojson }}`). Not kept; ignored when `steps` are sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub sample_payload: Option<Value>,
     /// Where each run's `run.completed` / `run.failed` event is delivered, signed
     /// with the workspace environment's signing secret: an `https://` URL (plain
     /// `http://` only on a server with `[webhooks] allow_http`), at most 2,048
@@ -82,6 +89,12 @@ pub struct UpdatePilot {
     pub steps: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleBody>,
+    /// An example payload (a JSON object, at most 16 KiB as JSON) that the `steps`
+    /// sent with it are checked against: each `trigger.<field>` they read must be in
+    /// it. Not kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub sample_payload: Option<Value>,
     /// A new notify URL, as on create; `null` stops run events.
     #[serde(
         default,
@@ -124,6 +137,38 @@ pub struct ScheduleBody {
     /// An IANA zone such as `Europe/Paris`; empty is UTC.
     #[serde(default)]
     pub timezone: String,
+}
+
+/// Longest `samplePayload`, in bytes of JSON.
+pub const MAX_SAMPLE_PAYLOAD_BYTES: usize = 16 * 1024;
+
+/// A `samplePayload`: a JSON object of at most [`MAX_SAMPLE_PAYLOAD_BYTES`].
+pub(crate) fn sample_payload(raw: Option<&Value>) -> Result<Option<&Value>, OpError> {
+    let Some(sample) = raw else {
+        return Ok(None);
+    };
+    if !sample.is_object() {
+        return Err(OpError::validation("samplePayload must be a JSON object."));
+    }
+    if sample.to_string().len() > MAX_SAMPLE_PAYLOAD_BYTES {
+        return Err(OpError::validation(format!(
+            "samplePayload must be at most {MAX_SAMPLE_PAYLOAD_BYTES} bytes of JSON."
+        )));
+    }
+    Ok(Some(sample))
+}
+
+/// Every template of `steps` checked (`pilot_domain::template_checks`): a `422`
+/// naming each step, field and variable that does not fit.
+pub(crate) fn check_templates(steps: &Steps, sample: Option<&Value>) -> Result<(), OpError> {
+    let problems = pilot_domain::template_checks::check(steps, sample.and_then(Value::as_object));
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(OpError::validation(format!(
+        "The steps' templates do not fit: {}.",
+        problems.join("; ")
+    )))
 }
 
 pub(crate) fn title(raw: &str) -> Result<String, OpError> {

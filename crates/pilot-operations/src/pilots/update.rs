@@ -35,9 +35,11 @@ impl Operations {
         let request = request?;
         let current = self.find_pilot(who, id).await?;
         let now = self.now();
+        let sample_payload = input::sample_payload(request.sample_payload.as_ref())?;
         let steps = request.steps.as_ref().map(input::steps).transpose()?;
         if let Some(steps) = &steps {
             steps_scope::require(who, steps)?;
+            input::check_templates(steps, sample_payload)?;
         }
         let notify_url = match &request.notify_url {
             Some(Some(url)) => {

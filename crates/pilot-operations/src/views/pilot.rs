@@ -65,6 +65,11 @@ pub struct PilotDetail {
     pub email_address: Option<String>,
     pub id: i64,
     pub last_run_at: Option<i64>,
+    /// In the create response only: the secrets the steps read (`secrets.NAME`)
+    /// that the workspace environment does not have yet, by name. Runs fail at the
+    /// step that reads one until it is set (`PUT /api/v1/secrets/{NAME}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_secrets: Option<Vec<String>>,
     /// Where run events are delivered, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_url: Option<String>,
@@ -147,6 +152,7 @@ impl PilotDetail {
                 .map(|local| format!("{local}@{}", links.mail_domain)),
             id: pilot.id.0,
             last_run_at: pilot.last_run_at.map(|t| t.as_secs()),
+            missing_secrets: None,
             notify_url: pilot.notify_url.clone(),
             run_count: pilot.run_count,
             schedule,

@@ -48,6 +48,9 @@ pub struct RunView {
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
     pub finished_at: Option<i64>,
+    /// What fired the run: `api` (`POST …/run`, MCP's `run_pilot`), `webhook` (the
+    /// pilot's webhook URL), `schedule`, `email` or `retry`.
+    pub fired_by: String,
     pub id: i64,
     pub pilot_id: i64,
     /// For a retry: the run it repeats.
@@ -56,6 +59,8 @@ pub struct RunView {
     /// `queued`, `running`, `waiting`, `success`, `failed` or `filtered`.
     pub status: String,
     pub steps: Vec<StepResultView>,
+    /// The pilot's trigger type when the run was fired (a retry: its original's),
+    /// whatever fired it.
     pub trigger_type: String,
 }
 
@@ -71,6 +76,7 @@ impl RunView {
             duration_ms,
             error: run.error.clone(),
             finished_at: run.finished_at.map(|t| t.as_secs()),
+            fired_by: run.fired_by.as_str().to_owned(),
             id: run.id.0,
             pilot_id: run.pilot_id.0,
             retry_of: run.retry_of.map(|id| id.0),

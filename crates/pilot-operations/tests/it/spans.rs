@@ -97,6 +97,7 @@ async fn a_webhook_firing_names_the_pilots_tenant_never_its_token_or_payload() {
                     status: None,
                     steps: Some(json!([{"id": "t", "type": "transform", "values": {"a": 1}}])),
                     schedule: None,
+                    sample_payload: None,
                     notify_url: None,
                 }),
                 None,

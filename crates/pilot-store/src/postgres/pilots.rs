@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use pilot_domain::{Environment, PilotId, TriggerType, UnixMillis, WorkspaceId};
+use pilot_domain::{Environment, FiredBy, PilotId, UnixMillis, WorkspaceId};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -227,8 +227,7 @@ impl PilotStore for PostgresStore {
         if moved.rows_affected() != 1 {
             return Ok(None);
         }
-        let run =
-            queue_run_of_pilot(&mut tx, pilot_id, TriggerType::Schedule, payload, now).await?;
+        let run = queue_run_of_pilot(&mut tx, pilot_id, FiredBy::Schedule, payload, now).await?;
         tx.commit().await?;
         self.job_notify.notify_waiters();
         Ok(Some(run))

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use pilot_domain::{Environment, PilotId, RunId, TriggerType, UnixMillis, WorkspaceId};
+use pilot_domain::{Environment, FiredBy, PilotId, RunId, UnixMillis, WorkspaceId};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgConnection, Row};
@@ -17,23 +17,24 @@ use crate::pilots::{
 
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
 /// `conn`: inside the caller's transaction, which has already checked the pilot and
-/// counted the run on it.
+/// counted the run on it. The run's trigger type is the pilot's.
 pub(super) async fn queue_run_of_pilot(
     conn: &mut PgConnection,
     pilot_id: PilotId,
-    trigger_type: TriggerType,
+    fired_by: FiredBy,
     payload: &Value,
     now: UnixMillis,
 ) -> StoreResult<RunRecord> {
     let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
-        "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, payload, \
-         steps, created_at, authorized_key_id) \
-         SELECT id, workspace_id, environment, 'queued', $2, $3, steps, $4, steps_key_id \
+        "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, fired_by, \
+         payload, steps, created_at, authorized_key_id) \
+         SELECT id, workspace_id, environment, 'queued', trigger_type, $2, $3, steps, $4, \
+                steps_key_id \
          FROM pilots WHERE id = $1 RETURNING ",
         run_columns!()
     ))
     .bind(pilot_id.0)
-    .bind(trigger_type.as_str())
+    .bind(fired_by.as_str())
     .bind(json_text(payload))
     .bind(now.0)
     .fetch_one(&mut *conn)
@@ -75,7 +76,7 @@ impl RunStore for PostgresStore {
         workspace_id: WorkspaceId,
         environment: Environment,
         pilot_id: PilotId,
-        trigger_type: TriggerType,
+        fired_by: FiredBy,
         payload: &Value,
         now: UnixMillis,
     ) -> StoreResult<CreateRun> {
@@ -86,11 +87,12 @@ impl RunStore for PostgresStore {
             "WITH counted AS ( \
                 UPDATE pilots SET run_count = run_count + 1, last_run_at = $1 \
                 WHERE id = $2 AND workspace_id = $3 AND environment = $4 AND status = 'active' \
-                RETURNING id, workspace_id, environment, steps, steps_key_id \
+                RETURNING id, workspace_id, environment, trigger_type, steps, steps_key_id \
              ), run AS ( \
                 INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-                    payload, steps, created_at, authorized_key_id) \
-                SELECT id, workspace_id, environment, 'queued', $5, $6, steps, $1, steps_key_id \
+                    fired_by, payload, steps, created_at, authorized_key_id) \
+                SELECT id, workspace_id, environment, 'queued', trigger_type, $5, $6, steps, $1, \
+                    steps_key_id \
                 FROM counted \
                 RETURNING ",
             run_columns!(),
@@ -107,7 +109,7 @@ impl RunStore for PostgresStore {
         .bind(pilot_id.0)
         .bind(workspace_id.0)
         .bind(environment.as_str())
-        .bind(trigger_type.as_str())
+        .bind(fired_by.as_str())
         .bind(json_text(payload))
         .bind(&job.kind)
         .bind(job.max_attempts)
@@ -223,9 +225,9 @@ impl RunStore for PostgresStore {
             .await?;
         let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             payload, steps, created_at, retry_of, authorized_key_id) \
-             SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, payload, steps, \
-                    $2, id, authorized_key_id FROM runs WHERE id = $1 RETURNING ",
+             fired_by, payload, steps, created_at, retry_of, authorized_key_id) \
+             SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, 'retry', \
+                    payload, steps, $2, id, authorized_key_id FROM runs WHERE id = $1 RETURNING ",
             run_columns!()
         ))
         .bind(id.0)

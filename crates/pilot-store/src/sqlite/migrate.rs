@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "hardening", "0005_hardening.sql"),
     migration!(6, "step running", "0006_step_running.sql"),
     migration!(7, "webhooks", "0007_webhooks.sql"),
+    migration!(8, "fired by", "0008_fired_by.sql"),
     migration!(9, "webhook triggers", "0009_webhook_triggers.sql"),
 ];
 
@@ -51,8 +52,12 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
 /// Applies every pending migration on `conn`, inside the caller's transaction: all
 /// of them or none.
 pub(super) fn run(conn: &Connection) -> StoreResult<()> {
+    apply(conn, MIGRATIONS)
+}
+
+fn apply(conn: &Connection, migrations: &[Migration]) -> StoreResult<()> {
     conn.execute_batch(LEDGER)?;
-    for migration in MIGRATIONS {
+    for migration in migrations {
         let checksum = Sha384::digest(migration.sql.as_bytes()).to_vec();
         let applied: Option<(Vec<u8>, bool)> = conn
             .query_row(
@@ -139,5 +144,39 @@ mod tests {
             refused.contains("changed after it was applied"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn runs_from_before_fired_by_are_read_from_their_trigger_and_retry() {
+        let conn = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS.iter().position(|m| m.version == 8).unwrap();
+        apply(&conn, &MIGRATIONS[..before]).unwrap();
+        // Runs only: their pilots do not matter here.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        for (id, trigger, retry_of) in [
+            (1, "manual", None),
+            (2, "webhook", None),
+            (3, "schedule", None),
+            (4, "email", None),
+            (5, "webhook", Some(2)),
+        ] {
+            conn.execute(
+                "INSERT INTO runs (id, pilot_id, workspace_id, environment, status, \
+                 trigger_type, payload, steps, created_at, retry_of) \
+                 VALUES (?1, 1, 1, 'live', 'success', ?2, '{}', '[]', 0, ?3)",
+                rusqlite::params![id, trigger, retry_of],
+            )
+            .unwrap();
+        }
+        run(&conn).unwrap();
+        let mut read = conn
+            .prepare("SELECT fired_by FROM runs ORDER BY id")
+            .unwrap();
+        let fired: Vec<String> = read
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(fired, ["api", "webhook", "schedule", "email", "retry"]);
     }
 }

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use pilot_domain::{Environment, PilotId, TriggerType, UnixMillis, WorkspaceId};
+use pilot_domain::{Environment, FiredBy, PilotId, UnixMillis, WorkspaceId};
 use rusqlite::params;
 use serde_json::Value;
 
@@ -262,7 +262,7 @@ impl PilotStore for SqliteStore {
                 if moved != 1 {
                     return Ok(None);
                 }
-                queue_run_of_pilot(conn, pilot_id, TriggerType::Schedule, &payload, now).map(Some)
+                queue_run_of_pilot(conn, pilot_id, FiredBy::Schedule, &payload, now).map(Some)
             })
             .await?;
         if fired.is_some() {

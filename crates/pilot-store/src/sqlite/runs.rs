@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use pilot_domain::{Environment, PilotId, RunId, RunStatus, TriggerType, UnixMillis, WorkspaceId};
+use pilot_domain::{Environment, FiredBy, PilotId, RunId, RunStatus, UnixMillis, WorkspaceId};
 use rusqlite::{Connection, params};
 use serde_json::Value;
 
@@ -20,11 +20,11 @@ use crate::pilots::{
 
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
 /// the writer's connection: inside the caller's write, which has already checked the
-/// pilot and counted the run on it.
+/// pilot and counted the run on it. The run's trigger type is the pilot's.
 pub(super) fn queue_run_of_pilot(
     conn: &Connection,
     pilot_id: PilotId,
-    trigger_type: TriggerType,
+    fired_by: FiredBy,
     payload: &str,
     now: UnixMillis,
 ) -> StoreResult<RunRecord> {
@@ -32,12 +32,13 @@ pub(super) fn queue_run_of_pilot(
         conn,
         concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             payload, steps, created_at, authorized_key_id) \
-             SELECT id, workspace_id, environment, 'queued', ?2, ?3, steps, ?4, steps_key_id \
+             fired_by, payload, steps, created_at, authorized_key_id) \
+             SELECT id, workspace_id, environment, 'queued', trigger_type, ?2, ?3, steps, ?4, \
+                    steps_key_id \
              FROM pilots WHERE id = ?1 RETURNING ",
             run_columns!()
         ),
-        params![pilot_id.0, trigger_type.as_str(), payload, now.0],
+        params![pilot_id.0, fired_by.as_str(), payload, now.0],
     )?
     .try_into()?;
     insert_job(conn, &run_job(&run, now), now)?;
@@ -82,7 +83,7 @@ impl RunStore for SqliteStore {
         workspace_id: WorkspaceId,
         environment: Environment,
         pilot_id: PilotId,
-        trigger_type: TriggerType,
+        fired_by: FiredBy,
         payload: &Value,
         now: UnixMillis,
     ) -> StoreResult<CreateRun> {
@@ -110,7 +111,7 @@ impl RunStore for SqliteStore {
                         CreateRun::PilotNotFound
                     });
                 }
-                let run = queue_run_of_pilot(conn, pilot_id, trigger_type, &payload, now)?;
+                let run = queue_run_of_pilot(conn, pilot_id, fired_by, &payload, now)?;
                 Ok(CreateRun::Created(run))
             })
             .await?;
@@ -332,8 +333,9 @@ fn retry(
         conn,
         concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             payload, steps, created_at, retry_of, authorized_key_id) \
-             SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, payload, steps, \
+             fired_by, payload, steps, created_at, retry_of, authorized_key_id) \
+             SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, 'retry', \
+                    payload, steps, \
                     ?2, id, authorized_key_id FROM runs WHERE id = ?1 RETURNING ",
             run_columns!()
         ),

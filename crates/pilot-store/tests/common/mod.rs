@@ -6,8 +6,7 @@ pub mod deliberations;
 pub mod webhooks;
 
 use pilot_domain::{
-    Environment, PilotId, PilotStatus, StepStatus, TriggerType, UnixMillis, WorkspaceId,
-    WorkspaceName,
+    Environment, FiredBy, PilotId, PilotStatus, StepStatus, UnixMillis, WorkspaceId, WorkspaceName,
 };
 use pilot_store::{
     ClaimRequest, ClaimedJob, CreateRun, NewPilot, PilotRecord, PilotTrigger, RunRecord,
@@ -57,7 +56,7 @@ pub async fn queue_run(
 ) -> RunRecord {
     let payload = json!({"text": "hello"});
     match store
-        .create_run(workspace, LIVE, pilot, TriggerType::Manual, &payload, at)
+        .create_run(workspace, LIVE, pilot, FiredBy::Api, &payload, at)
         .await
         .unwrap()
     {

@@ -138,7 +138,9 @@ async fn the_seed_examples_answer_in_the_seed_shapes() {
             .await;
         let run = &runs["runs"][0];
         assert_eq!(run["id"], job);
-        assert_eq!(run["triggerType"], "manual");
+        // The pilot's trigger type, as in the seed's example; fired through the API.
+        assert_eq!(run["triggerType"], "webhook");
+        assert_eq!(run["firedBy"], "api");
         for field in ["status", "durationMs", "error", "steps", "startedAt"] {
             assert!(run.get(field).is_some(), "run has {field}: {run}");
         }
@@ -189,6 +191,80 @@ async fn a_three_step_run_transforms_filters_and_posts() {
         let list: Value = app.get_json("/api/v1/pilots", &key).await;
         assert_eq!(list["pilots"][0]["runCount"], 2);
         assert!(list["pilots"][0]["lastRunAt"].as_i64().unwrap() > 1_700_000_000);
+    }
+}
+
+#[tokio::test]
+async fn the_seed_example_drafted_in_test_mode_runs_with_the_seed_payload() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.test_key.clone();
+        let seed = json!({
+            "title": "Summarize new orders",
+            "description": "When an order comes in, summarize it with AI and post to Slack.",
+            "triggerType": "webhook"
+        });
+        let created = create(&app, &key, seed.clone()).await;
+        // The secret the http step reads is not set yet: named, not refused.
+        assert_eq!(
+            created["missingSecrets"],
+            json!(["SLACK_WEBHOOK_URL"]),
+            "{created}"
+        );
+        // No sample: the prompt passes the whole payload, guessing no field.
+        let prompt = created["steps"][0]["prompt"].as_str().unwrap();
+        assert!(prompt.ends_with("{{ trigger | tojson }}"), "{created}");
+        let id = created["id"].as_i64().unwrap();
+        let payload = json!({"orderId": "1234", "total": 49.0});
+        let run = fire(&app, &key, id, payload.clone()).await;
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "failed", "{run}");
+        assert_eq!(run["steps"][0]["type"], "llm");
+        assert_eq!(run["steps"][0]["status"], "success", "{run}");
+        assert_eq!(run["steps"][1]["type"], "http");
+        assert_eq!(run["steps"][1]["status"], "failed", "{run}");
+        let error = run["steps"][1]["error"].as_str().unwrap();
+        assert!(error.contains("SLACK_WEBHOOK_URL"), "{error}");
+
+        // Once the secret is a reachable URL, the whole run succeeds.
+        let mut sink = Sink::start().await;
+        let put = app
+            .client
+            .put(format!("{}/api/v1/secrets/SLACK_WEBHOOK_URL", app.url))
+            .bearer_auth(&key)
+            .json(&json!({"value": format!("{}/slack", sink.url)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), StatusCode::CREATED);
+        let run = fire(&app, &key, id, payload).await;
+        let posted = sink.next().await;
+        assert!(posted.body["text"].is_string(), "{:?}", posted.body);
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "success", "{run}");
+
+        // A sample with a text field: the prompt reads it.
+        let mut with_sample = seed.clone();
+        with_sample["samplePayload"] = json!({"orderId": "1", "text": "2 mugs"});
+        let drafted = create(&app, &key, with_sample).await;
+        assert_eq!(drafted["missingSecrets"], json!([]), "{drafted}");
+        let read: Value = app
+            .get_json(&format!("/api/v1/pilots/{}", drafted["id"]), &key)
+            .await;
+        assert!(read.get("missingSecrets").is_none(), "{read}");
+        let prompt = drafted["steps"][0]["prompt"].as_str().unwrap();
+        assert!(prompt.ends_with("{{ trigger.text }}"), "{drafted}");
+        // A sample must be an object.
+        let mut bad = seed;
+        bad["samplePayload"] = json!([1]);
+        let refused = app
+            .post("/api/v1/pilots")
+            .bearer_auth(&key)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
 
@@ -315,9 +391,28 @@ async fn secrets_are_write_only_and_redacted_from_outputs() {
             run["steps"][0]["error"]
                 .as_str()
                 .unwrap()
-                .contains("undefined"),
+                .contains("secrets.API_TOKEN is undefined"),
             "{run}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_template_error_names_the_missing_variable_in_the_step_and_the_run() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let steps = json!([{"id": "shape", "type": "transform",
+                            "values": {"text": "Order: {{ trigger.text }}"}}]);
+        let pilot = create(&app, &key, json!({"title": "Missing", "steps": steps})).await;
+        let payload = json!({"orderId": "1234", "total": 49.0});
+        let run = fire(&app, &key, pilot["id"].as_i64().unwrap(), payload).await;
+        let run = finished_run(&app, &key, run).await;
+        assert_eq!(run["status"], "failed");
+        let named = "trigger.text is undefined; the payload has: orderId, total";
+        let step_error = run["steps"][0]["error"].as_str().unwrap();
+        assert!(step_error.contains(named), "{run}");
+        assert!(run["error"].as_str().unwrap().contains(named), "{run}");
     }
 }
 
@@ -507,6 +602,77 @@ async fn create_validates_steps_and_input_with_precise_errors() {
 }
 
 #[tokio::test]
+async fn templates_are_checked_at_create_and_patch_naming_the_step_and_variable() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let refused = |body: Value| {
+            let app = &app;
+            let key = key.clone();
+            async move {
+                let response = app
+                    .post("/api/v1/pilots")
+                    .bearer_auth(&key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+                response.json::<Value>().await.unwrap()["error"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let forward = json!([
+            {"id": "first", "type": "transform", "values": {"x": "{{ steps.later.output }}"}},
+            {"id": "later", "type": "transform", "values": {"y": 1}}
+        ]);
+        let error = refused(json!({"title": "Forward", "steps": forward})).await;
+        assert!(
+            error.contains("steps[0] (first): values.x: steps.later is not an earlier step"),
+            "{error}"
+        );
+        let reads_text = json!([{"id": "s", "type": "llm", "prompt": "{{ trigger.text }}"}]);
+        let sample = json!({"orderId": "1234", "total": 49.0});
+        let error =
+            refused(json!({"title": "Sampled", "steps": reads_text, "samplePayload": sample}))
+                .await;
+        assert!(
+            error.contains(
+                "steps[0] (s): prompt: trigger.text is not in the samplePayload (it has: orderId, total)"
+            ),
+            "{error}"
+        );
+        let error = refused(json!({"title": "Broken", "steps": [
+            {"id": "b", "type": "llm", "prompt": "{{ trigger.text "}
+        ]}))
+        .await;
+        assert!(
+            error.contains("steps[0] (b): prompt: template syntax error"),
+            "{error}"
+        );
+
+        // Without a sample, trigger fields are not judged; a patch is checked alike.
+        let pilot = create(&app, &key, json!({"title": "Ok", "steps": reads_text})).await;
+        let patched = app
+            .client
+            .patch(format!("{}/api/v1/pilots/{}", app.url, pilot["id"]))
+            .bearer_auth(&key)
+            .json(&json!({"steps": reads_text, "samplePayload": sample}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let error = patched.json::<Value>().await.unwrap()["error"].to_string();
+        assert!(
+            error.contains("trigger.text is not in the samplePayload"),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn pilot_creation_is_rate_limited_per_workspace() {
     for backend in backends() {
         let mut config = test_config();
@@ -584,6 +750,81 @@ async fn webhook_triggers_fire_runs_by_their_secret_url() {
         assert_eq!(
             unknown.json::<Value>().await.unwrap(),
             json!({"error": "Unknown webhook."})
+        );
+    }
+}
+
+#[tokio::test]
+async fn runs_say_how_they_were_fired() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let key = app.live_key.clone();
+        let pilot = create(
+            &app,
+            &key,
+            json!({"title": "Fired", "triggerType": "webhook",
+                   "steps": [{"id": "echo", "type": "transform", "values": {"got": "{{ trigger.n }}"}}]}),
+        )
+        .await;
+        let id = pilot["id"].as_i64().unwrap();
+        let how = |run: &Value| {
+            (
+                run["triggerType"].as_str().unwrap().to_owned(),
+                run["firedBy"].as_str().unwrap().to_owned(),
+            )
+        };
+
+        // Through POST /run: the pilot's trigger type, fired by the API.
+        let run = fire(&app, &key, id, json!({"n": 1})).await;
+        let by_api = finished_run(&app, &key, run).await;
+        assert_eq!(how(&by_api), ("webhook".into(), "api".into()), "{by_api}");
+
+        // Through its webhook URL.
+        let hook = pilot["webhookUrl"].as_str().expect("webhookUrl").to_owned();
+        let response = app
+            .client
+            .post(&hook)
+            .json(&json!({"n": 2}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let job = response.json::<Value>().await.unwrap()["jobId"]
+            .as_i64()
+            .unwrap();
+        let by_hook = finished_run(&app, &key, job).await;
+        assert_eq!(
+            how(&by_hook),
+            ("webhook".into(), "webhook".into()),
+            "{by_hook}"
+        );
+
+        // A retry keeps its original's trigger type.
+        let retried: Value = app
+            .post(&format!("/api/v1/runs/{run}/retry"))
+            .bearer_auth(&key)
+            .json(&json!({"from": "start"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let again = finished_run(&app, &key, retried["jobId"].as_i64().unwrap()).await;
+        assert_eq!(how(&again), ("webhook".into(), "retry".into()), "{again}");
+
+        // The runs list shows the same.
+        let runs: Value = app
+            .get_json(&format!("/api/v1/pilots/{id}/runs"), &key)
+            .await;
+        let listed: Vec<_> = runs["runs"].as_array().unwrap().iter().map(how).collect();
+        assert_eq!(
+            listed,
+            [
+                ("webhook".into(), "retry".into()),
+                ("webhook".into(), "webhook".into()),
+                ("webhook".into(), "api".into()),
+            ]
         );
     }
 }

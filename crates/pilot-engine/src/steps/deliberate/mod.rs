@@ -301,7 +301,7 @@ fn question(
 
 #[cfg(test)]
 mod tests {
-    use pilot_domain::{Environment, PilotId, RunId, RunStatus, TriggerType, WorkspaceId};
+    use pilot_domain::{Environment, FiredBy, PilotId, RunId, RunStatus, TriggerType, WorkspaceId};
     use serde_json::Value;
 
     use super::*;
@@ -314,6 +314,7 @@ mod tests {
             environment: Environment::Test,
             status: RunStatus::Running,
             trigger_type: TriggerType::Manual,
+            fired_by: FiredBy::Api,
             payload: Value::Null,
             steps: Value::Null,
             error: None,
