@@ -14,14 +14,25 @@ pub struct StepResultView {
     pub duration_ms: i64,
     pub error: Option<String>,
     pub id: String,
-    /// What the step produced (redacted, capped), or `null`.
-    #[schema(value_type = Option<Object>)]
+    /// What the step produced (redacted, capped), or `null`: any JSON value (an `llm`
+    /// step's text is a string).
+    #[schema(schema_with = any_json)]
     pub output: Option<Value>,
     pub started_at: i64,
     /// `running`, `success`, `failed`, `skipped` or `filtered`.
     pub status: String,
     #[serde(rename = "type")]
     pub step_type: String,
+}
+
+/// Any JSON value, `null` included.
+fn any_json() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::AnyValue)
+        .description(Some(
+            "What the step produced (redacted, capped), or `null`: any JSON value.",
+        ))
+        .build()
 }
 
 impl StepResultView {
