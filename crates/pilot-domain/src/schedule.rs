@@ -135,6 +135,13 @@ impl Schedule {
         self.next_after(now.max(fired).max(earliest))
     }
 
+    /// Up to `count` ticks from `first` (a tick itself, included) on.
+    pub fn upcoming(&self, first: UnixMillis, count: usize) -> Vec<UnixMillis> {
+        std::iter::successors(Some(first), |tick| self.next_after(*tick))
+            .take(count)
+            .collect()
+    }
+
     /// The first tick strictly after `after`, or `None` if the expression never fires
     /// again.
     pub fn next_after(&self, after: UnixMillis) -> Option<UnixMillis> {
@@ -148,6 +155,20 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upcoming_ticks_follow_the_first() {
+        // 2026-01-15T08:00:00Z, a tick of "0 9 * * *" in Paris.
+        let first = UnixMillis(1_768_435_200_000 + 8 * 3_600_000);
+        let paris = Schedule::parse("0 9 * * *", "Europe/Paris").unwrap();
+        let ticks = paris.upcoming(first, 5);
+        assert_eq!(ticks.len(), 5);
+        assert_eq!(ticks[0], first);
+        assert!(
+            ticks.windows(2).all(|w| w[1].0 - w[0].0 == 86_400_000),
+            "{ticks:?}"
+        );
+    }
 
     #[test]
     fn next_tick_honours_the_time_zone() {

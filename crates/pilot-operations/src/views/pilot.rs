@@ -1,7 +1,7 @@
 //! Pilots as the Pilots surface shows them (seed 000): camelCase, integer ids, Unix
 //! seconds.
 
-use pilot_domain::{MasterKey, PilotStatus, TriggerType};
+use pilot_domain::{MasterKey, PilotStatus, Schedule, TriggerType, UnixMillis};
 use pilot_store::PilotRecord;
 use serde::Serialize;
 use serde_json::Value;
@@ -43,13 +43,19 @@ pub struct PilotList {
     pub pilots: Vec<PilotSummary>,
 }
 
-/// A schedule trigger's settings and its next tick.
+/// How many upcoming ticks a schedule shows.
+const UPCOMING_TICKS: usize = 5;
+
+/// A schedule trigger's settings and its next ticks.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleView {
     pub cron: String,
     /// The next tick (Unix seconds), or `null` when it never fires again.
     pub next_run_at: Option<i64>,
+    /// The next five ticks (Unix seconds) from `nextRunAt` on, as the scheduler will
+    /// fire them (fewer when the expression stops firing).
+    pub next_run_times: Vec<i64>,
     pub timezone: String,
 }
 
@@ -129,6 +135,14 @@ impl PilotDetail {
             (Some(cron), Some(timezone)) => Some(ScheduleView {
                 cron: cron.clone(),
                 next_run_at: pilot.next_fire_at.map(|t| t.as_secs()),
+                next_run_times: match (Schedule::parse(cron, timezone), pilot.next_fire_at) {
+                    (Ok(schedule), Some(first)) => schedule
+                        .upcoming(first, UPCOMING_TICKS)
+                        .into_iter()
+                        .map(UnixMillis::as_secs)
+                        .collect(),
+                    _ => Vec::new(),
+                },
                 timezone: timezone.clone(),
             }),
             _ => None,

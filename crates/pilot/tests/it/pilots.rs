@@ -597,7 +597,24 @@ async fn create_validates_steps_and_input_with_precise_errors() {
         )
         .await;
         assert_eq!(scheduled["schedule"]["timezone"], "Europe/Paris");
-        assert!(scheduled["schedule"]["nextRunAt"].as_i64().unwrap() > 1_700_000_000);
+        let next = scheduled["schedule"]["nextRunAt"].as_i64().unwrap();
+        assert!(next > 1_700_000_000);
+        // And its next five ticks, from that one on, a day apart (23 or 25 hours
+        // across a daylight-saving change).
+        let times: Vec<i64> = scheduled["schedule"]["nextRunTimes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_i64().unwrap())
+            .collect();
+        assert_eq!(times.len(), 5, "{scheduled}");
+        assert_eq!(times[0], next);
+        assert!(
+            times
+                .windows(2)
+                .all(|w| [82_800, 86_400, 90_000].contains(&(w[1] - w[0]))),
+            "{times:?}"
+        );
     }
 }
 
