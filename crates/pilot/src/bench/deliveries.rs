@@ -36,9 +36,9 @@ use pilot_operations::Operator;
 use pilot_store::{ClaimRequest, CreateDeliberation, DeliberationResult, NewDeliberation, Store};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::arrivals::Arrivals;
 use super::percentile;
 use super::scratch::Scratch;
 use crate::app::App;
@@ -259,9 +259,8 @@ impl Submitter {
 struct Receiver {
     url: String,
     secret: Arc<String>,
-    arrived: Arc<Mutex<HashMap<String, Instant>>>,
+    arrived: Arc<Arrivals<String>>,
     bad: Arc<AtomicUsize>,
-    notify: Arc<Notify>,
 }
 
 impl Receiver {
@@ -270,9 +269,8 @@ impl Receiver {
         let receiver = Receiver {
             url: format!("http://{}/hook", listener.local_addr()?),
             secret: Arc::new(secret),
-            arrived: Arc::new(Mutex::new(HashMap::new())),
+            arrived: Arc::new(Arrivals::new()),
             bad: Arc::new(AtomicUsize::new(0)),
-            notify: Arc::new(Notify::new()),
         };
         let app = Router::new()
             .route("/hook", post(receive))
@@ -281,36 +279,15 @@ impl Receiver {
         Ok(receiver)
     }
 
-    fn count(&self) -> usize {
-        self.arrived.lock().map_or(0, |a| a.len())
-    }
-
     async fn wait_for(&self, count: usize, limit: Duration) -> anyhow::Result<()> {
-        tokio::time::timeout(limit, async {
-            while self.count() < count {
-                let _ =
-                    tokio::time::timeout(Duration::from_millis(50), self.notify.notified()).await;
-            }
-        })
-        .await
-        .with_context(|| {
-            format!(
-                "only {} of {count} deliveries arrived in time",
-                self.count()
-            )
-        })
+        self.arrived
+            .wait_for(count, limit, "deliveries arrived")
+            .await
     }
 
     fn latencies(&self, committed: &HashMap<String, Instant>) -> Vec<f64> {
-        let arrived = self.arrived.lock().expect("lock");
-        committed
-            .iter()
-            .filter_map(|(id, at)| {
-                arrived
-                    .get(id)
-                    .map(|got| got.saturating_duration_since(*at).as_secs_f64() * 1000.0)
-            })
-            .collect()
+        self.arrived
+            .latencies_ms(committed.iter().map(|(id, at)| (id, *at)))
     }
 }
 
@@ -340,11 +317,8 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
     let id = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v["data"]["deliberation_id"].as_str().map(str::to_owned));
-    if let Some(id) = id
-        && let Ok(mut arrived) = receiver.arrived.lock()
-    {
-        arrived.entry(id).or_insert(at);
+    if let Some(id) = id {
+        receiver.arrived.record(id, at);
     }
-    receiver.notify.notify_waiters();
     StatusCode::OK
 }

@@ -1,6 +1,7 @@
 //! `pilot bench …`: measurements of Pilot's parts on the machine it runs on. Results
 //! are recorded in BENCHMARKS.md with the command and the machine.
 
+mod arrivals;
 pub mod deliveries;
 pub mod queue;
 pub mod recovery;

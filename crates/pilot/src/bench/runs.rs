@@ -11,8 +11,7 @@
 //! clients as fast as the server accepts them; **paced** fires at `--rate` runs per
 //! second for `--seconds`, and reports the latency of the run endpoint itself.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -25,9 +24,9 @@ use pilot_engine::{Clock, SystemClock};
 use pilot_operations::Operator;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::arrivals::Arrivals;
 use super::percentile;
 use super::scratch::Scratch;
 use crate::app::App;
@@ -224,8 +223,7 @@ impl Fire {
 #[derive(Clone)]
 struct Sink {
     url: String,
-    arrived: Arc<Mutex<HashMap<u32, Instant>>>,
-    notify: Arc<Notify>,
+    arrived: Arc<Arrivals<u32>>,
 }
 
 impl Sink {
@@ -233,8 +231,7 @@ impl Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let sink = Sink {
             url: format!("http://{}", listener.local_addr()?),
-            arrived: Arc::new(Mutex::new(HashMap::new())),
-            notify: Arc::new(Notify::new()),
+            arrived: Arc::new(Arrivals::new()),
         };
         let app = Router::new()
             .route("/sink", post(receive))
@@ -243,31 +240,13 @@ impl Sink {
         Ok(sink)
     }
 
-    fn count(&self) -> usize {
-        self.arrived.lock().map_or(0, |a| a.len())
-    }
-
     async fn wait_for(&self, count: usize, limit: Duration) -> anyhow::Result<()> {
-        tokio::time::timeout(limit, async {
-            while self.count() < count {
-                let _ =
-                    tokio::time::timeout(Duration::from_millis(50), self.notify.notified()).await;
-            }
-        })
-        .await
-        .with_context(|| format!("only {} of {count} runs finished in time", self.count()))
+        self.arrived.wait_for(count, limit, "runs finished").await
     }
 
     fn finish_latencies(&self, fired: &[Fired]) -> Vec<f64> {
-        let arrived = self.arrived.lock().expect("sink lock");
-        fired
-            .iter()
-            .filter_map(|f| {
-                arrived
-                    .get(&f.n)
-                    .map(|t| t.duration_since(f.at).as_secs_f64() * 1000.0)
-            })
-            .collect()
+        self.arrived
+            .latencies_ms(fired.iter().map(|f| (&f.n, f.at)))
     }
 }
 
@@ -276,11 +255,8 @@ async fn receive(State(sink): State<Sink>, body: Bytes) -> &'static str {
     let n = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v["n"].as_u64().or_else(|| v["n"].as_str()?.parse().ok()));
-    if let Some(n) = n
-        && let Ok(mut arrived) = sink.arrived.lock()
-    {
-        arrived.entry(n as u32).or_insert(at);
+    if let Some(n) = n {
+        sink.arrived.record(n as u32, at);
     }
-    sink.notify.notify_waiters();
     "ok"
 }
