@@ -14,40 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.ci/venv
-PILOT=${PILOT_BIN:-target/debug/pilot}
-
-log() { printf '\n==> %s\n' "$*"; }
 
 .ci/venv.sh
-if [ ! -x "$PILOT" ]; then
-  log "building $PILOT"
-  cargo build --locked -p pilot
-fi
+. .ci/serve.sh
 
-data=$(mktemp -d)
-server=""
-cleanup() {
-  if [ -n "$server" ]; then
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
-  rm -rf "$data"
-}
-trap cleanup EXIT
-
-export PILOT_DATA_DIR="$data"
-export RUST_LOG=${RUST_LOG:-warn}
-
-"$PILOT" serve --bind 127.0.0.1:0 > "$data/serve.out" 2> "$data/serve.err" &
-server=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^Pilot .* listening on \(http[^ ]*\).*/\1/p' "$data/serve.out" | head -n 1)
-  [ -n "$url" ] && break
-  kill -0 "$server" 2>/dev/null || { cat "$data/serve.err" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "pilot serve did not start" >&2; cat "$data/serve.err" >&2; exit 1; }
+start_pilot
 for _ in $(seq 1 100); do
   curl -sf "$url/healthz" > /dev/null && break
   sleep 0.1

@@ -14,30 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.ci/venv
-PILOT=${PILOT_BIN:-target/debug/pilot}
 MAX_EXAMPLES=${ST_MAX_EXAMPLES:-20}
 
-log() { printf '\n==> %s\n' "$*"; }
-
 .ci/venv.sh
-if [ ! -x "$PILOT" ]; then
-  log "building $PILOT"
-  cargo build --locked -p pilot
-fi
-
-data=$(mktemp -d)
-server=""
-cleanup() {
-  if [ -n "$server" ]; then
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
-  rm -rf "$data"
-}
-trap cleanup EXIT
-
-export PILOT_DATA_DIR="$data"
-export RUST_LOG=${RUST_LOG:-warn}
+. .ci/serve.sh
 # Keys for a workspace of its own: the live one has no credits; the test one gets
 # enough that no valid submission is refused for want of them.
 "$PILOT" workspaces create schemathesis > "$data/keys.txt"
@@ -45,16 +25,7 @@ live_key=$(awk '/live key:/ {print $3}' "$data/keys.txt")
 test_key=$(awk '/test key:/ {print $3}' "$data/keys.txt")
 "$PILOT" credits grant --env test --workspace schemathesis 1000000 > /dev/null
 
-"$PILOT" serve --bind 127.0.0.1:0 > "$data/serve.out" 2> "$data/serve.err" &
-server=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^Pilot .* listening on \(http[^ ]*\).*/\1/p' "$data/serve.out" | head -n 1)
-  [ -n "$url" ] && break
-  kill -0 "$server" 2>/dev/null || { cat "$data/serve.err" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "pilot serve did not start" >&2; cat "$data/serve.err" >&2; exit 1; }
+start_pilot
 log "pilot serve at $url"
 
 run() {
