@@ -1,7 +1,7 @@
 //! A tool call: its arguments read into the operation's own input, the operation
 //! called as the key's `Principal`, its answer as a tool result.
 
-use pilot_domain::Principal;
+use pilot_domain::{Principal, RunStatus};
 use pilot_operations::deliberations::DeliberationQuery;
 use pilot_operations::pilots::{CreatePilot, RunsQuery, UpdatePilot};
 use pilot_operations::runs::RetryRequest;
@@ -249,7 +249,7 @@ pub fn json_of<T: Serialize>(view: &T) -> Result<String, OpError> {
 }
 
 pub(crate) fn terminal_run(run: &RunView) -> bool {
-    matches!(run.status.as_str(), "success" | "failed" | "filtered")
+    RunStatus::parse(&run.status).is_some_and(RunStatus::is_terminal)
 }
 
 pub(crate) fn terminal_deliberation(view: &DeliberationView) -> bool {

@@ -89,6 +89,26 @@ fn delivery_job(
         .max_attempts(DELIVERY_JOB_MAX_ATTEMPTS)
 }
 
+/// A job for each delivery of `ids` (as the table holds them), manual or scheduled.
+fn queue_jobs(
+    conn: &Connection,
+    ids: &[String],
+    manual: bool,
+    workspace_id: WorkspaceId,
+    now: UnixMillis,
+) -> StoreResult<()> {
+    for raw in ids {
+        let delivery_id = DeliveryId::parse(raw)
+            .ok_or_else(|| crate::deliberation_rows::corrupt("webhook_deliveries.id", raw))?;
+        insert_job(
+            conn,
+            &delivery_job(delivery_id, manual, workspace_id, now),
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 /// Run `run` just became terminal: its event goes to its pilot's `notify_url`, if
 /// it has one. `true` when a job was queued.
 pub(super) fn queue_run_event(conn: &Connection, run: RunId, now: UnixMillis) -> StoreResult<bool> {
@@ -402,16 +422,7 @@ impl WebhookStore for SqliteStore {
                 let ids: Vec<String> = statement
                     .query_map(params![id.as_str(), since.0], |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
-                for raw in &ids {
-                    let delivery_id = DeliveryId::parse(raw).ok_or_else(|| {
-                        crate::deliberation_rows::corrupt("webhook_deliveries.id", raw)
-                    })?;
-                    insert_job(
-                        conn,
-                        &delivery_job(delivery_id, true, workspace_id, now),
-                        now,
-                    )?;
-                }
+                queue_jobs(conn, &ids, true, workspace_id, now)?;
                 Ok(Some(ids.len() as u64))
             })
             .await?;
@@ -474,16 +485,7 @@ impl WebhookStore for SqliteStore {
                     .query_map(params![id.as_str(), now.0], |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
                 drop(statement);
-                for raw in &ids {
-                    let delivery_id = DeliveryId::parse(raw).ok_or_else(|| {
-                        crate::deliberation_rows::corrupt("webhook_deliveries.id", raw)
-                    })?;
-                    insert_job(
-                        conn,
-                        &delivery_job(delivery_id, false, workspace_id, now),
-                        now,
-                    )?;
-                }
+                queue_jobs(conn, &ids, false, workspace_id, now)?;
                 let endpoint = tenant_endpoint(conn, workspace_id, environment, &id)?
                     .expect("the endpoint was just read in this transaction");
                 Ok(Some((endpoint, ids.len() as u64)))
