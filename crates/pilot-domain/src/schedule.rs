@@ -152,6 +152,49 @@ impl Schedule {
     }
 }
 
+/// What a schedule does with ticks no node fired on time (every node down, or the
+/// store unreachable): `one` fires the latest of them once, late; `none` skips them
+/// and waits for the next tick. A tick counts as missed when the scheduler finds it
+/// more than [`CatchUp::MISSED_AFTER_MS`] late.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CatchUp {
+    #[default]
+    One,
+    None,
+}
+
+impl CatchUp {
+    /// How late a tick may fire before it counts as missed.
+    pub const MISSED_AFTER_MS: i64 = 60_000;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatchUp::One => "one",
+            CatchUp::None => "none",
+        }
+    }
+
+    /// `one` or `none`.
+    pub fn parse(raw: &str) -> Result<CatchUp, String> {
+        match raw {
+            "one" => Ok(CatchUp::One),
+            "none" => Ok(CatchUp::None),
+            other => Err(format!(
+                "schedule.catch_up must be \"one\" or \"none\", not {other:?}"
+            )),
+        }
+    }
+
+    /// Whether the tick due at `due`, found at `now`, is fired: always with `one`;
+    /// with `none` only when it is at most [`Self::MISSED_AFTER_MS`] late.
+    pub fn fires(self, due: UnixMillis, now: UnixMillis) -> bool {
+        match self {
+            CatchUp::One => true,
+            CatchUp::None => now.0.saturating_sub(due.0) <= Self::MISSED_AFTER_MS,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +316,50 @@ mod tests {
             hourly.next_spaced(start, start, Duration::ZERO),
             hourly.next_after(start)
         );
+    }
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> UnixMillis {
+        UnixMillis(
+            Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
+                .unwrap()
+                .timestamp_millis(),
+        )
+    }
+
+    #[test]
+    fn fixed_ticks_fire_once_over_daylight_saving_changes() {
+        let nightly = Schedule::parse("30 2 * * *", "Europe/Paris").unwrap();
+        // 2026-03-29: 02:00 CET jumps to 03:00 CEST (01:00Z); 02:30 fires at the gap's end.
+        let spring = nightly.upcoming(nightly.next_after(at(2026, 3, 28, 12, 0)).unwrap(), 2);
+        assert_eq!(spring, [at(2026, 3, 29, 1, 0), at(2026, 3, 30, 0, 30)]);
+        // 2026-10-25: 03:00 CEST falls back to 02:00 CET; 02:30 fires at its first pass.
+        let autumn = nightly.upcoming(nightly.next_after(at(2026, 10, 24, 12, 0)).unwrap(), 2);
+        assert_eq!(autumn, [at(2026, 10, 25, 0, 30), at(2026, 10, 26, 1, 30)]);
+    }
+
+    #[test]
+    fn interval_ticks_keep_their_pace_in_real_time_over_the_changes() {
+        let half_hourly = Schedule::parse("*/30 * * * *", "Europe/Paris").unwrap();
+        // Spring: 01:30 CET (00:30Z), then 03:00 CEST (01:00Z): none inside the gap.
+        let spring = half_hourly.upcoming(at(2026, 3, 29, 0, 30), 2);
+        assert_eq!(spring, [at(2026, 3, 29, 0, 30), at(2026, 3, 29, 1, 0)]);
+        // Autumn: both passes of the repeated hour, thirty minutes apart throughout.
+        let autumn = half_hourly.upcoming(at(2026, 10, 24, 23, 30), 5);
+        assert!(
+            autumn.windows(2).all(|w| w[1].0 - w[0].0 == 1_800_000),
+            "{autumn:?}"
+        );
+    }
+
+    #[test]
+    fn catch_up_none_fires_only_ticks_found_on_time() {
+        let due = UnixMillis(1_768_435_200_000);
+        assert!(CatchUp::None.fires(due, due.plus_ms(CatchUp::MISSED_AFTER_MS)));
+        assert!(!CatchUp::None.fires(due, due.plus_ms(CatchUp::MISSED_AFTER_MS + 1)));
+        assert!(CatchUp::One.fires(due, due.plus_ms(86_400_000)));
+        assert_eq!(CatchUp::parse("none"), Ok(CatchUp::None));
+        assert_eq!(CatchUp::parse(CatchUp::One.as_str()), Ok(CatchUp::One));
+        assert!(CatchUp::parse("all").is_err());
     }
 
     #[test]

@@ -1,20 +1,22 @@
 //! Every template of a step list checked before it is kept: its syntax, its step
-//! references (`steps.<id>` must name an earlier step), and, when a sample payload
-//! is given, its trigger fields against the sample. Each problem names the step, the
+//! references (`steps.<id>` must name an earlier step), and, when the payload's
+//! shape is known (a client's sample, or the fixed keys of a schedule or email
+//! payload: `trigger_payload`), its trigger fields against it. Each problem names the step, the
 //! field and the variable. Pure: the operations call it at create and patch, the
 //! drafter before it accepts a draft.
 
 use minijinja::Environment;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::step::{Step, Steps};
 use crate::template::{Form, form_of_value, lookups, single_expression};
+use crate::trigger_payload::PayloadShape;
 
 /// How many of a sample's keys a problem lists.
 const LISTED_KEYS: usize = 20;
 
 /// One line per problem, `steps[i] (id): field: …`; empty when every template fits.
-pub fn check(steps: &Steps, sample: Option<&Map<String, Value>>) -> Vec<String> {
+pub fn check(steps: &Steps, shape: Option<&PayloadShape>) -> Vec<String> {
     let mut problems = Vec::new();
     let mut earlier: Vec<&str> = Vec::new();
     for (index, step) in steps.as_slice().iter().enumerate() {
@@ -27,7 +29,7 @@ pub fn check(steps: &Steps, sample: Option<&Map<String, Value>>) -> Vec<String> 
             for path in lookups(&text, form) {
                 let problem = match path.first().map(String::as_str) {
                     Some("steps") => step_reference(&path, &earlier),
-                    Some("trigger") => sample.and_then(|sample| trigger_field(&path, sample)),
+                    Some("trigger") => shape.and_then(|shape| trigger_field(&path, shape)),
                     _ => None,
                 };
                 if let Some(problem) = problem {
@@ -118,8 +120,8 @@ fn step_reference(path: &[String], earlier: &[&str]) -> Option<String> {
     })
 }
 
-fn trigger_field(path: &[String], sample: &Map<String, Value>) -> Option<String> {
-    let mut fields = sample;
+fn trigger_field(path: &[String], shape: &PayloadShape) -> Option<String> {
+    let mut fields = &shape.fields;
     for depth in 1..path.len() {
         match fields.get(&path[depth]) {
             Some(Value::Object(inner)) => fields = inner,
@@ -143,7 +145,8 @@ fn trigger_field(path: &[String], sample: &Map<String, Value>) -> Option<String>
                     format!("{}{more}", keys.join(", "))
                 };
                 return Some(format!(
-                    "{missing} is not in the samplePayload (it has: {has})"
+                    "{missing} is not in {} (it has: {has})",
+                    shape.name
                 ));
             }
         }
@@ -159,8 +162,11 @@ mod tests {
 
     fn problems(steps: Value, sample: Option<Value>) -> Vec<String> {
         let steps = Steps::parse(&steps).unwrap();
-        let sample = sample.map(|s| s.as_object().unwrap().clone());
-        check(&steps, sample.as_ref())
+        let shape = sample.map(|s| PayloadShape {
+            name: "the samplePayload",
+            fields: s.as_object().unwrap().clone(),
+        });
+        check(&steps, shape.as_ref())
     }
 
     #[test]

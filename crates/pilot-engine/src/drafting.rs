@@ -15,7 +15,9 @@
 use std::sync::Arc;
 
 use pilot_domain::step_schema::{DRAFTER_INSTRUCTIONS, draft_schema};
-use pilot_domain::{Environment, StepErrors, Steps, TriggerType, WorkspaceId, template_checks};
+use pilot_domain::{
+    Environment, StepErrors, Steps, TriggerType, WorkspaceId, template_checks, trigger_payload,
+};
 use pilot_models::{CallContext, ChatRequest, JsonSchema, Message, ModelError, Models, Role};
 use serde_json::Value;
 
@@ -59,7 +61,9 @@ pub const SCHEDULE_PAYLOAD: &str = "exactly {\"scheduledAt\": <the tick, Unix se
 pub const EMAIL_PAYLOAD: &str = "exactly {\"from\": string or null, \"fromName\": string or \
      null, \"to\": [string], \"recipient\": string, \"subject\": string, \"text\": string \
      (the plain-text body), \"html\": string or null, \"messageId\": string or null, \
-     \"receivedAt\": RFC 3339 string, \"headers\": object}";
+     \"receivedAt\": RFC 3339 string, \"headers\": object, \"cc\": [string], \"date\": RFC \
+     3339 string or null, \"attachments\": [{\"name\", \"contentType\", \"size\", \"content\" \
+     (base64 or null), \"omitted\"}]}";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DraftError {
@@ -103,10 +107,13 @@ impl Drafter {
             let chat = ChatRequest::new(messages.clone())
                 .with_schema(JsonSchema::new("pilot_steps", draft_schema()));
             let answer = self.models.complete(&call, &Role::Drafter, &chat).await?;
-            let sample = request.sample_payload.and_then(Value::as_object);
+            let shape = trigger_payload::checked_shape(
+                request.trigger_type,
+                request.sample_payload.and_then(Value::as_object),
+            );
             let checked = parse_answer(&answer.text).and_then(|steps| {
-                // Its templates must fit too: earlier steps, the sample's fields.
-                let problems = template_checks::check(&steps, sample);
+                // Its templates must fit too: earlier steps, the payload's fields.
+                let problems = template_checks::check(&steps, shape.as_ref());
                 if problems.is_empty() {
                     Ok(steps)
                 } else {

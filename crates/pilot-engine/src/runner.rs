@@ -157,6 +157,7 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
 
         let context = TemplateContext {
             trigger: detail.run.payload.clone(),
+            request: detail.run.request.clone(),
             outputs: outputs.clone(),
         };
         // Secrets only for a step that sends them out: every other step's templates

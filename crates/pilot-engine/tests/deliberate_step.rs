@@ -26,7 +26,7 @@ use pilot_engine::{JobOutcome, ManualClock};
 use pilot_models::{MemorySink, Models, ModelsConfig};
 use pilot_operations::{Operations, Policy, Services};
 use pilot_outbound::{OutboundClient, OutboundPolicy};
-use pilot_store::{CreateRun, NewApiKey, NewPilot, PilotTrigger, RateLimit, Store};
+use pilot_store::{CreateRun, NewApiKey, NewPilot, NewRun, PilotTrigger, RateLimit, Store};
 use pilot_testkit::{TestDb, backends};
 use serde_json::{Value, json};
 
@@ -182,6 +182,7 @@ impl Setup {
             steps,
             steps_key_id: key,
             notify_url: None,
+            webhook_verification: None,
         };
         let pilot = self
             .store
@@ -194,8 +195,11 @@ impl Setup {
                 self.workspace,
                 ENV,
                 pilot.id,
-                FiredBy::Api,
-                &json!({"product": "Acme CRM"}),
+                &NewRun {
+                    fired_by: FiredBy::Api,
+                    payload: &json!({"product": "Acme CRM"}),
+                    request: None,
+                },
                 NOW,
             )
             .await

@@ -47,7 +47,7 @@ pub use deliberations::{
 };
 pub use error::{StoreError, StoreResult};
 pub use pilots::{
-    CreateRun, NewPilot, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RUN_JOB_KIND,
+    CreateRun, NewPilot, NewRun, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RUN_JOB_KIND,
     RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork, SecretRecord,
     SecretStore, StepResultRecord,
 };

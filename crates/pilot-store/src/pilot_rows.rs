@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::fmt::Display;
 
 use pilot_domain::{
-    ApiKeyId, FiredBy, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus, TriggerType,
-    UnixMillis, WorkspaceId,
+    ApiKeyId, CatchUp, FiredBy, NewJob, PilotId, PilotStatus, RunId, RunStatus, StepStatus,
+    TriggerType, UnixMillis, WorkspaceId,
 };
 use serde_json::{Value, json};
 
@@ -25,7 +25,7 @@ macro_rules! pilot_columns {
         "id, workspace_id, environment, title, description, status, trigger_type, steps, \
          schedule_cron, schedule_timezone, next_fire_at, webhook_token_sealed, email_address, \
          run_count, last_run_at, created_at, updated_at, steps_key_id, notify_url, \
-         webhook_verification"
+         webhook_verification, schedule_catch_up"
     };
 }
 pub(crate) use pilot_columns;
@@ -34,7 +34,7 @@ pub(crate) use pilot_columns;
 macro_rules! run_columns {
     () => {
         "id, pilot_id, workspace_id, environment, status, trigger_type, payload, steps, error, \
-         created_at, started_at, finished_at, retry_of, authorized_key_id, fired_by"
+         created_at, started_at, finished_at, retry_of, authorized_key_id, fired_by, request"
     };
 }
 pub(crate) use run_columns;
@@ -96,6 +96,7 @@ pub(crate) struct PilotRow {
     steps_key_id: Option<i64>,
     notify_url: Option<String>,
     webhook_verification: Option<String>,
+    schedule_catch_up: Option<String>,
 }
 
 from_sqlite_row!(PilotRow {
@@ -118,7 +119,8 @@ from_sqlite_row!(PilotRow {
     updated_at,
     steps_key_id,
     notify_url,
-    webhook_verification
+    webhook_verification,
+    schedule_catch_up
 });
 
 impl TryFrom<PilotRow> for PilotRecord {
@@ -155,6 +157,13 @@ impl TryFrom<PilotRow> for PilotRecord {
             steps_key_id: row.steps_key_id.map(ApiKeyId),
             notify_url: row.notify_url,
             webhook_verification: row.webhook_verification,
+            schedule_catch_up: row
+                .schedule_catch_up
+                .as_deref()
+                .map(CatchUp::parse)
+                .transpose()
+                .map_err(|e| corrupt("pilots.schedule_catch_up", e))?
+                .unwrap_or_default(),
         })
     }
 }
@@ -176,6 +185,7 @@ pub(crate) struct RunRow {
     retry_of: Option<i64>,
     authorized_key_id: Option<i64>,
     fired_by: String,
+    request: Option<String>,
 }
 
 from_sqlite_row!(RunRow {
@@ -193,7 +203,8 @@ from_sqlite_row!(RunRow {
     finished_at,
     retry_of,
     authorized_key_id,
-    fired_by
+    fired_by,
+    request
 });
 
 impl TryFrom<RunRow> for RunRecord {
@@ -214,6 +225,11 @@ impl TryFrom<RunRow> for RunRecord {
                 .parse()
                 .map_err(|e| corrupt("runs.trigger_type", e))?,
             payload: json_column("runs.payload", &row.payload)?,
+            request: row
+                .request
+                .as_deref()
+                .map(|text| json_column("runs.request", text))
+                .transpose()?,
             steps: json_column("runs.steps", &row.steps)?,
             error: row.error,
             created_at: UnixMillis(row.created_at),

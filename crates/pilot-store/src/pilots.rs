@@ -12,7 +12,7 @@
 
 use async_trait::async_trait;
 use pilot_domain::{
-    ApiKeyId, Environment, FiredBy, PilotId, PilotStatus, RunId, RunStatus, StepStatus,
+    ApiKeyId, CatchUp, Environment, FiredBy, PilotId, PilotStatus, RunId, RunStatus, StepStatus,
     TriggerType, UnixMillis, WorkspaceId,
 };
 use serde_json::Value;
@@ -53,6 +53,8 @@ pub struct PilotRecord {
     /// A webhook pilot's sender verification, as the operations wrote it (JSON, its
     /// secret sealed); `None`: senders are not verified.
     pub webhook_verification: Option<String>,
+    /// What the schedule does with missed ticks (`one` for other triggers).
+    pub schedule_catch_up: CatchUp,
 }
 
 /// Everything a new pilot is made of; `trigger` settings are already validated.
@@ -67,6 +69,8 @@ pub struct NewPilot {
     pub steps_key_id: Option<ApiKeyId>,
     /// See [`PilotRecord::notify_url`].
     pub notify_url: Option<String>,
+    /// See [`PilotRecord::webhook_verification`].
+    pub webhook_verification: Option<String>,
 }
 
 /// A pilot's trigger as stored.
@@ -76,6 +80,8 @@ pub struct PilotTrigger {
     pub trigger_type: Option<TriggerType>,
     pub schedule_cron: Option<String>,
     pub schedule_timezone: Option<String>,
+    /// `None` stores NULL, read back as `one`.
+    pub schedule_catch_up: Option<CatchUp>,
     pub next_fire_at: Option<UnixMillis>,
     /// SHA-256 hex digest of the webhook token, for lookup by inbound URL.
     pub webhook_token_digest: Option<String>,
@@ -101,6 +107,16 @@ pub struct PilotPatch {
     pub webhook_verification: Option<Option<String>>,
 }
 
+/// What a new run is fired with.
+#[derive(Clone, Copy, Debug)]
+pub struct NewRun<'a> {
+    pub fired_by: FiredBy,
+    /// The trigger payload.
+    pub payload: &'a Value,
+    /// See [`RunRecord::request`].
+    pub request: Option<&'a Value>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRecord {
     pub id: RunId,
@@ -113,6 +129,10 @@ pub struct RunRecord {
     /// What fired it.
     pub fired_by: FiredBy,
     pub payload: Value,
+    /// A webhook run's request besides its body (method, query, content type,
+    /// headers without credentials); a retry keeps its original's. `None` for runs
+    /// not fired by a webhook.
+    pub request: Option<Value>,
     /// The pilot's steps when the run was fired: later edits do not change a run.
     pub steps: Value,
     pub error: Option<String>,
@@ -287,6 +307,16 @@ pub trait PilotStore {
         payload: &Value,
         now: UnixMillis,
     ) -> StoreResult<Option<RunRecord>>;
+
+    /// Skips a missed tick (a schedule with `catch_up: none`): moves `next_fire_at`
+    /// from `expected` to `next` without a run. `false` if another node moved it
+    /// first.
+    async fn skip_schedule_tick(
+        &self,
+        pilot_id: PilotId,
+        expected: UnixMillis,
+        next: Option<UnixMillis>,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -299,8 +329,7 @@ pub trait RunStore {
         workspace_id: WorkspaceId,
         environment: Environment,
         pilot_id: PilotId,
-        fired_by: FiredBy,
-        payload: &Value,
+        run: &NewRun<'_>,
         now: UnixMillis,
     ) -> StoreResult<CreateRun>;
 

@@ -9,8 +9,8 @@ use pilot_domain::{
     WorkspaceId,
 };
 use pilot_store::{
-    CreateRun, NewPilot, PilotPatch, PilotTrigger, RUN_JOB_KIND, RetryFrom, RetryRun, RunProgress,
-    RunRecord, RunWork,
+    CreateRun, NewPilot, NewRun, PilotPatch, PilotTrigger, RUN_JOB_KIND, RetryFrom, RetryRun,
+    RunProgress, RunRecord, RunWork,
 };
 use pilot_testkit::{TestDb, backends};
 use serde_json::{Value, json};
@@ -39,7 +39,6 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
         };
         let paused = pilot(store, acme, &paused).await;
         let payload = json!({"text": "hi"});
-        let manual = FiredBy::Api;
 
         for (workspace, environment, id) in [
             (acme, LIVE, PilotId(active.id.0 + 100)),
@@ -47,13 +46,13 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
             (acme, Environment::Test, active.id),
         ] {
             let refused = store
-                .create_run(workspace, environment, id, manual, &payload, T0)
+                .create_run(workspace, environment, id, &api(&payload), T0)
                 .await
                 .unwrap();
             assert_eq!(refused, CreateRun::PilotNotFound, "{backend:?}");
         }
         let refused = store
-            .create_run(acme, LIVE, paused.id, manual, &payload, T0)
+            .create_run(acme, LIVE, paused.id, &api(&payload), T0)
             .await
             .unwrap();
         assert_eq!(refused, CreateRun::PilotPaused, "{backend:?}");
@@ -69,7 +68,7 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
         woken.as_mut().enable();
         let at = T0.plus_ms(7);
         let created = store
-            .create_run(acme, LIVE, active.id, FiredBy::Api, &payload, at)
+            .create_run(acme, LIVE, active.id, &api(&payload), at)
             .await
             .unwrap();
         let CreateRun::Created(run) = created else {
@@ -89,6 +88,7 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
                 trigger_type: TriggerType::Webhook,
                 fired_by: FiredBy::Api,
                 payload: payload.clone(),
+                request: None,
                 steps: steps(),
                 error: None,
                 created_at: at,
@@ -137,8 +137,19 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
         let kept = store.get_run(acme, LIVE, run.id).await.unwrap().unwrap();
         assert_eq!(kept.run.steps, steps(), "{backend:?}");
         // Fired by its hook, the same trigger type, fired by the webhook.
+        let request = json!({"method": "POST", "headers": {"x-event": "order"}});
         let hooked = store
-            .create_run(acme, LIVE, active.id, FiredBy::Webhook, &payload, at)
+            .create_run(
+                acme,
+                LIVE,
+                active.id,
+                &NewRun {
+                    fired_by: FiredBy::Webhook,
+                    payload: &payload,
+                    request: Some(&request),
+                },
+                at,
+            )
             .await
             .unwrap();
         let CreateRun::Created(hooked) = hooked else {
@@ -149,6 +160,9 @@ async fn a_run_is_created_with_its_job_only_for_an_active_pilot_of_the_tenant() 
             (TriggerType::Webhook, FiredBy::Webhook),
             "{backend:?}"
         );
+        assert_eq!(hooked.request.as_ref(), Some(&request), "{backend:?}");
+        let read = store.get_run(acme, LIVE, hooked.id).await.unwrap().unwrap();
+        assert_eq!(read.run.request, Some(request), "{backend:?}");
     }
 }
 

@@ -36,6 +36,7 @@ mod tests {
     fn templates() -> Templates {
         Templates::local(&TemplateContext {
             trigger: json!({"total": 120, "name": "Ada"}),
+            request: None,
             outputs: Map::new(),
         })
     }

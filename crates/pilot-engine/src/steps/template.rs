@@ -46,6 +46,9 @@ const VALUE_SLOT: &str = "__pilot_value";
 #[derive(Clone, Debug, Default)]
 pub struct TemplateContext {
     pub trigger: Value,
+    /// A webhook run's request besides its body (`{{ request.method }}`); absent
+    /// for other runs.
+    pub request: Option<Value>,
     /// Earlier steps' outputs by step id.
     pub outputs: Map<String, Value>,
 }
@@ -84,6 +87,9 @@ impl Templates {
             .collect();
         let mut root = Map::new();
         root.insert("trigger".into(), context.trigger.clone());
+        if let Some(request) = &context.request {
+            root.insert("request".into(), request.clone());
+        }
         root.insert("steps".into(), Value::Object(steps));
         if let Some(secrets) = secrets {
             let secrets: Map<String, Value> = secrets
@@ -363,6 +369,7 @@ mod tests {
         outputs.insert("summarize".into(), json!("A short summary"));
         TemplateContext {
             trigger: json!({"orderId": "1234", "total": 49.0, "items": [1, 2]}),
+            request: Some(json!({"method": "POST", "headers": {"x-event": "order"}})),
             outputs,
         }
     }
@@ -382,6 +389,11 @@ mod tests {
             t.render("Order {{ trigger.orderId }}: {{ steps.summarize.output }}")
                 .unwrap(),
             "Order 1234: A short summary"
+        );
+        assert_eq!(
+            t.render("{{ request.method }} {{ request.headers['x-event'] }}")
+                .unwrap(),
+            "POST order"
         );
         assert_eq!(t.render("plain").unwrap(), "plain");
         let sending = Templates::sending(&context(), &secrets());
@@ -466,6 +478,7 @@ mod tests {
         let trigger: Map<String, Value> = (0..25).map(|i| (format!("k{i:02}"), json!(i))).collect();
         let wide = Templates::local(&TemplateContext {
             trigger: Value::Object(trigger),
+            request: None,
             outputs: Map::new(),
         });
         let error = wide.render("{{ trigger.text }}").unwrap_err();

@@ -17,7 +17,8 @@
 //! [`TEXT_FIELDS`] the payload has, else the whole payload, `{{ trigger | tojson }}`;
 //! the mail goes to the sample's `email`, an email trigger's `from`, else the
 //! `NOTIFY_EMAIL` secret; the threshold tests `total` unless a sample has another
-//! number and no `total`.
+//! number and no `total`, and there is no condition when the payload has no number
+//! (a sample without one, an email, a schedule tick).
 
 use serde_json::{Value, json};
 
@@ -106,17 +107,22 @@ impl Payload {
         }
     }
 
-    /// The number a threshold tests.
-    fn number(&self) -> String {
-        if let Payload::Sample(fields) = self
-            && !fields.contains_key("total")
-            && let Some((name, _)) = fields.iter().find(|(name, value)| {
-                value.is_number() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            })
-        {
-            return name.clone();
+    /// The field a threshold tests: `total` when the payload may have it (unknown,
+    /// or a sample with it), else a sample's first numeric field; `None` when the
+    /// payload has no number to test (a sample without one, email, schedule), and the
+    /// draft has no condition.
+    fn number(&self) -> Option<String> {
+        match self {
+            Payload::Unknown => Some("total".to_owned()),
+            Payload::Sample(fields) if fields.contains_key("total") => Some("total".to_owned()),
+            Payload::Sample(fields) => fields
+                .iter()
+                .find(|(name, value)| {
+                    value.is_number() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+                .map(|(name, _)| name.clone()),
+            Payload::Email | Payload::Schedule => None,
         }
-        "total".to_owned()
     }
 }
 
@@ -208,9 +214,11 @@ pub(crate) fn steps(words: &[String], payload: &Payload) -> Value {
     let llm_output = format!("{{{{ steps.{llm_id}.output }}}}");
     let mut steps = Vec::new();
 
-    if any(words, CONDITION_WORDS) {
+    if any(words, CONDITION_WORDS)
+        && let Some(field) = payload.number()
+    {
         let limit = threshold(words);
-        let test = format!("{{{{ trigger.{} > {limit} }}}}", payload.number());
+        let test = format!("{{{{ trigger.{field} > {limit} }}}}");
         steps.push(json!({"id": "gate", "type": "condition", "if": test}));
     }
     if any(
@@ -293,6 +301,34 @@ mod tests {
             ["gate", "shape", "summarize"]
         );
         assert_eq!(ids(""), ["summarize"]);
+    }
+
+    #[test]
+    fn a_threshold_tests_a_number_the_payload_has_or_is_left_out() {
+        let gate = |payload: &Payload| {
+            let value = steps(&words("only orders over 500: summarize"), payload);
+            value["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["id"] == "gate")
+                .map(|s| s["if"].clone())
+        };
+        let sample = |v: Value| match v {
+            Value::Object(fields) => Payload::Sample(fields),
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            gate(&sample(json!({"orderId": "1", "amount": 9}))),
+            Some(json!("{{ trigger.amount > 500 }}"))
+        );
+        assert_eq!(gate(&sample(json!({"orderId": "1", "note": "x"}))), None);
+        assert_eq!(gate(&Payload::Email), None);
+        assert_eq!(gate(&Payload::Schedule), None);
+        assert_eq!(
+            gate(&Payload::Unknown),
+            Some(json!("{{ trigger.total > 500 }}"))
+        );
     }
 
     #[test]

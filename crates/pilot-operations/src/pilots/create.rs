@@ -7,7 +7,7 @@
 //! not an error, the pilot is created.
 //! Creations are rate-limited per workspace.
 
-use pilot_domain::{Principal, Scope, step_secrets};
+use pilot_domain::{Principal, Scope, TriggerType, step_secrets};
 use pilot_engine::drafting::{DraftError, DraftRequest};
 use pilot_models::ModelError;
 use pilot_store::NewPilot;
@@ -19,6 +19,7 @@ use crate::authorize;
 use crate::error::{ErrorCode, OpError};
 use crate::idempotency::Idempotency;
 use crate::operations::Operations;
+use crate::triggers::webhook_verify;
 use crate::views::PilotDetail;
 use crate::webhooks::Tenant;
 
@@ -67,11 +68,20 @@ impl Operations {
             now,
             self.policy().min_schedule_interval,
         )?;
+        let webhook_verification = match &request.webhook_verification {
+            Some(_) if trigger_type != TriggerType::Webhook => {
+                return Err(OpError::validation(
+                    "webhookVerification is only allowed for a pilot whose triggerType is \"webhook\"",
+                ));
+            }
+            Some(body) => Some(webhook_verify::seal(body, self.master_key())?),
+            None => None,
+        };
         let sample_payload = input::sample_payload(request.sample_payload.as_ref())?;
         let given_steps = request.steps.as_ref().map(input::steps).transpose()?;
         if let Some(steps) = &given_steps {
             steps_scope::require(who, steps)?;
-            input::check_templates(steps, sample_payload)?;
+            input::check_templates(steps, trigger_type, sample_payload)?;
         }
         let notify_url = request
             .notify_url
@@ -125,6 +135,7 @@ impl Operations {
             steps: steps.to_value(),
             steps_key_id: Some(who.key_id),
             notify_url: notify_url.map(str::to_owned),
+            webhook_verification,
         };
         let created = self
             .store()

@@ -4,7 +4,7 @@
 //! fires through the store's once-across-nodes tick (`triggers::schedule`).
 
 use pilot_domain::{Environment, FiredBy, PilotId, Principal, Scope, TriggerType, WorkspaceId};
-use pilot_store::CreateRun;
+use pilot_store::{CreateRun, NewRun};
 use serde_json::{Value, json};
 
 use super::not_found;
@@ -68,7 +68,7 @@ impl Operations {
                     pilot_id,
                     trigger_type: TriggerType::Manual,
                 };
-                ops.fire(firing, &payload).await
+                ops.fire(firing, &payload, None).await
             };
             Answer::new(fired.await)
         })
@@ -76,15 +76,25 @@ impl Operations {
     }
 
     /// Creates the run with its job; answers as the seed's run endpoint does.
-    pub(crate) async fn fire(&self, firing: Firing, payload: &Value) -> Result<RunQueued, OpError> {
+    /// `request`: a webhook run's request besides its body (see
+    /// `triggers::webhook_body`), kept with the run for its templates.
+    pub(crate) async fn fire(
+        &self,
+        firing: Firing,
+        payload: &Value,
+        request: Option<&Value>,
+    ) -> Result<RunQueued, OpError> {
         let outcome = self
             .store()
             .create_run(
                 firing.workspace_id,
                 firing.environment,
                 firing.pilot_id,
-                firing.fired_by(),
-                payload,
+                &NewRun {
+                    fired_by: firing.fired_by(),
+                    payload,
+                    request,
+                },
                 self.now(),
             )
             .await?;

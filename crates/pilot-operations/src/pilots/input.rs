@@ -7,7 +7,8 @@ use std::time::Duration;
 use pilot_domain::deliberation::MAX_WEBHOOK_URL_CHARS;
 use pilot_domain::pilot::check_description;
 use pilot_domain::{
-    MasterKey, PilotStatus, Schedule, Steps, Title, TriggerType, UnixMillis, WebhookToken,
+    CatchUp, MasterKey, PilotStatus, Schedule, Steps, Title, TriggerType, UnixMillis, WebhookToken,
+    trigger_payload,
 };
 use pilot_store::PilotTrigger;
 use rand::Rng;
@@ -61,6 +62,10 @@ pub struct CreatePilot {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 2048, pattern = "^[hH][tT][tT][pP][sS]://")]
     pub notify_url: Option<String>,
+    /// For `triggerType: "webhook"`: sender verification, a scheme and a write-only
+    /// secret (see the README's Triggers), as on patch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_verification: Option<crate::triggers::WebhookVerificationBody>,
 }
 
 /// `PATCH /api/v1/pilots/{id}`: any of the create fields; an absent one is left as
@@ -137,6 +142,17 @@ pub struct ScheduleBody {
     /// An IANA zone such as `Europe/Paris`; empty is UTC.
     #[serde(default)]
     pub timezone: String,
+    /// What happens to ticks no node fired on time (every node down): `one` (the
+    /// default) fires the latest of them once, late; `none` skips them. A tick is
+    /// missed when found more than 60 s late. Also accepted as `catch_up`.
+    #[serde(
+        default,
+        rename = "catchUp",
+        alias = "catch_up",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(pattern = "^(one|none)$")]
+    pub catch_up: Option<String>,
 }
 
 /// Longest `samplePayload`, in bytes of JSON.
@@ -158,10 +174,16 @@ pub(crate) fn sample_payload(raw: Option<&Value>) -> Result<Option<&Value>, OpEr
     Ok(Some(sample))
 }
 
-/// Every template of `steps` checked (`pilot_domain::template_checks`): a `422`
-/// naming each step, field and variable that does not fit.
-pub(crate) fn check_templates(steps: &Steps, sample: Option<&Value>) -> Result<(), OpError> {
-    let problems = pilot_domain::template_checks::check(steps, sample.and_then(Value::as_object));
+/// Every template of `steps` checked (`pilot_domain::template_checks`) against what
+/// `trigger_type`'s payload holds (the known keys of a schedule or email payload,
+/// else `sample`): a `422` naming each step, field and variable that does not fit.
+pub(crate) fn check_templates(
+    steps: &Steps,
+    trigger_type: TriggerType,
+    sample: Option<&Value>,
+) -> Result<(), OpError> {
+    let shape = trigger_payload::checked_shape(trigger_type, sample.and_then(Value::as_object));
+    let problems = pilot_domain::template_checks::check(steps, shape.as_ref());
     if problems.is_empty() {
         return Ok(());
     }
@@ -246,6 +268,12 @@ pub(crate) fn trigger(
                 .ok_or_else(|| OpError::validation("schedule.cron never fires again"))?;
             trigger.schedule_cron = Some(parsed.expression().to_owned());
             trigger.schedule_timezone = Some(parsed.timezone().to_owned());
+            trigger.schedule_catch_up = body
+                .catch_up
+                .as_deref()
+                .map(CatchUp::parse)
+                .transpose()
+                .map_err(OpError::validation)?;
             trigger.next_fire_at = Some(next);
         }
         TriggerType::Webhook => {

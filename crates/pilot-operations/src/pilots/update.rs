@@ -4,7 +4,9 @@
 //! `deliberations:write`, and the patching key becomes the one that set the steps.
 //! A new notify URL makes sure the tenant has a signing secret for its run events.
 //! `rotateWebhookToken` replaces a webhook pilot's token: the old URL is unknown
-//! from that write on.
+//! from that write on. The steps the pilot ends up with are checked against the
+//! payload it will get (`input::check_templates`): sent steps always, kept steps
+//! when a `samplePayload` or a new trigger type comes with the patch.
 
 use pilot_domain::{Principal, Scope, TriggerType};
 use pilot_store::PilotPatch;
@@ -39,7 +41,6 @@ impl Operations {
         let steps = request.steps.as_ref().map(input::steps).transpose()?;
         if let Some(steps) = &steps {
             steps_scope::require(who, steps)?;
-            input::check_templates(steps, sample_payload)?;
         }
         let notify_url = match &request.notify_url {
             Some(Some(url)) => {
@@ -62,7 +63,7 @@ impl Operations {
                 .map(|s| input::status(Some(s)))
                 .transpose()?,
             steps_key_id: steps.as_ref().map(|_| who.key_id),
-            steps: steps.map(|s| s.to_value()),
+            steps: steps.as_ref().map(|s| s.to_value()),
             trigger: None,
             notify_url,
             webhook_verification: None,
@@ -93,7 +94,18 @@ impl Operations {
                 self.policy().min_schedule_interval,
             )?);
         }
-        let webhook_after = wants_type.unwrap_or(current.trigger_type) == TriggerType::Webhook;
+        // The steps the pilot will have are checked against the payload it will get:
+        // new steps always, the kept ones when a sample or a new trigger type comes.
+        let type_after = wants_type.unwrap_or(current.trigger_type);
+        match &steps {
+            Some(steps) => input::check_templates(steps, type_after, sample_payload)?,
+            None if sample_payload.is_none() && !new_type => {}
+            None => {
+                let kept = input::steps(&current.steps)?;
+                input::check_templates(&kept, type_after, sample_payload)?;
+            }
+        }
+        let webhook_after = type_after == TriggerType::Webhook;
         match &request.webhook_verification {
             Some(Some(_)) if !webhook_after => {
                 return Err(OpError::validation(

@@ -47,7 +47,7 @@ impl Operations {
             pilot_id: pilot.id,
             trigger_type: TriggerType::Email,
         };
-        let queued = self.fire(firing, payload).await?;
+        let queued = self.fire(firing, payload, None).await?;
         tracing::info!(pilot = pilot.id.0, run = queued.job_id, "email fired a run");
         Ok(queued)
     }

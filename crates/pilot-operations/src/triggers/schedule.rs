@@ -7,7 +7,16 @@
 //! `fire_schedule`, which moves `next_fire_at` forward and creates the run in one
 //! transaction, guarded by the tick it read: of two nodes racing for one tick, one
 //! creates the run and the other's update matches no row. Ticks missed while no node
-//! ran fire once on start-up, not once per tick. No tick is scheduled sooner than
+//! ran fire once on start-up, not once per tick (`catchUp: "one"`, the default), or
+//! not at all (`catchUp: "none"`: a tick found more than a minute late is skipped by
+//! the same guarded move of `next_fire_at`, without a run).
+//!
+//! Daylight-saving changes follow croner's rules, read in the pilot's zone: a
+//! fixed-time tick that falls in a spring-forward gap fires once, at the gap's end
+//! (02:30 on a day that jumps from 02:00 to 03:00 fires at 03:00); a fixed-time tick
+//! in an hour that falls back fires once, at its first occurrence. Interval
+//! schedules (`*/15 * * * *`) keep their pace in real time: none fire inside a gap,
+//! and both passes of a repeated hour fire. No tick is scheduled sooner than
 //! `pilots.min_schedule_interval_secs` after the one that fires, which holds for
 //! schedules stored before that minimum and for an hour a daylight-saving change
 //! repeats.
@@ -57,6 +66,19 @@ impl Operations {
         let next = Schedule::parse(cron, timezone).ok().and_then(|schedule| {
             schedule.next_spaced(expected, now, self.policy().min_schedule_interval)
         });
+        if !pilot.schedule_catch_up.fires(expected, now) {
+            let skipped = self
+                .store()
+                .skip_schedule_tick(pilot.id, expected, next)
+                .await?;
+            if skipped {
+                tracing::info!(
+                    pilot = pilot.id.0,
+                    "missed schedule tick skipped (catchUp: none)"
+                );
+            }
+            return Ok(false);
+        }
         let payload = json!({
             "scheduledAt": expected.as_secs(),
             "firedAt": now.as_secs(),

@@ -50,7 +50,8 @@ impl Operations {
             pilot_id: pilot.id,
             trigger_type: TriggerType::Webhook,
         };
-        self.fire(firing, &payload).await
+        self.fire(firing, &payload, Some(&request.request_view()))
+            .await
     }
 
     /// A sender's check of the webhook URL `token` names (`GET`/`HEAD`): queues

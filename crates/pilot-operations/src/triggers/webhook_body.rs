@@ -3,7 +3,9 @@
 //! object: `form` (a form's fields: a string each, an array of strings for a name
 //! sent more than once), `files` (a multipart body's files), `text` (a raw body that
 //! is UTF-8) or `base64` (one that is not), with `request` beside them: the method,
-//! the query, the content type and the headers, credentials left out.
+//! the query, the content type and the headers, credentials left out. That same
+//! `request` is kept with every webhook run, JSON bodies included, and templates
+//! read it as `{{ request.method }}`, `{{ request.headers["x-github-event"] }}`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -60,7 +62,7 @@ impl WebhookRequest {
     }
 
     /// `request`: what steps may read of the request besides its body.
-    fn request_view(&self) -> Value {
+    pub(crate) fn request_view(&self) -> Value {
         let mut headers = Map::new();
         for (name, value) in &self.headers {
             let name = name.to_ascii_lowercase();

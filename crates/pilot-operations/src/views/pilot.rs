@@ -50,6 +50,8 @@ const UPCOMING_TICKS: usize = 5;
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleView {
+    /// `one` or `none`: what happens to ticks no node fired on time.
+    pub catch_up: String,
     pub cron: String,
     /// The next tick (Unix seconds), or `null` when it never fires again.
     pub next_run_at: Option<i64>,
@@ -133,6 +135,7 @@ impl PilotDetail {
     pub fn of(pilot: &PilotRecord, links: Links<'_>) -> PilotDetail {
         let schedule = match (&pilot.schedule_cron, &pilot.schedule_timezone) {
             (Some(cron), Some(timezone)) => Some(ScheduleView {
+                catch_up: pilot.schedule_catch_up.as_str().to_owned(),
                 cron: cron.clone(),
                 next_run_at: pilot.next_fire_at.map(|t| t.as_secs()),
                 next_run_times: match (Schedule::parse(cron, timezone), pilot.next_fire_at) {

@@ -99,6 +99,7 @@ async fn a_webhook_firing_names_the_pilots_tenant_never_its_token_or_payload() {
                     schedule: None,
                     sample_payload: None,
                     notify_url: None,
+                    webhook_verification: None,
                 }),
                 None,
             )

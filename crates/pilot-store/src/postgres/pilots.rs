@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use pilot_domain::{Environment, FiredBy, PilotId, UnixMillis, WorkspaceId};
+use pilot_domain::{CatchUp, Environment, FiredBy, PilotId, UnixMillis, WorkspaceId};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -36,8 +36,9 @@ impl PilotStore for PostgresStore {
             "INSERT INTO pilots (workspace_id, environment, title, description, status, \
              trigger_type, steps, schedule_cron, schedule_timezone, next_fire_at, \
              webhook_token_digest, webhook_token_sealed, email_address, created_at, updated_at, \
-             steps_key_id, notify_url) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
+             steps_key_id, notify_url, schedule_catch_up, webhook_verification) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, \
+                     $17, $18) \
              RETURNING ",
             pilot_columns!()
         ))
@@ -57,6 +58,8 @@ impl PilotStore for PostgresStore {
         .bind(now.0)
         .bind(pilot.steps_key_id.map(|k| k.0))
         .bind(&pilot.notify_url)
+        .bind(trigger.schedule_catch_up.map(CatchUp::as_str))
+        .bind(&pilot.webhook_verification)
         .fetch_one(&self.pool)
         .await?
         .try_into()
@@ -124,6 +127,7 @@ impl PilotStore for PostgresStore {
              email_address = CASE WHEN $5 THEN $12 ELSE email_address END, \
              notify_url = CASE WHEN $18 THEN $19 ELSE notify_url END, \
              webhook_verification = CASE WHEN $20 THEN $21 ELSE webhook_verification END, \
+             schedule_catch_up = CASE WHEN $5 THEN $22 ELSE schedule_catch_up END, \
              updated_at = $13 \
              WHERE id = $14 AND workspace_id = $15 AND environment = $16 RETURNING ",
             pilot_columns!()
@@ -149,6 +153,7 @@ impl PilotStore for PostgresStore {
         .bind(patch.notify_url.clone().flatten())
         .bind(patch.webhook_verification.is_some())
         .bind(patch.webhook_verification.clone().flatten())
+        .bind(trigger.schedule_catch_up.map(CatchUp::as_str))
         .fetch_optional(&self.pool)
         .await?;
         row.map(TryInto::try_into).transpose()
@@ -231,5 +236,23 @@ impl PilotStore for PostgresStore {
         tx.commit().await?;
         self.job_notify.notify_waiters();
         Ok(Some(run))
+    }
+
+    async fn skip_schedule_tick(
+        &self,
+        pilot_id: PilotId,
+        expected: UnixMillis,
+        next: Option<UnixMillis>,
+    ) -> StoreResult<bool> {
+        let moved = sqlx::query(
+            "UPDATE pilots SET next_fire_at = $1 \
+             WHERE id = $2 AND next_fire_at = $3 AND trigger_type = 'schedule'",
+        )
+        .bind(next.map(|t| t.0))
+        .bind(pilot_id.0)
+        .bind(expected.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(moved.rows_affected() == 1)
     }
 }

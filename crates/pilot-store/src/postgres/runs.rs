@@ -12,7 +12,7 @@ use crate::pilot_rows::{
     run_job_shape, step_columns, with_steps,
 };
 use crate::pilots::{
-    CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork,
+    CreateRun, NewRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork,
 };
 
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
@@ -76,10 +76,14 @@ impl RunStore for PostgresStore {
         workspace_id: WorkspaceId,
         environment: Environment,
         pilot_id: PilotId,
-        fired_by: FiredBy,
-        payload: &Value,
+        run: &NewRun<'_>,
         now: UnixMillis,
     ) -> StoreResult<CreateRun> {
+        let NewRun {
+            fired_by,
+            payload,
+            request,
+        } = *run;
         // One statement, so one round trip and no transaction held open in between:
         // the pilot's row is locked (for its run count) only while it runs and commits.
         let job = run_job_shape(now);
@@ -90,9 +94,9 @@ impl RunStore for PostgresStore {
                 RETURNING id, workspace_id, environment, trigger_type, steps, steps_key_id \
              ), run AS ( \
                 INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-                    fired_by, payload, steps, created_at, authorized_key_id) \
+                    fired_by, payload, steps, created_at, authorized_key_id, request) \
                 SELECT id, workspace_id, environment, 'queued', trigger_type, $5, $6, steps, $1, \
-                    steps_key_id \
+                    steps_key_id, $9 \
                 FROM counted \
                 RETURNING ",
             run_columns!(),
@@ -113,6 +117,7 @@ impl RunStore for PostgresStore {
         .bind(json_text(payload))
         .bind(&job.kind)
         .bind(job.max_attempts)
+        .bind(request.map(json_text))
         .fetch_optional(&self.pool)
         .await?;
         if let Some(run) = created {
@@ -225,9 +230,10 @@ impl RunStore for PostgresStore {
             .await?;
         let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             fired_by, payload, steps, created_at, retry_of, authorized_key_id) \
+             fired_by, payload, steps, created_at, retry_of, authorized_key_id, request) \
              SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, 'retry', \
-                    payload, steps, $2, id, authorized_key_id FROM runs WHERE id = $1 RETURNING ",
+                    payload, steps, $2, id, authorized_key_id, request \
+             FROM runs WHERE id = $1 RETURNING ",
             run_columns!()
         ))
         .bind(id.0)

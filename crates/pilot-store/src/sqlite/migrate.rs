@@ -38,6 +38,8 @@ const MIGRATIONS: &[Migration] = &[
     migration!(7, "webhooks", "0007_webhooks.sql"),
     migration!(8, "fired by", "0008_fired_by.sql"),
     migration!(9, "webhook triggers", "0009_webhook_triggers.sql"),
+    migration!(10, "schedule catch up", "0010_schedule_catch_up.sql"),
+    migration!(11, "run request", "0011_run_request.sql"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use pilot_domain::{Environment, FiredBy, PilotId, UnixMillis, WorkspaceId};
+use pilot_domain::{CatchUp, Environment, FiredBy, PilotId, UnixMillis, WorkspaceId};
 use rusqlite::params;
 use serde_json::Value;
 
@@ -41,9 +41,10 @@ impl PilotStore for SqliteStore {
                         "INSERT INTO pilots (workspace_id, environment, title, description, \
                          status, trigger_type, steps, schedule_cron, schedule_timezone, \
                          next_fire_at, webhook_token_digest, webhook_token_sealed, \
-                         email_address, created_at, updated_at, steps_key_id, notify_url) \
+                         email_address, created_at, updated_at, steps_key_id, notify_url, \
+                         schedule_catch_up, webhook_verification) \
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, \
-                                 ?15, ?16) \
+                                 ?15, ?16, ?17, ?18) \
                          RETURNING ",
                         pilot_columns!()
                     ),
@@ -63,7 +64,9 @@ impl PilotStore for SqliteStore {
                         trigger.email_address,
                         now.0,
                         pilot.steps_key_id.map(|k| k.0),
-                        pilot.notify_url
+                        pilot.notify_url,
+                        trigger.schedule_catch_up.map(CatchUp::as_str),
+                        pilot.webhook_verification
                     ],
                 )?
                 .try_into()
@@ -149,6 +152,7 @@ impl PilotStore for SqliteStore {
                          email_address = CASE WHEN ?5 THEN ?12 ELSE email_address END, \
                          notify_url = CASE WHEN ?18 THEN ?19 ELSE notify_url END, \
                          webhook_verification = CASE WHEN ?20 THEN ?21 ELSE webhook_verification END, \
+                         schedule_catch_up = CASE WHEN ?5 THEN ?22 ELSE schedule_catch_up END, \
                          updated_at = ?13 \
                          WHERE id = ?14 AND workspace_id = ?15 AND environment = ?16 RETURNING ",
                         pilot_columns!()
@@ -174,7 +178,8 @@ impl PilotStore for SqliteStore {
                         patch.notify_url.is_some(),
                         patch.notify_url.clone().flatten(),
                         patch.webhook_verification.is_some(),
-                        patch.webhook_verification.clone().flatten()
+                        patch.webhook_verification.clone().flatten(),
+                        trigger.schedule_catch_up.map(CatchUp::as_str)
                     ],
                 )
             })
@@ -262,12 +267,32 @@ impl PilotStore for SqliteStore {
                 if moved != 1 {
                     return Ok(None);
                 }
-                queue_run_of_pilot(conn, pilot_id, FiredBy::Schedule, &payload, now).map(Some)
+                queue_run_of_pilot(conn, pilot_id, FiredBy::Schedule, &payload, None, now).map(Some)
             })
             .await?;
         if fired.is_some() {
             self.job_notify.notify_waiters();
         }
         Ok(fired)
+    }
+
+    async fn skip_schedule_tick(
+        &self,
+        pilot_id: PilotId,
+        expected: UnixMillis,
+        next: Option<UnixMillis>,
+    ) -> StoreResult<bool> {
+        let moved = self
+            .writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "UPDATE pilots SET next_fire_at = ?1 \
+                     WHERE id = ?2 AND next_fire_at = ?3 AND trigger_type = 'schedule'",
+                    params![next.map(|t| t.0), pilot_id.0, expected.0],
+                )
+            })
+            .await?;
+        Ok(moved == 1)
     }
 }

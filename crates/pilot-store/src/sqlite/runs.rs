@@ -1,7 +1,6 @@
 use async_trait::async_trait;
 use pilot_domain::{Environment, FiredBy, PilotId, RunId, RunStatus, UnixMillis, WorkspaceId};
 use rusqlite::{Connection, params};
-use serde_json::Value;
 
 use super::SqliteStore;
 use super::jobs::{ids_json, insert_job};
@@ -14,7 +13,7 @@ use crate::pilot_rows::{
     step_columns, with_steps,
 };
 use crate::pilots::{
-    CreateRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork,
+    CreateRun, NewRun, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork,
     StepResultRecord,
 };
 
@@ -26,19 +25,20 @@ pub(super) fn queue_run_of_pilot(
     pilot_id: PilotId,
     fired_by: FiredBy,
     payload: &str,
+    request: Option<&str>,
     now: UnixMillis,
 ) -> StoreResult<RunRecord> {
     let run: RunRecord = row::one::<RunRow>(
         conn,
         concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             fired_by, payload, steps, created_at, authorized_key_id) \
+             fired_by, payload, steps, created_at, authorized_key_id, request) \
              SELECT id, workspace_id, environment, 'queued', trigger_type, ?2, ?3, steps, ?4, \
-                    steps_key_id \
+                    steps_key_id, ?5 \
              FROM pilots WHERE id = ?1 RETURNING ",
             run_columns!()
         ),
-        params![pilot_id.0, fired_by.as_str(), payload, now.0],
+        params![pilot_id.0, fired_by.as_str(), payload, now.0, request],
     )?
     .try_into()?;
     insert_job(conn, &run_job(&run, now), now)?;
@@ -83,11 +83,16 @@ impl RunStore for SqliteStore {
         workspace_id: WorkspaceId,
         environment: Environment,
         pilot_id: PilotId,
-        fired_by: FiredBy,
-        payload: &Value,
+        run: &NewRun<'_>,
         now: UnixMillis,
     ) -> StoreResult<CreateRun> {
+        let NewRun {
+            fired_by,
+            payload,
+            request,
+        } = *run;
         let payload = json_text(payload);
+        let request = request.map(json_text);
         let created = self
             .writer
             .write(move |conn| {
@@ -111,7 +116,14 @@ impl RunStore for SqliteStore {
                         CreateRun::PilotNotFound
                     });
                 }
-                let run = queue_run_of_pilot(conn, pilot_id, fired_by, &payload, now)?;
+                let run = queue_run_of_pilot(
+                    conn,
+                    pilot_id,
+                    fired_by,
+                    &payload,
+                    request.as_deref(),
+                    now,
+                )?;
                 Ok(CreateRun::Created(run))
             })
             .await?;
@@ -333,10 +345,10 @@ fn retry(
         conn,
         concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
-             fired_by, payload, steps, created_at, retry_of, authorized_key_id) \
+             fired_by, payload, steps, created_at, retry_of, authorized_key_id, request) \
              SELECT pilot_id, workspace_id, environment, 'queued', trigger_type, 'retry', \
                     payload, steps, \
-                    ?2, id, authorized_key_id FROM runs WHERE id = ?1 RETURNING ",
+                    ?2, id, authorized_key_id, request FROM runs WHERE id = ?1 RETURNING ",
             run_columns!()
         ),
         params![id.0, now.0],

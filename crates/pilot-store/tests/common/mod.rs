@@ -9,7 +9,7 @@ use pilot_domain::{
     Environment, FiredBy, PilotId, PilotStatus, StepStatus, UnixMillis, WorkspaceId, WorkspaceName,
 };
 use pilot_store::{
-    ClaimRequest, ClaimedJob, CreateRun, NewPilot, PilotRecord, PilotTrigger, RunRecord,
+    ClaimRequest, ClaimedJob, CreateRun, NewPilot, NewRun, PilotRecord, PilotTrigger, RunRecord,
     StepResultRecord, Store,
 };
 use serde_json::{Value, json};
@@ -38,6 +38,7 @@ pub fn new_pilot(title: &str) -> NewPilot {
         steps: steps(),
         steps_key_id: None,
         notify_url: None,
+        webhook_verification: None,
     }
 }
 
@@ -48,6 +49,15 @@ pub async fn pilot(store: &dyn Store, workspace: WorkspaceId, pilot: &NewPilot) 
         .unwrap()
 }
 
+/// A run fired through the API with `payload`.
+pub fn api(payload: &Value) -> NewRun<'_> {
+    NewRun {
+        fired_by: FiredBy::Api,
+        payload,
+        request: None,
+    }
+}
+
 pub async fn queue_run(
     store: &dyn Store,
     workspace: WorkspaceId,
@@ -56,7 +66,7 @@ pub async fn queue_run(
 ) -> RunRecord {
     let payload = json!({"text": "hello"});
     match store
-        .create_run(workspace, LIVE, pilot, FiredBy::Api, &payload, at)
+        .create_run(workspace, LIVE, pilot, &api(&payload), at)
         .await
         .unwrap()
     {

@@ -47,6 +47,7 @@ pub fn api_key(name: &str) -> NewApiKey {
 pub fn notifying(title: &str, url: &str) -> NewPilot {
     NewPilot {
         notify_url: Some(url.into()),
+        webhook_verification: None,
         ..new_pilot(title)
     }
 }

@@ -308,6 +308,7 @@ async fn a_stored_every_second_schedule_is_spaced_by_the_minimum_interval() {
                     steps: json!([{"id": "wait", "type": "delay", "seconds": 1}]),
                     steps_key_id: None,
                     notify_url: None,
+                    webhook_verification: None,
                 },
                 start,
             )

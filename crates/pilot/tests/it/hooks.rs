@@ -619,3 +619,77 @@ async fn signed_senders_pass_and_bad_or_missing_signatures_are_401() {
         assert_eq!(p, json!({"n": 1}));
     }
 }
+
+/// A JSON body stays the payload as is, and the request beside it is `request`:
+/// method, query, content type and headers, credentials left out. A pilot created
+/// with `webhookVerification` checks senders from its first request, and a retry
+/// keeps the request its original saw.
+#[tokio::test]
+async fn a_json_run_reads_its_request_and_verification_is_set_at_create() {
+    const SECRET: &str = "created-with-a-secret";
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let pilot = create(
+            &app,
+            &app.live_key,
+            json!({"title": "GitHub events", "triggerType": "webhook",
+                   "webhookVerification": {"scheme": "github", "secret": SECRET},
+                   "steps": [{"id": "seen", "type": "transform", "values": {
+                       "event": "{{ request.headers['x-github-event'] }}",
+                       "method": "{{ request.method }}",
+                       "query": "{{ request.query.source }}",
+                       "auth": "{{ request.headers.authorization is defined }}",
+                       "action": "{{ trigger.action }}"}}]}),
+        )
+        .await;
+        assert_eq!(pilot["webhookVerification"]["scheme"], "github", "{pilot}");
+        assert!(
+            !pilot.to_string().contains(SECRET),
+            "the secret is write-only"
+        );
+        let url = format!("{}?source=ci", pilot["webhookUrl"].as_str().unwrap());
+        let body = br#"{"action": "opened"}"#.to_vec();
+        let unsigned = app
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+        let signature = format!("sha256={}", hex::encode(hmac(SECRET, &body)));
+        let response = app
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-github-event", "pull_request")
+            .header("x-hub-signature-256", signature)
+            .header("authorization", "Bearer not-for-steps")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let queued: Value = response.json().await.unwrap();
+        let run = finished_run(&app, &app.live_key, queued["jobId"].as_i64().unwrap()).await;
+        assert_eq!(run["status"], "success", "{run}");
+        let seen = &run["steps"][0]["output"];
+        assert_eq!(
+            seen,
+            &json!({"action": "opened", "auth": false, "event": "pull_request",
+                    "method": "POST", "query": "ci"}),
+            "{run}"
+        );
+        let retried = app
+            .post(&format!("/api/v1/runs/{}/retry", run["id"]))
+            .bearer_auth(&app.live_key)
+            .send()
+            .await
+            .unwrap();
+        let retried: Value = retried.json().await.unwrap();
+        let again = finished_run(&app, &app.live_key, retried["jobId"].as_i64().unwrap()).await;
+        assert_eq!(again["firedBy"], "retry");
+        assert_eq!(&again["steps"][0]["output"], seen, "{again}");
+    }
+}

@@ -22,6 +22,7 @@ mod ops;
 mod pilots;
 mod queue;
 mod raw;
+mod schedule_dst;
 mod schedule_timer;
 mod scopes;
 mod secrets_rule;

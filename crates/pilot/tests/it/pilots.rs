@@ -686,6 +686,48 @@ async fn templates_are_checked_at_create_and_patch_naming_the_step_and_variable(
             error.contains("trigger.text is not in the samplePayload"),
             "{error}"
         );
+        // A patch with a sample and no steps checks the steps the pilot keeps.
+        let sample_only = app
+            .client
+            .patch(format!("{}/api/v1/pilots/{}", app.url, pilot["id"]))
+            .bearer_auth(&key)
+            .json(&json!({"samplePayload": sample}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sample_only.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Schedule and email payloads have fixed keys, checked without a sample.
+        let error = refused(json!({"title": "Tick", "triggerType": "schedule",
+            "schedule": {"cron": "0 9 * * *"}, "steps": reads_text}))
+        .await;
+        assert!(
+            error.contains(
+                "trigger.text is not in the schedule payload (it has: scheduledAt, firedAt)"
+            ),
+            "{error}"
+        );
+        let mail = create(&app, &key, json!({"title": "Mail", "triggerType": "email",
+            "steps": [{"id": "s", "type": "llm", "prompt": "{{ trigger.subject }}: {{ trigger.text }}"}]}))
+        .await;
+        assert_eq!(mail["triggerType"], "email");
+        let error = refused(json!({"title": "Mail", "triggerType": "email",
+            "steps": [{"id": "s", "type": "llm", "prompt": "{{ trigger.body }}"}]}))
+        .await;
+        assert!(
+            error.contains("trigger.body is not in the email payload"),
+            "{error}"
+        );
+        // Turning a pilot into a schedule pilot checks the steps it keeps.
+        let to_schedule = app
+            .client
+            .patch(format!("{}/api/v1/pilots/{}", app.url, pilot["id"]))
+            .bearer_auth(&key)
+            .json(&json!({"triggerType": "schedule", "schedule": {"cron": "0 9 * * *"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(to_schedule.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
 

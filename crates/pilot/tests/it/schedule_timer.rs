@@ -43,6 +43,7 @@ async fn the_timer_fires_due_ticks_keeps_house_and_stops_on_shutdown() {
                     steps: json!([{"id": "t", "type": "transform", "values": {"a": 1}}]),
                     steps_key_id: None,
                     notify_url: None,
+                    webhook_verification: None,
                 },
                 due,
             )

@@ -140,6 +140,7 @@ async fn a_step_stored_before_the_rule_fails_naming_secrets_and_leaks_nothing() 
                                    "values": {"t": "{{ secrets.API_TOKEN[::-1] }}"}}]),
                     steps_key_id: None,
                     notify_url: None,
+                    webhook_verification: None,
                 },
                 UnixMillis(1),
             )

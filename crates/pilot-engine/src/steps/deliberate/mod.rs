@@ -316,6 +316,7 @@ mod tests {
             trigger_type: TriggerType::Manual,
             fired_by: FiredBy::Api,
             payload: Value::Null,
+            request: None,
             steps: Value::Null,
             error: None,
             created_at: UnixMillis(created_at),
