@@ -59,7 +59,9 @@ pub const SCHEDULE_PAYLOAD: &str = "exactly {\"scheduledAt\": <the tick, Unix se
 pub const EMAIL_PAYLOAD: &str = "exactly {\"from\": string or null, \"fromName\": string or \
      null, \"to\": [string], \"recipient\": string, \"subject\": string, \"text\": string \
      (the plain-text body), \"html\": string or null, \"messageId\": string or null, \
-     \"receivedAt\": RFC 3339 string, \"headers\": object}";
+     \"receivedAt\": RFC 3339 string, \"headers\": object, \"cc\": [string], \"date\": RFC \
+     3339 string or null, \"attachments\": [{\"name\": string or null, \"contentType\": \
+     string, \"size\": integer, \"content\": base64 string or null, \"omitted\": boolean}]}";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DraftError {
