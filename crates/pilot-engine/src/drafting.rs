@@ -62,8 +62,8 @@ pub const EMAIL_PAYLOAD: &str = "exactly {\"from\": string or null, \"fromName\"
      null, \"to\": [string], \"recipient\": string, \"subject\": string, \"text\": string \
      (the plain-text body), \"html\": string or null, \"messageId\": string or null, \
      \"receivedAt\": RFC 3339 string, \"headers\": object, \"cc\": [string], \"date\": RFC \
-     3339 string or null, \"attachments\": [{\"name\", \"contentType\", \"size\", \"content\" \
-     (base64 or null), \"omitted\"}]}";
+     3339 string or null, \"attachments\": [{\"name\": string or null, \"contentType\": \
+     string, \"size\": integer, \"content\": base64 string or null, \"omitted\": boolean}]}";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DraftError {

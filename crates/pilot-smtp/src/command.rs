@@ -19,7 +19,9 @@ pub(crate) enum Command<'a> {
     Noop,
     Quit,
     Vrfy,
-    /// A standard command this server does not offer (`AUTH`, `STARTTLS`, …): 502.
+    /// `STARTTLS` (RFC 3207), which takes no parameters.
+    StartTls,
+    /// A standard command this server does not offer (`AUTH`, `BDAT`, …): 502.
     NotImplemented,
     /// Not a command at all: 500.
     Unknown,
@@ -29,7 +31,7 @@ pub(crate) enum Command<'a> {
 
 /// Commands defined by RFC 5321 and common extensions that we do not implement.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "EXPN", "HELP", "TURN", "ETRN", "AUTH", "STARTTLS", "BDAT", "ATRN", "SEND", "SOML", "SAML",
+    "EXPN", "HELP", "TURN", "ETRN", "AUTH", "BDAT", "ATRN", "SEND", "SOML", "SAML",
 ];
 
 /// Recognizes `line` (without its line ending).
@@ -67,6 +69,7 @@ pub(crate) fn parse_command(line: &[u8]) -> Command<'_> {
         ("DATA", Command::Data),
         ("RSET", Command::Rset),
         ("QUIT", Command::Quit),
+        ("STARTTLS", Command::StartTls),
     ];
     if let Some((_, command)) = without_argument.into_iter().find(|(name, _)| is(name)) {
         return if argument.is_empty() {
@@ -107,14 +110,21 @@ mod tests {
         );
         assert_eq!(parse_command(b"RCPT To:<x@y>"), Command::Rcpt("<x@y>"));
         assert_eq!(parse_command(b"QUIT  "), Command::Quit);
-        assert_eq!(parse_command(b"STARTTLS"), Command::NotImplemented);
+        assert_eq!(parse_command(b"starttls"), Command::StartTls);
+        assert_eq!(parse_command(b"AUTH PLAIN"), Command::NotImplemented);
         assert_eq!(parse_command(b"HELLO"), Command::Unknown);
         assert_eq!(parse_command(b"\xff\xfe"), Command::Unknown);
     }
 
     #[test]
     fn malformed_arguments_are_syntax_errors() {
-        for line in ["EHLO", "MAIL <a@b>", "RCPT FROM:<a@b>", "DATA now"] {
+        for line in [
+            "EHLO",
+            "MAIL <a@b>",
+            "RCPT FROM:<a@b>",
+            "DATA now",
+            "STARTTLS now",
+        ] {
             let Command::Invalid(reply) = parse_command(line.as_bytes()) else {
                 panic!("{line} should be invalid");
             };

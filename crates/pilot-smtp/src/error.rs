@@ -25,6 +25,16 @@ pub enum SmtpError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The `STARTTLS` certificate or key could not be loaded.
+    #[error("smtp.{field} {}: {reason}", path.display())]
+    Tls {
+        /// `tls_cert_path` or `tls_key_path`.
+        field: &'static str,
+        /// The file it names.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The listening socket could not be bound or inspected.
     #[error("cannot listen for SMTP: {0}")]
     Bind(#[source] std::io::Error),

@@ -6,6 +6,7 @@
 //! ```text
 //!  client ── TCP ──► SmtpServer::serve          (server.rs: accept, limit, shutdown)
 //!                      └─► Session per connection (session.rs: the state machine)
+//!                            └─ STARTTLS ─► handshake, a new Session over TLS (tls.rs)
 //!                            EHLO ─► MAIL FROM ─► RCPT TO ─────► DATA ─► message
 //!                                                   │                     │
 //!                              MailHandler::accepts ┘   parse.rs (mail-parser)
@@ -43,12 +44,21 @@
 //! * **Nothing from the client is echoed** into replies, and handler errors are
 //!   logged, never sent.
 //!
+//! * **`STARTTLS`** (RFC 3207), when `tls_cert_path` and `tls_key_path` are set
+//!   (see `tls.rs`): the PEM files are loaded at start-up or the server does not
+//!   start; after the handshake the session starts from nothing, and plain text
+//!   a client (or an attacker on the path) sent behind `STARTTLS` is never read
+//!   as a command. `require_tls` refuses `MAIL FROM` (530) until TLS is on;
+//!   without it, a client may stay in plain text.
+//! * **Bounded payloads.** At most [`MAX_ATTACHMENTS`] attachments are listed,
+//!   and only those of at most `max_attachment_bytes` carry their content.
+//!
 //! # What it is not
 //!
-//! No TLS (`STARTTLS`), no authentication (`AUTH`), no `PIPELINING`, no
-//! `SMTPUTF8`, no `BDAT`. Run it on a private network, or behind an MTA (Postfix,
-//! …) that terminates TLS, does spam filtering and forwards mail for the domain
-//! here. It is a final destination for pilot addresses, never a relay, and it
+//! No authentication (`AUTH`), no implicit TLS (port 465), no client
+//! certificates, no `PIPELINING`, no `SMTPUTF8`, no `BDAT`. Run it on a private
+//! network, or behind an MTA (Postfix, …) that does spam filtering and forwards
+//! mail for the domain here. It is a final destination for pilot addresses, never a relay, and it
 //! does not accept the RFC 5321 `postmaster` mailbox unless the handler does.
 
 mod collect;
@@ -64,10 +74,11 @@ mod parse;
 mod reply;
 mod server;
 mod session;
+mod tls;
 
 pub use collect::CollectingHandler;
 pub use config::SmtpListenConfig;
 pub use error::{ConfigError, SmtpError};
 pub use handler::{HandlerError, MailHandler};
-pub use mail::{InboundMail, KEPT_HEADERS, Mailbox};
+pub use mail::{Attachment, InboundMail, KEPT_HEADERS, MAX_ATTACHMENTS, Mailbox};
 pub use server::{SmtpServer, serve, spawn_local};

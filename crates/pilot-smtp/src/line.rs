@@ -52,6 +52,17 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
         }
     }
 
+    /// The stream underneath, for writing replies.
+    pub(crate) fn get_mut(&mut self) -> &mut R {
+        self.inner.get_mut()
+    }
+
+    /// The stream underneath; anything read into the buffer but not yet returned
+    /// as a line is dropped (see `tls.rs` for why that matters).
+    pub(crate) fn into_inner(self) -> R {
+        self.inner.into_inner()
+    }
+
     /// [`read_line`](Self::read_line), but the whole line must arrive within
     /// `idle`, and a closed connection is an error like the others.
     pub(crate) async fn read_line_within(

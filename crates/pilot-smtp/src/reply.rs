@@ -49,16 +49,30 @@ impl Reply {
     }
 
     /// The `EHLO` answer: our name, then the extensions, one per line.
-    pub(crate) fn ehlo(domain: &str, max_message_bytes: usize) -> Self {
-        Self {
-            code: 250,
-            lines: vec![
-                domain.to_owned().into(),
-                format!("SIZE {max_message_bytes}").into(),
-                "8BITMIME".into(),
-                "ENHANCEDSTATUSCODES".into(),
-            ],
+    /// `STARTTLS` is listed only when `starttls` (configured and not yet active).
+    pub(crate) fn ehlo(domain: &str, max_message_bytes: usize, starttls: bool) -> Self {
+        let mut lines: Vec<Cow<'static, str>> = vec![
+            domain.to_owned().into(),
+            format!("SIZE {max_message_bytes}").into(),
+            "8BITMIME".into(),
+        ];
+        if starttls {
+            lines.push("STARTTLS".into());
         }
+        lines.push("ENHANCEDSTATUSCODES".into());
+        Self { code: 250, lines }
+    }
+
+    pub(crate) fn ready_for_tls() -> Self {
+        Self::new(220, "2.0.0 Ready to start TLS")
+    }
+
+    pub(crate) fn tls_already_active() -> Self {
+        Self::new(503, "5.5.1 TLS already active")
+    }
+
+    pub(crate) fn tls_required() -> Self {
+        Self::new(530, "5.7.0 Must issue a STARTTLS command first")
     }
 
     pub(crate) fn helo(domain: &str) -> Self {
@@ -192,10 +206,15 @@ mod tests {
 
     #[test]
     fn multi_line_replies_use_a_dash_on_all_but_the_last_line() {
-        let wire = Reply::ehlo("localhost", 1024).to_wire();
+        let wire = Reply::ehlo("localhost", 1024, false).to_wire();
         assert_eq!(
             String::from_utf8(wire).as_deref(),
             Ok("250-localhost\r\n250-SIZE 1024\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n")
+        );
+        let wire = Reply::ehlo("localhost", 1024, true).to_wire();
+        assert!(
+            String::from_utf8_lossy(&wire).contains("\r\n250-STARTTLS\r\n"),
+            "{wire:?}"
         );
         assert_eq!(Reply::ok().to_wire(), b"250 2.0.0 OK\r\n");
     }

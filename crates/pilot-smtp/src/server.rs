@@ -10,6 +10,9 @@
 //! * each session runs on its own task, inside a `smtp` tracing span carrying the
 //!   peer's address; a session that panics only loses its own connection (the
 //!   client heard no 250, so it retries);
+//! * when a plain session ends with `STARTTLS`, the same task does the TLS
+//!   handshake (within the idle timeout) and runs a fresh session over it, under
+//!   the same connection permit; a failed handshake closes the connection;
 //! * on shutdown the listener is dropped at once (new connections are refused),
 //!   sessions waiting for a command answer 421 and end, sessions in the middle of
 //!   a message get up to `idle_timeout_ms` to finish, and any still running then
@@ -23,14 +26,16 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinError, JoinSet};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::config::SmtpListenConfig;
-use crate::error::{ConfigError, SmtpError};
+use crate::error::SmtpError;
 use crate::handler::MailHandler;
 use crate::reply::Reply;
-use crate::session::Session;
+use crate::session::{Session, Tls};
+use crate::tls::load_acceptor;
 
 /// How long the accept loop pauses after a failed accept (usually: out of file
 /// descriptors), so that it does not spin.
@@ -42,19 +47,21 @@ const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct SmtpServer {
     handler: Arc<dyn MailHandler>,
     config: Arc<SmtpListenConfig>,
+    /// For `STARTTLS`, when `tls_cert_path` and `tls_key_path` are set.
+    tls: Option<TlsAcceptor>,
 }
 
 impl SmtpServer {
     /// A server for `handler`, once `config` passes
-    /// [`validate`](SmtpListenConfig::validate).
-    pub fn new(
-        handler: Arc<dyn MailHandler>,
-        config: SmtpListenConfig,
-    ) -> Result<Self, ConfigError> {
+    /// [`validate`](SmtpListenConfig::validate) and, when TLS is configured, its
+    /// certificate and key files load ([`SmtpError::Tls`] otherwise).
+    pub fn new(handler: Arc<dyn MailHandler>, config: SmtpListenConfig) -> Result<Self, SmtpError> {
         config.validate()?;
+        let tls = load_acceptor(&config)?;
         Ok(Self {
             handler,
             config: Arc::new(config),
+            tls,
         })
     }
 
@@ -63,7 +70,13 @@ impl SmtpServer {
     /// and `config.bind` are the caller's business and not looked at here.
     pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) {
         if let Ok(address) = listener.local_addr() {
-            info!(%address, domain = %self.config.domain, "smtp listener accepting mail");
+            info!(
+                %address,
+                domain = %self.config.domain,
+                starttls = self.tls.is_some(),
+                require_tls = self.config.require_tls,
+                "smtp listener accepting mail"
+            );
         }
         let permits = Arc::new(Semaphore::new(self.config.max_connections));
         let mut sessions = JoinSet::new();
@@ -78,18 +91,16 @@ impl SmtpServer {
                             self.refuse(stream, peer).await;
                             continue;
                         };
-                        let (reader, writer) = stream.into_split();
-                        let session = Session::new(
-                            reader,
-                            writer,
-                            Arc::clone(&self.handler),
-                            Arc::clone(&self.config),
-                            shutdown.clone(),
-                        );
+                        let connection = Connection {
+                            handler: Arc::clone(&self.handler),
+                            config: Arc::clone(&self.config),
+                            tls: self.tls.clone(),
+                            shutdown: shutdown.clone(),
+                        };
                         let span = info_span!("smtp", %peer);
                         sessions.spawn(
                             async move {
-                                session.run().await;
+                                connection.run(stream).await;
                                 drop(permit);
                             }
                             .instrument(span),
@@ -137,6 +148,55 @@ impl SmtpServer {
     }
 }
 
+/// What one connection's task needs: a session, and another over TLS after
+/// `STARTTLS`.
+struct Connection {
+    handler: Arc<dyn MailHandler>,
+    config: Arc<SmtpListenConfig>,
+    tls: Option<TlsAcceptor>,
+    shutdown: CancellationToken,
+}
+
+impl Connection {
+    async fn run(self, stream: TcpStream) {
+        let offer = if self.tls.is_some() {
+            Tls::Offered
+        } else {
+            Tls::NotOffered
+        };
+        let plain = Session::new(
+            stream,
+            offer,
+            Arc::clone(&self.handler),
+            Arc::clone(&self.config),
+            self.shutdown.clone(),
+        );
+        let (Some(stream), Some(acceptor)) = (plain.run().await, self.tls) else {
+            return;
+        };
+        let handshake = tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => return,
+            done = tokio::time::timeout(self.config.idle_timeout(), acceptor.accept(stream)) => done,
+        };
+        let stream = match handshake {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => return debug!(%error, "smtp TLS handshake failed"),
+            Err(_elapsed) => return debug!("smtp TLS handshake timed out"),
+        };
+        debug!("smtp session now over TLS");
+        let secure = Session::new(
+            stream,
+            Tls::Active,
+            self.handler,
+            self.config,
+            self.shutdown,
+        );
+        // A session over TLS refuses STARTTLS, so it never hands its stream back.
+        let _ = secure.run().await;
+    }
+}
+
 fn report(joined: Result<(), JoinError>) {
     if let Err(failure) = joined
         && failure.is_panic()
@@ -151,7 +211,7 @@ pub async fn serve(
     handler: Arc<dyn MailHandler>,
     config: SmtpListenConfig,
     shutdown: CancellationToken,
-) -> Result<(), ConfigError> {
+) -> Result<(), SmtpError> {
     SmtpServer::new(handler, config)?
         .serve(listener, shutdown)
         .await;

@@ -16,8 +16,14 @@
 //! * `DATA` reads the message (see `data.rs`), parses it once, hands one copy per
 //!   recipient to [`MailHandler::deliver`], and answers 250 only when all of them
 //!   succeeded; any failure is a 451. Either way the transaction is over.
+//! * `STARTTLS`, when TLS is configured, is offered in `EHLO` and answered 220
+//!   after an `EHLO`; the session then ends and hands its connection back to the
+//!   server for the handshake (see `tls.rs`). The session that runs over TLS
+//!   starts from nothing (no greeting is sent, the client must `EHLO` again) and
+//!   refuses another `STARTTLS` with 503. Without TLS configured, `STARTTLS` is
+//!   a 502. With `require_tls`, `MAIL FROM` before TLS is a 530.
 //! * `NOOP` is 250, `VRFY` 252 (never reveals whether a mailbox exists), `QUIT`
-//!   221, known-but-unoffered commands (`AUTH`, `STARTTLS`, …) 502, anything else
+//!   221, known-but-unoffered commands (`AUTH`, `BDAT`, …) 502, anything else
 //!   500. A command line over 512 octets is a 500 and the next line is read
 //!   normally. `PIPELINING` is not advertised, so replies come one per command.
 //! * After 100 commands that deliver nothing (errors, `NOOP`, `RSET`, `VRFY`,
@@ -65,10 +71,23 @@ struct Transaction {
     recipients: Vec<Recipient>,
 }
 
+/// Where a session stands with TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tls {
+    /// Not configured: `STARTTLS` is not offered (502).
+    NotOffered,
+    /// Configured, plain text so far: `STARTTLS` is offered.
+    Offered,
+    /// The connection is encrypted: this session started after the handshake.
+    Active,
+}
+
 /// Why a conversation ended.
 #[derive(Debug)]
 enum End {
     Quit,
+    /// The client sent `STARTTLS` and heard 220: the handshake comes next.
+    StartTls,
     TooManyJunkCommands,
     ClientClosed,
     IdleTimeout,
@@ -88,9 +107,10 @@ impl From<ReadError> for End {
 }
 
 /// One client's session, over any byte stream.
-pub(crate) struct Session<R, W> {
-    reader: LineReader<R>,
-    writer: W,
+pub(crate) struct Session<S> {
+    /// Reads lines from the stream; replies are written to the stream underneath.
+    stream: LineReader<S>,
+    tls: Tls,
     handler: Arc<dyn MailHandler>,
     config: Arc<SmtpListenConfig>,
     shutdown: CancellationToken,
@@ -100,21 +120,20 @@ pub(crate) struct Session<R, W> {
     junk: u32,
 }
 
-impl<R, W> Session<R, W>
+impl<S> Session<S>
 where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     pub(crate) fn new(
-        reader: R,
-        writer: W,
+        stream: S,
+        tls: Tls,
         handler: Arc<dyn MailHandler>,
         config: Arc<SmtpListenConfig>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
-            reader: LineReader::new(reader),
-            writer,
+            stream: LineReader::new(stream),
+            tls,
             handler,
             config,
             shutdown,
@@ -124,10 +143,17 @@ where
         }
     }
 
-    /// Talks with the client until either side ends the session.
-    pub(crate) async fn run(mut self) {
+    /// Talks with the client until either side ends the session. Returns the
+    /// connection when the client asked for `STARTTLS` and heard 220: the caller
+    /// does the handshake and runs a new session over TLS.
+    pub(crate) async fn run(mut self) -> Option<S> {
         let Err(end) = self.converse().await;
+        if let End::StartTls = end {
+            debug!("smtp session switching to TLS");
+            return Some(self.stream.into_inner());
+        }
         let farewell = match &end {
+            End::StartTls => None,
             End::Quit => Some(Reply::bye(&self.config.domain)),
             End::IdleTimeout => Some(Reply::idle_timeout(&self.config.domain)),
             End::Shutdown => Some(Reply::shutting_down(&self.config.domain)),
@@ -138,22 +164,26 @@ where
             // The connection is closing anyway; a failure here changes nothing.
             let _ = self.send(reply).await;
         }
-        let _ = self.writer.shutdown().await;
+        let _ = self.stream.get_mut().shutdown().await;
         match end {
             End::Io(error) => debug!(%error, "smtp session failed"),
             end => debug!(?end, "smtp session ended"),
         }
+        None
     }
 
     async fn converse(&mut self) -> Result<Infallible, End> {
-        self.send(Reply::greeting(&self.config.domain)).await?;
+        // After STARTTLS the client speaks first (RFC 3207 §4.2): no new greeting.
+        if self.tls != Tls::Active {
+            self.send(Reply::greeting(&self.config.domain)).await?;
+        }
         let idle = self.config.idle_timeout();
         let mut line = Vec::with_capacity(COMMAND_LINE_MAX);
         loop {
             let status = tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Err(End::Shutdown),
-                read = self.reader.read_line_within(&mut line, COMMAND_LINE_MAX, idle) => read?,
+                read = self.stream.read_line_within(&mut line, COMMAND_LINE_MAX, idle) => read?,
             };
             if status.too_long {
                 self.count_junk(true)?;
@@ -173,7 +203,11 @@ where
         let reply = match command {
             Command::Ehlo => {
                 self.greet();
-                Reply::ehlo(&self.config.domain, self.config.max_message_bytes)
+                Reply::ehlo(
+                    &self.config.domain,
+                    self.config.max_message_bytes,
+                    self.tls == Tls::Offered,
+                )
             }
             Command::Helo => {
                 self.greet();
@@ -189,6 +223,15 @@ where
             Command::Noop => Reply::ok(),
             Command::Vrfy => Reply::cannot_verify(),
             Command::Quit => return Err(End::Quit),
+            Command::StartTls => match self.tls {
+                Tls::NotOffered => Reply::not_implemented(),
+                Tls::Active => Reply::tls_already_active(),
+                Tls::Offered if !self.greeted => Reply::bad_sequence("5.5.1 Send EHLO first"),
+                Tls::Offered => {
+                    self.send(Reply::ready_for_tls()).await?;
+                    return Err(End::StartTls);
+                }
+            },
             Command::NotImplemented => Reply::not_implemented(),
             Command::Unknown => Reply::unknown_command(),
             Command::Invalid(reply) => reply,
@@ -216,6 +259,9 @@ where
     fn mail(&mut self, argument: &str) -> Reply {
         if !self.greeted {
             return Reply::bad_sequence("5.5.1 Send EHLO or HELO first");
+        }
+        if self.config.require_tls && self.tls != Tls::Active {
+            return Reply::tls_required();
         }
         if self.transaction.is_some() {
             return Reply::bad_sequence("5.5.1 Sender already given, send RSET to start over");
@@ -290,7 +336,7 @@ where
         }
         self.send(Reply::start_data()).await?;
         let data = read_data(
-            &mut self.reader,
+            &mut self.stream,
             self.config.max_message_bytes,
             self.config.idle_timeout(),
         )
@@ -314,7 +360,12 @@ where
 
     /// Hands the message to the handler for every recipient; 250 only if all took it.
     async fn deliver(&self, transaction: Transaction, raw: &[u8]) -> Reply {
-        let Some(parsed) = parse_message(raw, transaction.reverse_path, unix_millis_now()) else {
+        let Some(parsed) = parse_message(
+            raw,
+            transaction.reverse_path,
+            unix_millis_now(),
+            self.config.max_attachment_bytes,
+        ) else {
             return Reply::unparseable();
         };
         for recipient in transaction.recipients {
@@ -336,6 +387,8 @@ where
                 recipient = %mail.recipient_address,
                 message_id = mail.message_id.as_deref(),
                 size = mail.raw_size,
+                attachments = mail.attachments.len(),
+                tls = self.tls == Tls::Active,
                 "mail delivered"
             );
         }
@@ -346,8 +399,9 @@ where
         trace!(code = reply.code(), "smtp reply");
         let wire = reply.to_wire();
         let write = async {
-            self.writer.write_all(&wire).await?;
-            self.writer.flush().await
+            let writer = self.stream.get_mut();
+            writer.write_all(&wire).await?;
+            writer.flush().await
         };
         match tokio::time::timeout(self.config.idle_timeout(), write).await {
             Ok(Ok(())) => Ok(()),

@@ -3,9 +3,14 @@
 mod common;
 
 use common::{MAILBOXES, config, start};
-use lettre::message::{Mailbox, MultiPart};
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::client::Tls;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use pilot_smtp::SmtpListenConfig;
 
 fn transport(sink: &common::Sink) -> AsyncSmtpTransport<Tokio1Executor> {
@@ -17,6 +22,12 @@ fn transport(sink: &common::Sink) -> AsyncSmtpTransport<Tokio1Executor> {
 
 fn mailbox(address: &str) -> Mailbox {
     address.parse().expect("a valid mailbox")
+}
+
+fn envelope(from: &str, to: &str) -> lettre::address::Envelope {
+    let address = |text: &str| text.parse::<Address>().expect("a valid address");
+    lettre::address::Envelope::new(Some(address(from)), vec![address(to)])
+        .expect("a valid envelope")
 }
 
 fn plain(to: &[&str], subject: &str, body: &str) -> Message {
@@ -151,4 +162,69 @@ async fn lettre_dot_stuffing_round_trips() {
         .expect("accepted");
     let mail = sink.mails.next_mail().await;
     assert_eq!(mail.text.trim_end(), body);
+}
+
+#[tokio::test]
+async fn lettre_attachments_cc_and_date_reach_the_payload() {
+    let sink = start(SmtpListenConfig {
+        max_message_bytes: 100_000,
+        max_attachment_bytes: 1000,
+        ..config()
+    })
+    .await;
+    let small: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+    let large: Vec<u8> = (0..=255u8).rev().cycle().take(5000).collect();
+    let message = Message::builder()
+        .from(mailbox("Alice <alice@example.com>"))
+        .to(mailbox("pilot-abc@localhost"))
+        .cc(mailbox("Carol <carol@example.com>"))
+        .cc(mailbox("dave@example.com"))
+        .date(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        // Only the pilot is a recipient here: the Cc addresses are elsewhere.
+        .envelope(envelope("alice@example.com", "pilot-abc@localhost"))
+        .subject("Two files")
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain("See the attached files.".to_owned()))
+                .singlepart(Attachment::new("small.bin".to_owned()).body(
+                    small.clone(),
+                    ContentType::parse("application/octet-stream").expect("a type"),
+                ))
+                .singlepart(Attachment::new("large.pdf".to_owned()).body(
+                    large.clone(),
+                    ContentType::parse("application/pdf").expect("a type"),
+                )),
+        )
+        .expect("a valid message");
+    transport(&sink).send(message).await.expect("accepted");
+
+    let payload = sink.mails.next_mail().await.to_payload();
+    assert_eq!(
+        payload["cc"],
+        serde_json::json!(["carol@example.com", "dave@example.com"])
+    );
+    assert_eq!(payload["date"], "2023-11-14T22:13:20Z");
+    assert!(
+        payload["text"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("See the attached files.")),
+        "{payload}"
+    );
+    let attachments = payload["attachments"].as_array().expect("an array");
+    assert_eq!(attachments.len(), 2, "{attachments:?}");
+
+    let first = &attachments[0];
+    assert_eq!(first["name"], "small.bin");
+    assert_eq!(first["contentType"], "application/octet-stream");
+    assert_eq!(first["size"], 700);
+    assert_eq!(first["omitted"], false);
+    let content = first["content"].as_str().expect("content under the cap");
+    assert_eq!(BASE64.decode(content).expect("standard base64"), small);
+
+    let second = &attachments[1];
+    assert_eq!(second["name"], "large.pdf");
+    assert_eq!(second["contentType"], "application/pdf");
+    assert_eq!(second["size"], 5000);
+    assert_eq!(second["content"], serde_json::Value::Null);
+    assert_eq!(second["omitted"], true);
 }

@@ -209,16 +209,23 @@ impl App {
         ];
         let listen = &self.config.email_trigger;
         if listen.enabled {
+            // Settings and the STARTTLS certificate and key first, so that a bad
+            // one stops start-up before anything listens.
+            let handler = Arc::new(EmailTrigger::new(ops.clone()));
+            let server = pilot_smtp::SmtpServer::new(handler, listen.clone())
+                .map_err(|e| anyhow::anyhow!("[email_trigger]: {e}"))?;
             let listener = TcpListener::bind(&listen.bind).await.with_context(|| {
                 format!(
                     "binding the email trigger's SMTP listener on {}",
                     listen.bind
                 )
             })?;
-            tracing::info!(bind = %listen.bind, domain = %listen.domain, "email trigger listening");
-            let handler = Arc::new(EmailTrigger::new(ops.clone()));
-            let server = pilot_smtp::SmtpServer::new(handler, listen.clone())
-                .map_err(|e| anyhow::anyhow!("[email_trigger]: {e}"))?;
+            tracing::info!(
+                bind = %listen.bind,
+                domain = %listen.domain,
+                starttls = listen.tls_configured(),
+                "email trigger listening"
+            );
             tasks.push(tokio::spawn(server.serve(listener, shutdown.clone())));
         }
         Ok(tasks)

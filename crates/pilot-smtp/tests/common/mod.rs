@@ -1,15 +1,23 @@
 //! What the integration tests share: a server with a [`CollectingHandler`] on a
-//! free port, and a raw SMTP client that writes lines and reads replies.
+//! free port, a raw SMTP client that writes lines and reads replies (over TCP, or
+//! TLS after `STARTTLS`), and a test certificate authority.
 #![allow(dead_code)] // each test binary uses a different part of it
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use pilot_smtp::{CollectingHandler, SmtpListenConfig, spawn_local};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf,
+    WriteHalf,
+};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto::aws_lc_rs};
 use tokio_util::sync::CancellationToken;
 
 /// The local parts the test sink accepts.
@@ -67,23 +75,47 @@ impl Reply {
     }
 }
 
-/// A raw SMTP client over TCP.
+/// A byte stream the client talks over: TCP, or TLS over TCP.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A raw SMTP client.
 pub struct Client {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<ReadHalf<Box<dyn Stream>>>,
+    writer: WriteHalf<Box<dyn Stream>>,
 }
 
 impl Client {
+    fn over(stream: Box<dyn Stream>) -> Client {
+        let (reader, writer) = tokio::io::split(stream);
+        Client {
+            reader: BufReader::new(reader),
+            writer,
+        }
+    }
+
     /// Connects and returns the client with the server's first reply.
     pub async fn connect(address: SocketAddr) -> (Client, Reply) {
         let stream = TcpStream::connect(address).await.expect("connects");
-        let (reader, writer) = stream.into_split();
-        let mut client = Client {
-            reader: BufReader::new(reader),
-            writer,
-        };
+        let mut client = Client::over(Box::new(stream));
         let greeting = client.reply().await;
         (client, greeting)
+    }
+
+    /// After the server's 220 to `STARTTLS`: the TLS handshake, trusting `ca`
+    /// for the name `localhost`. The server sends no greeting afterwards.
+    pub async fn start_tls(self, ca: &TestCa) -> Client {
+        assert!(
+            self.reader.buffer().is_empty(),
+            "the server sent something after its 220 to STARTTLS"
+        );
+        let stream = self.reader.into_inner().unsplit(self.writer);
+        let name = ServerName::try_from("localhost").expect("a valid name");
+        let tls = tokio::time::timeout(HANG_GUARD, ca.connector().connect(name, stream))
+            .await
+            .expect("the handshake ends")
+            .expect("the TLS handshake succeeds");
+        Client::over(Box::new(tls))
     }
 
     /// Connects, checks the 220 greeting and says EHLO.
@@ -176,4 +208,68 @@ pub fn message(subject: &str, body: &str) -> String {
         "From: Alice <alice@example.com>\r\nTo: pilot-abc@localhost\r\n\
          Subject: {subject}\r\nMessage-ID: <{subject}@example.com>\r\n\r\n{body}\r\n"
     )
+}
+
+/// A certificate authority made for the test, and a server certificate for
+/// `localhost` it signed, written as PEM files in a temporary directory.
+pub struct TestCa {
+    /// The CA certificate, PEM, for clients to trust.
+    pub ca_pem: String,
+    ca_der: CertificateDer<'static>,
+    /// The server's certificate chain file.
+    pub cert_path: PathBuf,
+    /// The server's private key file.
+    pub key_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let ca_key = KeyPair::generate().expect("a CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "Pilot SMTP test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).expect("a CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let server_key = KeyPair::generate().expect("a server key");
+        let server_params =
+            CertificateParams::new(vec!["localhost".to_owned()]).expect("server params");
+        let server_cert = server_params
+            .signed_by(&server_key, &issuer)
+            .expect("a server certificate");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        std::fs::write(&cert_path, server_cert.pem()).expect("writes the certificate");
+        std::fs::write(&key_path, server_key.serialize_pem()).expect("writes the key");
+        TestCa {
+            ca_pem: ca_cert.pem(),
+            ca_der: ca_cert.der().clone(),
+            cert_path,
+            key_path,
+            _dir: dir,
+        }
+    }
+
+    /// `config` with STARTTLS configured with this CA's server certificate.
+    pub fn configure(&self, config: SmtpListenConfig) -> SmtpListenConfig {
+        SmtpListenConfig {
+            tls_cert_path: Some(self.cert_path.clone()),
+            tls_key_path: Some(self.key_path.clone()),
+            ..config
+        }
+    }
+
+    fn connector(&self) -> TlsConnector {
+        let mut roots = RootCertStore::empty();
+        roots.add(self.ca_der.clone()).expect("a valid CA");
+        let config = ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        TlsConnector::from(Arc::new(config))
+    }
 }

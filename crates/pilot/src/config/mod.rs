@@ -335,6 +335,28 @@ mod tests {
     }
 
     #[test]
+    fn the_email_trigger_tls_and_attachment_settings_come_through() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "pilot.toml",
+                "[email_trigger]\nenabled = true\ntls_cert_path = \"/etc/pilot/cert.pem\"\n\
+                 max_attachment_bytes = 0",
+            )?;
+            jail.set_env("PILOT_EMAIL_TRIGGER__TLS_KEY_PATH", "/etc/pilot/key.pem");
+            jail.set_env("PILOT_EMAIL_TRIGGER__REQUIRE_TLS", "true");
+            let config =
+                Config::load(Some(Path::new("pilot.toml")), &Overrides::default()).unwrap();
+            let smtp = &config.email_trigger;
+            assert_eq!(smtp.tls_cert_path, Some("/etc/pilot/cert.pem".into()));
+            assert_eq!(smtp.tls_key_path, Some("/etc/pilot/key.pem".into()));
+            assert!(smtp.require_tls);
+            assert_eq!(smtp.max_attachment_bytes, 0);
+            assert_eq!(smtp.validate(), Ok(()));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn webhooks_come_from_the_file_and_the_environment() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

@@ -190,3 +190,57 @@ fn workspaces_keys_and_credits_print_what_they_did() {
         "error: no workspace named \"nope\""
     );
 }
+
+/// `pilot serve` with the email trigger enabled and `extra` in its table: stderr,
+/// once it has exited, which it must.
+fn serve_refused_with_email_trigger(dir: &Path, extra: &str) -> String {
+    let config = dir.join("pilot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "bind = \"127.0.0.1:0\"\n\
+             [email_trigger]\n\
+             enabled = true\n\
+             bind = \"127.0.0.1:0\"\n\
+             {extra}\n"
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_owned();
+    let (_, stderr, success) = pilot(dir, &["--config", &config, "serve"]);
+    assert!(!success, "pilot serve should not start: {stderr}");
+    stderr
+}
+
+#[test]
+fn serve_stops_at_start_up_on_an_unusable_email_trigger_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let missing = dir.join("missing-cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&key, "not a key").unwrap();
+    let stderr = serve_refused_with_email_trigger(
+        dir,
+        &format!(
+            "tls_cert_path = {:?}\ntls_key_path = {:?}",
+            missing.display().to_string(),
+            key.display().to_string()
+        ),
+    );
+    assert!(
+        stderr.contains("[email_trigger]")
+            && stderr.contains("smtp.tls_cert_path")
+            && stderr.contains("missing-cert.pem")
+            && stderr.contains("cannot be read"),
+        "{stderr}"
+    );
+
+    let stderr = serve_refused_with_email_trigger(
+        dir,
+        &format!("tls_key_path = {:?}", key.display().to_string()),
+    );
+    assert!(
+        stderr.contains("smtp.tls_cert_path must be set when tls_key_path is"),
+        "{stderr}"
+    );
+}

@@ -350,7 +350,11 @@ async fn mail_to_a_pilot_address_fires_a_run() {
             &app,
             &key,
             json!({"title": "Inbox", "triggerType": "email",
-                   "steps": [{"id": "t", "type": "transform", "values": {"subject": "{{ trigger.subject }}"}}]}),
+                   "steps": [{"id": "t", "type": "transform", "values": {
+                       "subject": "{{ trigger.subject }}",
+                       "cc": "{{ trigger.cc | join(',') }}",
+                       "date": "{{ trigger.date }}",
+                       "file": "{{ trigger.attachments[0].name }} {{ trigger.attachments[0].contentType }} {{ trigger.attachments[0].size }} {{ trigger.attachments[0].content }}"}}]}),
         )
         .await;
         let address = pilot["emailAddress"]
@@ -367,11 +371,29 @@ async fn mail_to_a_pilot_address_fires_a_run() {
         let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
             .port(addr.port())
             .build();
+        let attachment = lettre::message::Attachment::new("order.txt".to_owned()).body(
+            b"42".to_vec(),
+            lettre::message::header::ContentType::parse("text/plain").unwrap(),
+        );
         let message = Message::builder()
             .from("Customer <c@example.com>".parse().unwrap())
             .to(address.parse().unwrap())
+            .cc("Support <support@example.com>".parse().unwrap())
+            .date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
+            // The pilot alone is a recipient: the Cc address lives elsewhere.
+            .envelope(
+                lettre::address::Envelope::new(
+                    Some("c@example.com".parse().unwrap()),
+                    vec![address.parse().unwrap()],
+                )
+                .unwrap(),
+            )
             .subject("Refund please")
-            .body("Order 42".to_owned())
+            .multipart(
+                lettre::message::MultiPart::mixed()
+                    .singlepart(lettre::message::SinglePart::plain("Order 42".to_owned()))
+                    .singlepart(attachment),
+            )
             .unwrap();
         mailer
             .send(message)
@@ -396,7 +418,13 @@ async fn mail_to_a_pilot_address_fires_a_run() {
         assert_eq!(run["triggerType"], "email");
         assert_eq!(
             run["steps"][0]["output"],
-            json!({"subject": "Refund please"})
+            json!({
+                "subject": "Refund please",
+                "cc": "support@example.com",
+                "date": "2023-11-14T22:13:20Z",
+                // "42" in base64.
+                "file": "order.txt text/plain 2 NDI=",
+            })
         );
         stop.cancel();
     }
