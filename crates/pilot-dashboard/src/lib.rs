@@ -12,18 +12,47 @@
 
 mod assets;
 mod headers;
+mod pages;
 mod render;
+mod session;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use pilot_operations::Operations;
 
 pub use headers::CONTENT_SECURITY_POLICY;
+
+use pages::{auth, deliberations, deliveries, pilots, runs, secrets};
 
 /// The dashboard's routes (no fallback, so it merges beside the APIs).
 pub fn router(ops: Operations) -> Router {
     Router::new()
         .route("/assets/{name}", get(assets::serve))
+        .route("/signin", get(auth::sign_in_page).post(auth::sign_in))
+        .route("/setup", get(auth::setup_page).post(auth::setup))
+        .route("/reset", get(auth::reset_page).post(auth::reset))
+        .route("/signout", post(auth::sign_out))
+        .route("/pilots", get(pilots::list).post(pilots::create))
+        .route("/pilots/new", get(pilots::new))
+        .route("/pilots/draft", post(pilots::draft))
+        .route("/pilots/{id}", get(pilots::show))
+        .route("/pilots/{id}/steps", post(pilots::save_steps))
+        .route("/pilots/{id}/status", post(pilots::set_status))
+        .route("/pilots/{id}/rotate", post(pilots::rotate))
+        .route("/pilots/{id}/run", post(pilots::run))
+        .route("/runs/{id}", get(runs::show))
+        .route("/runs/{id}/live", get(runs::live))
+        .route("/runs/{id}/retry", post(runs::retry))
+        .route("/deliberations", post(deliberations::submit))
+        .route("/deliberations/{id}", get(deliberations::show))
+        .route("/deliberations/{id}/live", get(deliberations::live))
+        .route("/deliveries", get(deliveries::list))
+        .route("/deliveries/{id}", get(deliveries::show))
+        .route("/deliveries/{id}/replay", post(deliveries::replay))
+        .route("/endpoints/{id}/recover", post(deliveries::recover))
+        .route("/endpoints/{id}/enable", post(deliveries::enable))
+        .route("/secrets", get(secrets::list).post(secrets::put))
+        .route("/secrets/{name}/delete", post(secrets::delete))
         .layer(axum::middleware::from_fn(headers::secure))
         .with_state(ops)
 }

@@ -11,6 +11,8 @@ use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+use pilot_operations::{ErrorKind, OpError};
+
 use crate::assets;
 
 macro_rules! templates {
@@ -20,7 +22,22 @@ macro_rules! templates {
 }
 
 /// Every template, by name.
-const TEMPLATES: &[(&str, &str)] = templates!["layout.html", "signin.html", "message.html",];
+const TEMPLATES: &[(&str, &str)] = templates![
+    "layout.html",
+    "signin.html",
+    "message.html",
+    "pilots.html",
+    "pilot_new.html",
+    "pilot.html",
+    "run_rows.html",
+    "run.html",
+    "run_steps.html",
+    "deliveries.html",
+    "delivery.html",
+    "deliberation.html",
+    "deliberation_body.html",
+    "secrets.html",
+];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -30,8 +47,25 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             .unwrap_or_else(|e| panic!("template {name} does not compile: {e}"));
     }
     env.add_function("asset", |name: String| assets::href(&name));
+    env.add_filter("time", time);
+    env.add_filter("pretty", pretty);
     env
 });
+
+/// Unix seconds as `2026-12-01 15:04:05 UTC`; `—` for none.
+fn time(secs: Option<i64>) -> String {
+    secs.and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map_or_else(|| "—".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+}
+
+/// A JSON value indented for reading (a string as itself).
+fn pretty(value: minijinja::Value) -> String {
+    match serde_json::to_value(&value) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(json) => serde_json::to_string_pretty(&json).unwrap_or_default(),
+        Err(_) => value.to_string(),
+    }
+}
 
 /// `template` rendered with `context` as a `200` page.
 pub fn page(template: &str, context: impl Serialize) -> Response {
@@ -53,6 +87,62 @@ pub fn page_with(status: StatusCode, template: &str, context: impl Serialize) ->
             )
                 .into_response()
         }
+    }
+}
+
+/// A template rendered as a piece of a page (a live region's update); empty when it
+/// fails (logged).
+pub fn fragment(template: &str, context: impl Serialize) -> String {
+    ENV.get_template(template)
+        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&context))))
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, template, "a dashboard fragment failed to render");
+            String::new()
+        })
+}
+
+/// A page that only says something (an error, a link that expired).
+pub fn message(status: StatusCode, title: &str, message: &str) -> Response {
+    page_with(
+        status,
+        "message.html",
+        serde_json::json!({"title": title, "message": message}),
+    )
+}
+
+/// An operation's refusal as a page, with the status the REST surfaces would give.
+pub fn error_page(error: &OpError) -> Response {
+    let status = status_of(error.kind);
+    let title = match error.kind {
+        ErrorKind::NotFound => "Not found",
+        ErrorKind::Forbidden => "Not allowed",
+        ErrorKind::RateLimited => "Too many attempts",
+        ErrorKind::Internal | ErrorKind::Unavailable => "Something went wrong",
+        _ => "That did not work",
+    };
+    let message = if error.kind == ErrorKind::Internal {
+        "The server could not do this. Try again in a moment."
+    } else {
+        error.message.as_str()
+    };
+    self::message(status, title, message)
+}
+
+/// The HTTP status of an operation's error kind.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::PaymentRequired => StatusCode::PAYMENT_REQUIRED,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

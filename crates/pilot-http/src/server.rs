@@ -86,10 +86,18 @@ where
         if let Err(error) = stream.set_nodelay(true) {
             debug!(%error, %peer, "could not set TCP_NODELAY");
         }
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(router.clone()),
+        // Each request knows its peer (`ConnectInfo`), for limits per address.
+        let service = tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut request: axum::extract::Request| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
         );
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let mut drain = drain.clone();
         tokio::spawn(async move {
             let mut connection = pin!(connection);

@@ -7,7 +7,7 @@
 //! not an error, the pilot is created.
 //! Creations are rate-limited per workspace.
 
-use pilot_domain::{Principal, Scope, TriggerType, step_secrets};
+use pilot_domain::{Principal, Scope, Steps, TriggerType, step_secrets};
 use pilot_engine::drafting::{DraftError, DraftRequest};
 use pilot_models::ModelError;
 use pilot_store::NewPilot;
@@ -105,20 +105,9 @@ impl Operations {
                         "Send a description for the AI to draft steps from, or the steps themselves.",
                     ));
                 }
-                let draft = DraftRequest {
-                    workspace_id: who.workspace_id,
-                    environment: who.environment,
-                    title: &title,
-                    description: &description,
-                    trigger_type,
-                    sample_payload,
-                };
                 let drafted = self
-                    .services()
-                    .drafter
-                    .draft(&draft)
-                    .await
-                    .map_err(draft_error)?;
+                    .draft_steps(who, &title, &description, trigger_type, sample_payload)
+                    .await?;
                 steps_scope::require(who, &drafted)?;
                 drafted
             }
@@ -153,6 +142,33 @@ impl Operations {
             missing_secrets: Some(missing),
             ..PilotDetail::of(&created, self.links())
         })
+    }
+}
+
+impl Operations {
+    /// The drafter's steps for a pilot not yet created (its trigger's payload shape
+    /// told, its templates checked).
+    pub(super) async fn draft_steps(
+        &self,
+        who: &Principal,
+        title: &str,
+        description: &str,
+        trigger_type: TriggerType,
+        sample_payload: Option<&serde_json::Value>,
+    ) -> Result<Steps, OpError> {
+        let draft = DraftRequest {
+            workspace_id: who.workspace_id,
+            environment: who.environment,
+            title,
+            description,
+            trigger_type,
+            sample_payload,
+        };
+        self.services()
+            .drafter
+            .draft(&draft)
+            .await
+            .map_err(draft_error)
     }
 }
 

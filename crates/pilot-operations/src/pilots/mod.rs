@@ -4,6 +4,7 @@
 
 mod create;
 mod delete;
+mod draft;
 pub(crate) mod fire;
 pub mod input;
 mod read;
@@ -11,6 +12,7 @@ mod runs;
 pub(crate) mod steps_scope;
 mod update;
 
+pub use draft::{DraftPilot, DraftedSteps};
 pub use input::{CreatePilot, ScheduleBody, UpdatePilot};
 pub use runs::RunsQuery;
 

@@ -1,0 +1,144 @@
+//! Deliberations: submit one (question, mode, use case, difficulty), and its page —
+//! synthesis, summary, confidence and the panel (each persona's answer and reviews),
+//! updated live while it runs: `GET /deliberations/{id}/live` follows the
+//! deliberation's own event stream (`watch_deliberation`) and re-renders the page's
+//! body after each event.
+
+use std::convert::Infallible;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use futures::Stream;
+use pilot_domain::deliberation::SubmissionBody;
+use pilot_operations::deliberations::{DeliberationQuery, DeliberationWatch};
+use pilot_operations::views::DeliberationView;
+use pilot_operations::{Operations, Replayable};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{FlashQuery, flash};
+use crate::render;
+use crate::session::Signed;
+
+#[derive(Deserialize)]
+pub struct SubmitForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    question: String,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    use_case: String,
+    #[serde(default)]
+    difficulty: String,
+}
+
+fn field(text: &str) -> Option<Value> {
+    (!text.is_empty()).then(|| Value::String(text.to_owned()))
+}
+
+/// `POST /deliberations`: submits, then shows it.
+pub async fn submit(State(ops): State<Operations>, signed: Signed, Form(form): Form<SubmitForm>) -> Response {
+    if let Err(refused) = signed.check_csrf(&form.csrf) {
+        return refused;
+    }
+    let body = SubmissionBody {
+        question: field(&form.question),
+        mode: field(&form.mode),
+        use_case: field(&form.use_case),
+        webhook_url: None,
+        metadata: None,
+        difficulty: field(&form.difficulty),
+    };
+    match ops.submit_deliberation(&signed.principal, Ok(body), None).await.result {
+        Ok(Replayable::Fresh(accepted)) => {
+            Redirect::to(&signed.link(&format!("/deliberations/{}", accepted.deliberation_id))).into_response()
+        }
+        Ok(Replayable::Replayed(kept)) => Redirect::to(&signed.link(&format!(
+            "/deliberations/{}",
+            kept["deliberation_id"].as_str().unwrap_or_default()
+        )))
+        .into_response(),
+        Err(error) => render::error_page(&error),
+    }
+}
+
+fn with_panel() -> DeliberationQuery {
+    DeliberationQuery {
+        include: Some("panel".to_owned()),
+    }
+}
+
+fn is_running(view: &DeliberationView) -> bool {
+    matches!(view, DeliberationView::Pending(_))
+}
+
+/// `GET /deliberations/{id}`.
+pub async fn show(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Query(q): Query<FlashQuery>,
+) -> Response {
+    match ops.get_deliberation(&signed.principal, &id, &with_panel()).await.result {
+        Ok(view) => render::page(
+            "deliberation.html",
+            json!({"title": "Deliberation", "nav": "/deliberations", "signed_in": signed.view(),
+                   "flash": flash(q.flash.as_deref()), "d": view, "live": is_running(&view)}),
+        ),
+        Err(error) => render::error_page(&error),
+    }
+}
+
+/// `GET /deliberations/{id}/live`.
+pub async fn live(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Response> {
+    let watch = ops
+        .watch_deliberation(&signed.principal, &id)
+        .await
+        .map_err(|error| render::error_page(&error))?;
+    struct Follow {
+        ops: Operations,
+        signed: Signed,
+        id: String,
+        watch: DeliberationWatch,
+        ended: bool,
+    }
+    let start = Follow {
+        ops,
+        signed,
+        id,
+        watch,
+        ended: false,
+    };
+    let stream = futures::stream::unfold(start, |mut follow| async move {
+        if follow.ended {
+            return None;
+        }
+        let events = follow.watch.next().await;
+        let view = follow
+            .ops
+            .get_deliberation(&follow.signed.principal, &follow.id, &with_panel())
+            .await
+            .result
+            .ok()?;
+        let running = is_running(&view);
+        let html = render::fragment(
+            "deliberation_body.html",
+            json!({"d": view, "signed_in": follow.signed.view()}),
+        );
+        let mut out = vec![Ok(Event::default().event("update").data(html))];
+        if events.is_none() || !running {
+            follow.ended = true;
+            out.push(Ok(Event::default().event("done").data("done")));
+        }
+        Some((futures::stream::iter(out), follow))
+    });
+    Ok(Sse::new(futures::StreamExt::flatten(stream)).keep_alive(KeepAlive::default()))
+}
