@@ -139,7 +139,10 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_lowercased_and_checked() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
         for bad in ["", "a@", "@b", "ab", "a@b@c", "a b@c", "a\u{7}@b", "nobody"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} refused");
         }
@@ -150,7 +153,11 @@ mod tests {
 
     #[test]
     fn passwords_have_ten_to_256_characters() {
-        assert!(check_password("123456789").unwrap_err().contains("10 to 256"));
+        assert!(
+            check_password("123456789")
+                .unwrap_err()
+                .contains("10 to 256")
+        );
         assert!(check_password("1234567890").is_ok());
         assert!(check_password(&"x".repeat(256)).is_ok());
         assert!(check_password(&"x".repeat(257)).is_err());
@@ -168,7 +175,10 @@ mod tests {
         );
         assert_ne!(token, UserToken::generate());
         assert_eq!(token.digest().len(), 64);
-        assert_eq!(UserToken::parse(token.expose()).unwrap().digest(), token.digest());
+        assert_eq!(
+            UserToken::parse(token.expose()).unwrap().digest(),
+            token.digest()
+        );
         assert!(!format!("{token:?}").contains(token.expose()));
     }
 
