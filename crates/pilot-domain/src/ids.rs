@@ -37,6 +37,10 @@ int_id!(
     ApiKeyId
 );
 int_id!(
+    /// A dashboard user (a person who signs in; not an API key).
+    UserId
+);
+int_id!(
     /// A job in the durable queue.
     JobId
 );

@@ -32,6 +32,7 @@ pub mod template_checks;
 pub mod time;
 pub mod trigger_payload;
 pub mod usage;
+pub mod user;
 pub mod webhook;
 pub mod webhook_token;
 pub mod workspace;
@@ -45,7 +46,7 @@ pub use deliberation::{
     UseCase,
 };
 pub use environment::Environment;
-pub use ids::{ApiKeyId, JobId, PilotId, RunId, WorkspaceId};
+pub use ids::{ApiKeyId, JobId, PilotId, RunId, UserId, WorkspaceId};
 pub use job::{Backoff, JobState, NewJob};
 pub use pilot::{PilotStatus, Title, TriggerType};
 pub use principal::Principal;
@@ -56,5 +57,6 @@ pub use secret::SecretName;
 pub use step::{Step, StepErrors, StepKind, Steps};
 pub use time::UnixMillis;
 pub use usage::UsageRecord;
+pub use user::{Email, Role, UserToken, check_password};
 pub use webhook_token::WebhookToken;
 pub use workspace::WorkspaceName;

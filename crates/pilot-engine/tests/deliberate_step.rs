@@ -101,6 +101,7 @@ fn submitter(
             idempotency_ttl_ms: 24 * 3_600_000,
             deliberations: config.clone(),
             webhooks: pilot_operations::WebhooksConfig::default(),
+            dashboard: pilot_operations::DashboardPolicy::default(),
         },
     )
 }

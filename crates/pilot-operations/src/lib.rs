@@ -36,6 +36,7 @@
 mod accounts;
 pub mod answer;
 pub mod authorize;
+pub mod dashboard;
 pub mod deliberations;
 pub mod error;
 mod health;
@@ -55,6 +56,7 @@ pub use accounts::{
     UNKNOWN, unknown_workspace,
 };
 pub use answer::{Answer, Replayable};
+pub use dashboard::{DashboardPolicy, SessionView, SignedIn, UserLink, UserView};
 pub use error::{ErrorCode, ErrorKind, OpError, Shortfall};
 pub use idempotency::{Idempotency, IdempotencyKey};
 pub use limits::LimitsConfig;

@@ -16,6 +16,7 @@ use pilot_models::Models;
 use pilot_outbound::OutboundClient;
 use pilot_store::{RateLimit, Store};
 
+use crate::dashboard::DashboardPolicy;
 use crate::views::pilot::Links;
 use crate::webhooks::WebhooksConfig;
 
@@ -55,6 +56,8 @@ pub struct Policy {
     pub deliberations: DeliberationsConfig,
     /// `[webhooks]`: how long attempts are kept (housekeeping purges older ones).
     pub webhooks: WebhooksConfig,
+    /// `[dashboard]`: sessions, sign-in limits, links.
+    pub dashboard: DashboardPolicy,
 }
 
 /// Every use case, once (see the crate docs).

@@ -5,7 +5,8 @@
 //! the Pilots half's [`PilotStore`], [`RunStore`] and [`SecretStore`], the
 //! [`RateLimitStore`] (GCRA buckets), and the Deliberations half's [`DeliberationStore`],
 //! [`CreditStore`] and [`IdempotencyStore`], the [`ProcessStore`] (which worker
-//! processes are alive), and the [`WebhookStore`] (webhooks out) — and each backend
+//! processes are alive), the [`WebhookStore`] (webhooks out), and the [`UserStore`]
+//! (dashboard accounts: users, sessions, single-use links, hidden dashboard keys) — and each backend
 //! implements each part in a file of its own.
 //! Every method that reads tenant data takes the `(workspace, environment)` it is
 //! scoped to; nothing here trusts a caller to filter afterwards.
@@ -28,6 +29,8 @@ mod rows;
 pub mod scratch;
 mod sqlite;
 mod usage;
+mod user_rows;
+mod users;
 mod webhook_rows;
 mod webhook_writes;
 mod webhooks;
@@ -60,6 +63,10 @@ pub use records::{
 };
 pub use sqlite::SqliteStore;
 pub use usage::{DAY_MS, UsageQuery, UsageSummaryRow};
+pub use users::{
+    LinkPurpose, MemberRecord, NewSession, NewUserLink, SessionRecord, UserLinkRecord, UserRecord,
+    UserStore,
+};
 pub use webhooks::{
     AttemptOutcome, AttemptRecord, DELIVERY_JOB_KIND, DELIVERY_JOB_MAX_ATTEMPTS, DeliveryJob,
     DeliveryQuery, DeliveryRecord, DeliveryWork, EndpointRecord, RecordedAttempt, WebhookStore,
@@ -207,6 +214,7 @@ pub trait Store:
     + IdempotencyStore
     + ProcessStore
     + WebhookStore
+    + UserStore
     + Send
     + Sync
     + 'static

@@ -153,6 +153,7 @@ impl App {
                 idempotency_ttl_ms: limits.idempotency_ttl_ms(),
                 deliberations: self.config.deliberations.clone(),
                 webhooks: self.config.webhooks.clone(),
+                dashboard: self.config.dashboard.policy(),
             },
         )
     }

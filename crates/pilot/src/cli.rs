@@ -51,6 +51,10 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage dashboard users: create (prints a set-password link), list, disable,
+    /// reset-link.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Send one prompt through the configured model layer; print the answer, its
     /// token usage, latency and cost. The call is metered like any other.
     Ask(AskArgs),
@@ -110,6 +114,33 @@ pub enum WorkspacesCommand {
     },
     /// List workspaces.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a dashboard user in a workspace; prints the link that sets their
+    /// password (shown once).
+    Create {
+        email: String,
+        /// The workspace's name.
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[arg(long, value_enum, default_value_t = RoleArg::Member)]
+        role: RoleArg,
+    },
+    /// List dashboard users, one line per workspace they belong to.
+    List,
+    /// Disable a user: no more sign-ins, their sessions end.
+    Disable { email: String },
+    /// Print a fresh link that sets the user's password (shown once).
+    ResetLink { email: String },
+}
+
+/// A dashboard user's role in a workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Member,
+    Owner,
 }
 
 #[derive(Debug, Subcommand)]

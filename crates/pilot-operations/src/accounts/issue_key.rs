@@ -3,7 +3,7 @@
 //! SHA-256 digest and its display prefix, and the secret sealed under the master key,
 //! so neither can be shown again: a lost key is revoked and replaced.
 
-use pilot_domain::{ApiKeyToken, Environment, MasterKey, Scopes, WebhookSecret};
+use pilot_domain::{ApiKeyToken, Environment, MasterKey, Scopes, WebhookSecret, WorkspaceId};
 use pilot_store::{ApiKeyRecord, NewApiKey};
 
 use super::Operator;
@@ -85,16 +85,27 @@ impl Operations {
         key: NewKey,
     ) -> Result<IssuedKey, OpError> {
         let workspace = self.operated_workspace(workspace).await?;
+        self.issue_key_in(workspace.id, &workspace.name, key).await
+    }
+
+    /// Issuing a key in a workspace already found: the operator's use case and an
+    /// owner's in the dashboard, once.
+    pub(crate) async fn issue_key_in(
+        &self,
+        workspace_id: WorkspaceId,
+        workspace_name: &str,
+        key: NewKey,
+    ) -> Result<IssuedKey, OpError> {
         if key.scopes.iter().next().is_none() {
             return Err(OpError::validation("a key needs at least one scope"));
         }
         let minted = Minted::new(&key, self.master_key());
         let stored = self
             .store()
-            .create_api_key(workspace.id, &minted.record, self.now())
+            .create_api_key(workspace_id, &minted.record, self.now())
             .await?;
         tracing::info!(key = stored.id.0, prefix = %stored.prefix, "key issued");
-        Ok(minted.issued(&stored, &workspace.name))
+        Ok(minted.issued(&stored, workspace_name))
     }
 }
 

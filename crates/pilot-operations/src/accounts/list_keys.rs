@@ -1,7 +1,7 @@
 //! A workspace's keys, for an operator: prefixes, names, scopes and states. Keys
 //! themselves were never stored, so none can be listed.
 
-use pilot_domain::Environment;
+use pilot_domain::{Environment, WorkspaceId};
 
 use super::Operator;
 use crate::error::OpError;
@@ -23,13 +23,25 @@ impl Operations {
         environment: Option<Environment>,
     ) -> Result<KeyList, OpError> {
         let workspace = self.operated_workspace(workspace).await?;
+        self.list_keys_in(workspace.id, &workspace.name, environment)
+            .await
+    }
+
+    /// A found workspace's API keys (never a user's hidden dashboard keys): the
+    /// operator's listing and an owner's, once.
+    pub(crate) async fn list_keys_in(
+        &self,
+        workspace_id: WorkspaceId,
+        workspace_name: &str,
+        environment: Option<Environment>,
+    ) -> Result<KeyList, OpError> {
         let keys = self
             .store()
-            .list_api_keys(workspace.id, environment)
+            .list_api_keys(workspace_id, environment)
             .await?;
         Ok(KeyList {
             keys: keys.iter().map(KeyView::of).collect(),
-            workspace: workspace.name,
+            workspace: workspace_name.to_owned(),
         })
     }
 }

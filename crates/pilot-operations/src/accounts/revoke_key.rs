@@ -2,7 +2,7 @@
 //! `401`), and runs that a `deliberate` step would submit under it stop submitting.
 //! The key's row stays, so listings show it revoked.
 
-use pilot_domain::ApiKeyId;
+use pilot_domain::{ApiKeyId, WorkspaceId};
 
 use super::Operator;
 use crate::error::OpError;
@@ -24,18 +24,28 @@ impl Operations {
         id: ApiKeyId,
     ) -> Result<KeyRevoked, OpError> {
         let workspace = self.operated_workspace(workspace).await?;
+        self.revoke_key_in(workspace.id, &workspace.name, id).await
+    }
+
+    /// Revoking a key of a found workspace: the operator's use case and an owner's,
+    /// once.
+    pub(crate) async fn revoke_key_in(
+        &self,
+        workspace_id: WorkspaceId,
+        workspace_name: &str,
+        id: ApiKeyId,
+    ) -> Result<KeyRevoked, OpError> {
         let now = self.now();
-        if !self.store().revoke_api_key(workspace.id, id, now).await? {
+        if !self.store().revoke_api_key(workspace_id, id, now).await? {
             return Err(OpError::not_found(format!(
-                "workspace {} has no active key with id {id}",
-                workspace.name
+                "workspace {workspace_name} has no active key with id {id}"
             )));
         }
         tracing::info!("key revoked");
         Ok(KeyRevoked {
             id: id.0,
             revoked_at: now,
-            workspace: workspace.name,
+            workspace: workspace_name.to_owned(),
         })
     }
 }

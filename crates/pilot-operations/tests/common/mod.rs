@@ -108,6 +108,7 @@ pub async fn setup(db: TestDb, limits: Limits, config: DeliberationsConfig) -> S
             idempotency_ttl_ms: 24 * 3_600_000,
             deliberations: config,
             webhooks: pilot_operations::WebhooksConfig::default(),
+            dashboard: pilot_operations::DashboardPolicy::default(),
         },
     );
     Setup {

@@ -62,6 +62,7 @@ pub async fn operations(backend: Backend) -> Harness {
             idempotency_ttl_ms: 24 * 3_600_000,
             deliberations: DeliberationsConfig::default(),
             webhooks: pilot_operations::WebhooksConfig::default(),
+            dashboard: pilot_operations::DashboardPolicy::default(),
         },
     );
     Harness {

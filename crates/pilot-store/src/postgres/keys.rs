@@ -51,7 +51,7 @@ impl KeyStore for PostgresStore {
         let rows = sqlx::query_as::<_, ApiKeyRow>(concat!(
             "SELECT ",
             key_columns!(),
-            " FROM api_keys k WHERE k.workspace_id = $1 \
+            " FROM api_keys k WHERE k.workspace_id = $1 AND k.user_id IS NULL \
              AND ($2::text IS NULL OR k.environment = $2) ORDER BY k.id"
         ))
         .bind(workspace_id.0)
@@ -66,7 +66,8 @@ impl KeyStore for PostgresStore {
             "SELECT ",
             key_columns!(),
             ", w.name AS workspace_name FROM api_keys k \
-             JOIN workspaces w ON w.id = k.workspace_id WHERE k.digest = $1"
+             JOIN workspaces w ON w.id = k.workspace_id \
+                         WHERE k.digest = $1 AND k.user_id IS NULL"
         ))
         .bind(digest)
         .fetch_optional(&self.pool)
@@ -103,7 +104,7 @@ impl KeyStore for PostgresStore {
     ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = $1 \
-             WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL",
+             WHERE id = $2 AND workspace_id = $3 AND revoked_at IS NULL AND user_id IS NULL",
         )
         .bind(now.0)
         .bind(key_id.0)

@@ -30,6 +30,7 @@ mod requeue;
 mod runs;
 mod secrets;
 mod usage;
+mod users;
 mod webhook_events;
 mod webhooks;
 mod workspaces;

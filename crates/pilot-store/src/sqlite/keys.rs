@@ -60,7 +60,7 @@ impl KeyStore for SqliteStore {
                     concat!(
                         "SELECT ",
                         key_columns!(),
-                        " FROM api_keys k WHERE k.workspace_id = ?1 \
+                        " FROM api_keys k WHERE k.workspace_id = ?1 AND k.user_id IS NULL \
                           AND (?2 IS NULL OR k.environment = ?2) ORDER BY k.id"
                     ),
                     params![workspace_id.0, environment.map(Environment::as_str)],
@@ -81,7 +81,8 @@ impl KeyStore for SqliteStore {
                         "SELECT ",
                         key_columns!(),
                         ", w.name AS workspace_name FROM api_keys k \
-                         JOIN workspaces w ON w.id = k.workspace_id WHERE k.digest = ?1"
+                         JOIN workspaces w ON w.id = k.workspace_id \
+                         WHERE k.digest = ?1 AND k.user_id IS NULL"
                     ),
                     [digest],
                 )
@@ -127,7 +128,7 @@ impl KeyStore for SqliteStore {
                 row::execute(
                     conn,
                     "UPDATE api_keys SET revoked_at = ?1 \
-                     WHERE id = ?2 AND workspace_id = ?3 AND revoked_at IS NULL",
+                     WHERE id = ?2 AND workspace_id = ?3 AND revoked_at IS NULL AND user_id IS NULL",
                     params![now.0, key_id.0, workspace_id.0],
                 )
             })

@@ -31,6 +31,7 @@ pub(crate) mod row;
 mod runs;
 mod secrets;
 mod usage;
+mod users;
 mod webhooks;
 mod workspaces;
 mod writer;

@@ -12,6 +12,7 @@ mod mcp;
 mod migrate;
 mod serve;
 mod usage;
+mod users;
 mod webhooks;
 mod worker;
 mod workspaces;
@@ -44,6 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate::run(config).await,
         Command::Workspaces(command) => workspaces::run(config, command).await,
         Command::Keys(command) => keys::run(config, command).await,
+        Command::Users(command) => users::run(config, command).await,
         Command::Ask(args) => ask::run(config, args).await,
         Command::Usage(args) => usage::run(config, args).await,
         Command::Credits(command) => credits::run(config, command).await,

@@ -1,5 +1,6 @@
 use anyhow::Context;
 use pilot_domain::Environment;
+use pilot_operations::UserLink;
 use pilot_operations::views::WorkspaceCreated;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -17,16 +18,35 @@ pub async fn run(config: Config, embedded_worker: bool) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", app.config.bind))?;
     let bound = listener.local_addr()?;
     let url = app.config.public_url(bound);
+    let setup = app
+        .operations(url.clone())
+        .setup_link(&operator)
+        .await
+        .map_err(refused)?;
     println!(
         "{}",
         banner(&app, &url, embedded_worker, first_start.as_ref())
     );
+    if let Some(setup) = setup {
+        println!(
+            "{}",
+            setup_notice(&setup, app.config.dashboard.link_ttl_hours)
+        );
+    }
 
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
     app.serve(listener, shutdown, embedded_worker).await?;
     app.store.close().await;
     Ok(())
+}
+
+/// The dashboard's one-time setup link, while no user exists.
+fn setup_notice(link: &UserLink, ttl_hours: u64) -> String {
+    format!(
+        "Dashboard setup (one time, expires in {ttl_hours} h): {}\n",
+        link.url
+    )
 }
 
 /// What a newcomer needs to make a first call.

@@ -4,7 +4,10 @@
 //! Settings that moved to another section are still read where they were
 //! ([`moved_keys`]), with a notice ([`Config::deprecations`]).
 
+mod dashboard;
 mod moved_keys;
+
+pub use dashboard::DashboardConfig;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "deliberations",
     "limits",
     "webhooks",
+    "dashboard",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -67,6 +71,8 @@ pub struct Config {
     pub deliberations: DeliberationsConfig,
     pub limits: LimitsConfig,
     pub webhooks: WebhooksConfig,
+    #[serde(default)]
+    pub dashboard: DashboardConfig,
     /// What the sources set that is deprecated, and what became of it.
     #[serde(skip)]
     deprecations: Vec<String>,
@@ -266,6 +272,7 @@ impl std::fmt::Debug for Config {
             .field("models", &self.models)
             .field("limits", &self.limits)
             .field("webhooks", &self.webhooks)
+            .field("dashboard", &self.dashboard)
             .finish()
     }
 }
@@ -303,6 +310,7 @@ mod tests {
         assert_eq!(config.deliberations, DeliberationsConfig::default());
         assert_eq!(config.limits, LimitsConfig::default());
         assert_eq!(config.webhooks, WebhooksConfig::default());
+        assert_eq!(config.dashboard, DashboardConfig::default());
         assert!(config.deprecations().is_empty());
         let store = StoreOptions::default();
         assert_eq!(config.store.max_connections, store.max_connections);
@@ -352,6 +360,22 @@ mod tests {
             assert!(smtp.require_tls);
             assert_eq!(smtp.max_attachment_bytes, 0);
             assert_eq!(smtp.validate(), Ok(()));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn dashboard_comes_from_the_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("dash.toml", "[dashboard]\nsession_idle_hours = 2")?;
+            jail.set_env("PILOT_DASHBOARD__SIGN_IN_PER_ACCOUNT_PER_MINUTE", "3");
+            let config = Config::load(Some(Path::new("dash.toml")), &Overrides::default()).unwrap();
+            let policy = config.dashboard.policy();
+            assert_eq!(policy.session_idle, std::time::Duration::from_secs(7200));
+            assert_eq!(policy.sign_in_per_account.limit, 3);
+            assert_eq!(policy.sign_in_per_address.limit, 20);
+            jail.create_file("typo.toml", "[dashboard]\nsession_idle = 2")?;
+            assert!(Config::load(Some(Path::new("typo.toml")), &Overrides::default()).is_err());
             Ok(())
         });
     }
