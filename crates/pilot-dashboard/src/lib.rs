@@ -22,12 +22,13 @@ use pilot_operations::Operations;
 
 pub use headers::CONTENT_SECURITY_POLICY;
 
-use pages::{auth, deliberations, deliveries, pilots, runs, secrets};
+use pages::{auth, deliberations, deliveries, keys, overview, pilots, runs, secrets, usage};
 
 /// The dashboard's routes (no fallback, so it merges beside the APIs).
 pub fn router(ops: Operations) -> Router {
     Router::new()
         .route("/assets/{name}", get(assets::serve))
+        .route("/", get(overview::show))
         .route("/signin", get(auth::sign_in_page).post(auth::sign_in))
         .route("/setup", get(auth::setup_page).post(auth::setup))
         .route("/reset", get(auth::reset_page).post(auth::reset))
@@ -40,10 +41,14 @@ pub fn router(ops: Operations) -> Router {
         .route("/pilots/{id}/status", post(pilots::set_status))
         .route("/pilots/{id}/rotate", post(pilots::rotate))
         .route("/pilots/{id}/run", post(pilots::run))
+        .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::show))
         .route("/runs/{id}/live", get(runs::live))
         .route("/runs/{id}/retry", post(runs::retry))
-        .route("/deliberations", post(deliberations::submit))
+        .route(
+            "/deliberations",
+            get(deliberations::list).post(deliberations::submit),
+        )
         .route("/deliberations/{id}", get(deliberations::show))
         .route("/deliberations/{id}/live", get(deliberations::live))
         .route("/deliveries", get(deliveries::list))
@@ -51,8 +56,13 @@ pub fn router(ops: Operations) -> Router {
         .route("/deliveries/{id}/replay", post(deliveries::replay))
         .route("/endpoints/{id}/recover", post(deliveries::recover))
         .route("/endpoints/{id}/enable", post(deliveries::enable))
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/{id}/rotate", post(keys::rotate))
+        .route("/keys/{id}/revoke", post(keys::revoke))
+        .route("/members", post(keys::invite))
         .route("/secrets", get(secrets::list).post(secrets::put))
         .route("/secrets/{name}/delete", post(secrets::delete))
+        .route("/usage", get(usage::show))
         .layer(axum::middleware::from_fn(headers::secure))
         .with_state(ops)
 }

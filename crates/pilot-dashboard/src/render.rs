@@ -37,6 +37,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "deliberation.html",
     "deliberation_body.html",
     "secrets.html",
+    "keys.html",
+    "runs.html",
+    "deliberations.html",
+    "usage.html",
+    "overview.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

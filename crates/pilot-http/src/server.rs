@@ -89,7 +89,7 @@ where
         // Each request knows its peer (`ConnectInfo`), for limits per address.
         let service = tower::ServiceExt::map_request(
             router.clone(),
-            move |mut request: axum::extract::Request| {
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
                 request
                     .extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));

@@ -123,7 +123,10 @@ impl App {
     /// links it returns start with `public_url`. `shutdown` ends MCP streams.
     pub fn router(&self, public_url: String, shutdown: CancellationToken) -> axum::Router {
         let mcp = pilot_mcp::router(self.operations(public_url.clone()), shutdown);
-        pilot_http::router(self.app_state(public_url)).merge(mcp)
+        let dashboard = pilot_dashboard::router(self.operations(public_url.clone()));
+        pilot_http::router(self.app_state(public_url))
+            .merge(mcp)
+            .merge(dashboard)
     }
 
     /// Every use case, for the interfaces and triggers to call; links in its views

@@ -142,3 +142,35 @@ pub async fn live(
     });
     Ok(Sse::new(futures::StreamExt::flatten(stream)).keep_alive(KeepAlive::default()))
 }
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: String,
+    before: Option<i64>,
+    flash: Option<String>,
+}
+
+/// `GET /deliberations`: the submit form and the list, newest first.
+pub async fn list(State(ops): State<Operations>, signed: Signed, Query(q): Query<ListQuery>) -> Response {
+    let query = pilot_operations::dashboard::DeliberationsQuery {
+        status: (!q.status.is_empty()).then(|| q.status.clone()),
+        before: q.before,
+        limit: Some(50),
+    };
+    let page = match ops.list_deliberations(&signed.principal, query).await {
+        Ok(page) => page,
+        Err(error) => return render::error_page(&error),
+    };
+    let balance = match ops.balance(&signed.principal).await {
+        Ok(balance) => balance,
+        Err(error) => return render::error_page(&error),
+    };
+    render::page(
+        "deliberations.html",
+        json!({"title": "Deliberations", "nav": "/deliberations", "signed_in": signed.view(),
+               "flash": flash(q.flash.as_deref()), "page": page, "balance": balance,
+               "filter": {"status": q.status},
+               "statuses": ["queued", "running", "completed", "failed"]}),
+    )
+}

@@ -3,9 +3,12 @@
 pub mod auth;
 pub mod deliberations;
 pub mod deliveries;
+pub mod keys;
+pub mod overview;
 pub mod pilots;
 pub mod runs;
 pub mod secrets;
+pub mod usage;
 
 use serde::Deserialize;
 

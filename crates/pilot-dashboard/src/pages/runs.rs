@@ -142,3 +142,86 @@ pub async fn retry(
         Err(error) => render::error_page(&error),
     }
 }
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    pilot: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    fired_by: String,
+    #[serde(default)]
+    trigger: String,
+    /// `YYYY-MM-DD` (UTC), the first day shown.
+    #[serde(default)]
+    since: String,
+    /// `YYYY-MM-DD` (UTC), the last day shown.
+    #[serde(default)]
+    until: String,
+    before: Option<i64>,
+}
+
+/// A `YYYY-MM-DD` day's first second (`end`: its last), UTC; a bad date is a 422.
+fn day(raw: &str, what: &str, end: bool) -> Result<Option<i64>, pilot_operations::OpError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        pilot_operations::OpError::validation(format!("{what} must be a date as YYYY-MM-DD, not {raw:?}"))
+    })?;
+    let time = if end {
+        date.and_hms_opt(23, 59, 59)
+    } else {
+        date.and_hms_opt(0, 0, 0)
+    };
+    Ok(time.map(|t| t.and_utc().timestamp()))
+}
+
+fn opt(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// `GET /runs`: across pilots, filtered by pilot, status, trigger, what fired it and
+/// time, newest first, paged.
+pub async fn list(State(ops): State<Operations>, signed: Signed, Query(q): Query<ListQuery>) -> Response {
+    let query = (|| {
+        Ok::<_, pilot_operations::OpError>(pilot_operations::dashboard::RunsQuery {
+            pilot_id: match q.pilot.as_str() {
+                "" => None,
+                raw => Some(raw.parse().map_err(|_| {
+                    pilot_operations::OpError::validation(format!("pilot must be a pilot id, not {raw:?}"))
+                })?),
+            },
+            status: opt(&q.status),
+            fired_by: opt(&q.fired_by),
+            trigger_type: opt(&q.trigger),
+            since: day(&q.since, "since", false)?,
+            until: day(&q.until, "until", true)?,
+            before: q.before,
+            limit: Some(50),
+        })
+    })();
+    let page = match query {
+        Ok(query) => ops.list_all_runs(&signed.principal, query).await,
+        Err(error) => Err(error),
+    };
+    let page = match page {
+        Ok(page) => page,
+        Err(error) => return render::error_page(&error),
+    };
+    let pilots = match ops.list_pilots(&signed.principal).await {
+        Ok(pilots) => pilots,
+        Err(error) => return render::error_page(&error),
+    };
+    render::page(
+        "runs.html",
+        json!({"title": "Runs", "nav": "/runs", "signed_in": signed.view(), "runs": page,
+               "show_pilot": true, "pilots": pilots,
+               "filter": {"pilot": q.pilot, "status": q.status, "fired_by": q.fired_by,
+                          "trigger": q.trigger, "since": q.since, "until": q.until},
+               "statuses": ["queued", "running", "waiting", "success", "failed", "filtered"],
+               "fired_bys": ["api", "webhook", "schedule", "email", "retry"],
+               "triggers": ["manual", "webhook", "schedule", "email"]}),
+    )
+}
