@@ -36,6 +36,7 @@
 mod accounts;
 pub mod answer;
 pub mod authorize;
+pub mod dashboard;
 pub mod deliberations;
 pub mod error;
 mod health;
