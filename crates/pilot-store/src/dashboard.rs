@@ -297,7 +297,7 @@ mod tests {
             &TenantRunsFilter::default(),
             50,
         );
-        assert!(!bare.sql.contains("r.status"));
+        assert!(!bare.sql.contains("AND r.status"));
         assert_eq!(bare.values.len(), 4);
         let narrowed = tenant_runs_query(
             '?',
