@@ -2,6 +2,7 @@
 //! `PILOT_TEST_POSTGRES_URL`) PostgreSQL. One test binary, a module per concern.
 
 mod dashboard;
+mod dashboard_reads;
 mod harness;
 mod operators;
 mod spans;
