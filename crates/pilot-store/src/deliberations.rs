@@ -20,6 +20,7 @@ use pilot_domain::{
 };
 use serde_json::Value;
 
+use crate::dashboard::DeliberationSummaryRecord;
 use crate::error::StoreResult;
 
 /// The job kind that runs a deliberation; its payload is `{"deliberation_id": "del_…"}`.
@@ -211,6 +212,17 @@ pub trait DeliberationStore {
 
     /// Events recorded for a deliberation, oldest first.
     async fn deliberation_events(&self, id: &DeliberationId) -> StoreResult<Vec<EventRecord>>;
+
+    /// The tenant's deliberations, newest first (by insertion), with `status` when
+    /// given, before the position `before` when given.
+    async fn list_deliberations(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        status: Option<DeliberationStatus>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliberationSummaryRecord>>;
 }
 
 #[async_trait]
@@ -238,6 +250,18 @@ pub trait CreditStore {
         &self,
         workspace_id: WorkspaceId,
         environment: Environment,
+        limit: u32,
+    ) -> StoreResult<Vec<LedgerEntry>> {
+        self.ledger_page(workspace_id, environment, None, limit)
+            .await
+    }
+
+    /// Newest first, entries older than the entry id `before` when given.
+    async fn ledger_page(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        before: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<LedgerEntry>>;
 }

@@ -14,6 +14,7 @@
 //! Instants are [`UnixMillis`] computed by the caller's clock, never by the database's,
 //! so the engine's tests can drive time by hand.
 
+mod dashboard;
 mod deliberation_rows;
 mod deliberation_writes;
 mod deliberations;
@@ -43,6 +44,9 @@ use pilot_domain::{
 };
 use tokio::sync::Notify;
 
+pub use dashboard::{
+    DeliberationSummaryRecord, QUESTION_PREVIEW_CHARS, RunSummaryRecord, TenantRunsFilter,
+};
 pub use deliberations::{
     CreateDeliberation, CreditStore, DELIBERATION_JOB_KIND, DeliberationRecord, DeliberationResult,
     DeliberationStore, EventRecord, IdempotencyBegin, IdempotencyStore, LedgerEntry,

@@ -17,6 +17,7 @@ use pilot_domain::{
 };
 use serde_json::Value;
 
+use crate::dashboard::{RunSummaryRecord, TenantRunsFilter};
 use crate::error::StoreResult;
 
 /// The job kind that runs a pilot run; its payload is `{"run_id": N}`.
@@ -349,6 +350,16 @@ pub trait RunStore {
         before: Option<RunId>,
         limit: u32,
     ) -> StoreResult<Vec<RunDetail>>;
+
+    /// The tenant's runs across its pilots that `filter` picks, newest first, each
+    /// with its pilot's title (one query, joined).
+    async fn list_tenant_runs(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        filter: &TenantRunsFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<RunSummaryRecord>>;
 
     /// A new run repeating `id`, queued with its job in one transaction.
     async fn retry_run(

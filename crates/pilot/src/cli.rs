@@ -369,6 +369,26 @@ pub enum BenchCommand {
     /// Kill -9 a `pilot serve` child mid-step with runs queued behind the workspace
     /// cap, restart it on the same store, and time until the queued runs move again.
     Recovery(RecoveryBenchArgs),
+    /// Time the dashboard's tenant-wide reads (runs across pilots, deliberations,
+    /// usage by day) on a store filled with 10,000 runs; prints p50/p99 per query.
+    DashboardReads(DashboardReadsBenchArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct DashboardReadsBenchArgs {
+    /// Runs in the tenant, over the last 30 days.
+    #[arg(long, default_value_t = 10_000)]
+    pub runs: u32,
+    /// Pilots they belong to.
+    #[arg(long, default_value_t = 20)]
+    pub pilots: u32,
+    /// Calls of each query measured.
+    #[arg(long, default_value_t = 200)]
+    pub calls: u32,
+    /// PostgreSQL server to bench on (a scratch database is created and dropped);
+    /// without it, SQLite in a temporary directory.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 #[derive(Clone, Debug, Args)]

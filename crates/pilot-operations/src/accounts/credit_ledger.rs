@@ -2,7 +2,7 @@
 //! reservation, charge adjustment and refund, newest first, each with the balance it
 //! left.
 
-use pilot_domain::Environment;
+use pilot_domain::{Environment, WorkspaceId};
 
 use super::Operator;
 use crate::error::OpError;
@@ -27,14 +27,36 @@ impl Operations {
         if limit == 0 {
             return Err(OpError::validation("limit must be at least 1"));
         }
-        let entries = self
-            .store()
-            .ledger(workspace.id, environment, limit)
+        let (entries, _) = self
+            .ledger_entries(workspace.id, environment, None, limit)
             .await?;
         Ok(LedgerView {
-            entries: entries.iter().map(LedgerEntryView::of).collect(),
+            entries,
             environment: environment.as_str().to_owned(),
             workspace: workspace.name,
         })
+    }
+
+    /// The body an operator's and a key's ledger share: a tenant's newest `limit`
+    /// entries older than the entry id `before`, and the cursor of the next page
+    /// when this one is full.
+    pub(crate) async fn ledger_entries(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<(Vec<LedgerEntryView>, Option<i64>), OpError> {
+        let entries = self
+            .store()
+            .ledger_page(workspace_id, environment, before, limit)
+            .await?;
+        let next_before = (entries.len() as u64 == u64::from(limit))
+            .then(|| entries.last().map(|e| e.id))
+            .flatten();
+        Ok((
+            entries.iter().map(LedgerEntryView::of).collect(),
+            next_before,
+        ))
     }
 }

@@ -11,24 +11,37 @@
 //! authenticates nothing and no key listing shows it, while rate limits, a pilot's
 //! `steps_key_id` and a deliberation's key work as for any key.
 //!
+//! It also holds the reads the dashboard makes across a key's tenant, each a page
+//! with its cursor, each checking its scope first like every operation: `runs`
+//! (every pilot's runs, filtered), `deliberations`, `usage` (model usage per UTC
+//! day and model), `ledger` (the tenant's own credit ledger, over the operator's
+//! body) and `endpoints` (the webhook endpoints in trouble).
+//!
 //! [`Principal`]: pilot_domain::Principal
 
 mod complete_reset;
 mod create_user;
+mod deliberations;
 mod disable_user;
+mod endpoints;
+mod ledger;
 mod list_users;
 mod owner;
 mod password;
 mod policy;
 mod principal;
 mod reset_link;
+mod runs;
 mod session;
 mod setup;
 mod sign_in;
 mod sign_out;
+mod usage;
 mod views;
 
+pub use deliberations::DeliberationsQuery;
 pub use policy::DashboardPolicy;
+pub use runs::RunsQuery;
 pub use views::{SessionView, SignedIn, UserLink, UserView};
 
 use pilot_domain::{Role, UnixMillis, UserId, UserToken, WorkspaceId};
@@ -143,4 +156,46 @@ fn require_owner(session: &SessionView, what: &str) -> Result<(), OpError> {
     } else {
         Err(OpError::forbidden(format!("Only an owner can {what}.")))
     }
+}
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 100;
+
+/// A page's size: 50 unless given, 1 to 100.
+fn page_limit(limit: Option<u32>) -> Result<u32, OpError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(n) => Err(OpError::validation(format!(
+            "limit must be from 1 to {MAX_LIMIT}, not {n}"
+        ))),
+    }
+}
+
+/// The cursor of the page after `items`: the last one's, when the page is full.
+fn next_before<T>(items: &[T], limit: u32, cursor: impl Fn(&T) -> i64) -> Option<i64> {
+    if items.len() as u64 == u64::from(limit) {
+        items.last().map(cursor)
+    } else {
+        None
+    }
+}
+
+/// `raw` as one of `names`' values, or a validation error naming it and them.
+fn one_of<T: Copy>(
+    what: &str,
+    raw: Option<&str>,
+    names: impl IntoIterator<Item = (T, &'static str)>,
+) -> Result<Option<T>, OpError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let names: Vec<(T, &'static str)> = names.into_iter().collect();
+    names
+        .iter()
+        .find(|(_, name)| *name == raw)
+        .map(|(value, _)| Some(*value))
+        .ok_or_else(|| {
+            let all: Vec<&str> = names.iter().map(|(_, name)| *name).collect();
+            OpError::validation(format!("{what} {raw:?} is not one of {}", all.join(", ")))
+        })
 }

@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod credits;
+pub mod dashboard;
 pub mod deliberation;
 pub mod health;
 pub mod key;
@@ -25,6 +26,10 @@ pub mod workspace;
 
 pub use account::{BalanceView, KeyInfo, MeView};
 pub use credits::{CreditsGranted, LedgerEntryView, LedgerView};
+pub use dashboard::{
+    DeliberationSummaryView, DeliberationsPage, LedgerPage, RunSummaryView, RunsPage, UsageByDay,
+    UsageDayView,
+};
 pub use deliberation::{
     DeliberationAccepted, DeliberationError, DeliberationView, PanelEntryView, PanelProgressView,
     PendingView, StatusView, TerminalView,

@@ -278,3 +278,44 @@ async fn the_signing_secret_is_made_once_rotated_and_never_logged() {
         }
     }
 }
+
+#[tokio::test]
+async fn failing_endpoints_are_those_failing_now_of_the_tenant_only() {
+    for backend in backends() {
+        let h = operations(backend).await;
+        let (who, _) = with_failed_delivery(&h).await;
+        let operator = Operator::console();
+        let ops = &h.ops;
+
+        let all = ops.list_endpoints(&who).await.unwrap();
+        assert_eq!(all.data.len(), 1);
+        assert_eq!(all.data[0].consecutive_failures, 1);
+        let failing = ops.failing_endpoints(&who).await.unwrap();
+        assert_eq!(failing, all, "the one endpoint has failed once");
+
+        // The same workspace's other environment is another tenant.
+        let mut other_env = who.clone();
+        other_env.environment = Environment::Live;
+        assert!(
+            ops.failing_endpoints(&other_env)
+                .await
+                .unwrap()
+                .data
+                .is_empty()
+        );
+
+        ops.enable_endpoint_as_operator(
+            &operator,
+            DEFAULT_WORKSPACE,
+            Environment::Test,
+            &all.data[0].id,
+        )
+        .await
+        .unwrap();
+        assert!(
+            ops.failing_endpoints(&who).await.unwrap().data.is_empty(),
+            "enabled again, its failures reset: no longer failing"
+        );
+        assert_eq!(ops.list_endpoints(&who).await.unwrap().data.len(), 1);
+    }
+}

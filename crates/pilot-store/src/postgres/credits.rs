@@ -128,20 +128,22 @@ impl CreditStore for PostgresStore {
         Ok(balance)
     }
 
-    async fn ledger(
+    async fn ledger_page(
         &self,
         workspace_id: WorkspaceId,
         environment: Environment,
+        before: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<LedgerEntry>> {
         let rows = sqlx::query_as::<_, LedgerRow>(concat!(
             "SELECT ",
             ledger_columns!(),
             " FROM credit_ledger WHERE workspace_id = $1 AND environment = $2 \
-              ORDER BY id DESC LIMIT $3"
+              AND id < $3 ORDER BY id DESC LIMIT $4"
         ))
         .bind(workspace_id.0)
         .bind(environment.as_str())
+        .bind(before.unwrap_or(i64::MAX))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

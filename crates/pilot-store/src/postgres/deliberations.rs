@@ -1,11 +1,14 @@
 use async_trait::async_trait;
-use pilot_domain::{Credits, DeliberationId, Environment, FailureCode, UnixMillis, WorkspaceId};
+use pilot_domain::{
+    Credits, DeliberationId, DeliberationStatus, Environment, FailureCode, UnixMillis, WorkspaceId,
+};
 use sqlx::{Postgres, Transaction};
 
 use super::PostgresStore;
 use super::credits::{balance_of, credit, debit};
 use super::jobs::insert_job;
 use super::webhook_events::enqueue_deliveries;
+use crate::dashboard::DeliberationSummaryRecord;
 use crate::deliberation_rows::{
     DeliberationRow, EventRow, PanelRow, deliberation_columns, event_columns,
 };
@@ -245,6 +248,18 @@ impl DeliberationStore for PostgresStore {
             self.job_notify.notify_waiters();
         }
         Ok(settled)
+    }
+
+    async fn list_deliberations(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        status: Option<DeliberationStatus>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliberationSummaryRecord>> {
+        self.tenant_deliberations(workspace_id, environment, status, before, limit)
+            .await
     }
 
     async fn deliberation_events(&self, id: &DeliberationId) -> StoreResult<Vec<EventRecord>> {

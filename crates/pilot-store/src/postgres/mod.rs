@@ -18,6 +18,7 @@
 
 mod claim;
 mod credits;
+mod dashboard;
 mod deliberations;
 mod idempotency;
 mod jobs;

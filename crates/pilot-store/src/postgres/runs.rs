@@ -6,6 +6,7 @@ use sqlx::{FromRow, PgConnection, Row};
 
 use super::PostgresStore;
 use super::jobs::insert_job;
+use crate::dashboard::{RunSummaryRecord, TenantRunsFilter};
 use crate::error::{StoreError, StoreResult};
 use crate::pilot_rows::{
     RunRow, StepRow, before_bound, is_finished, json_column, json_text, run_columns, run_job,
@@ -181,6 +182,17 @@ impl RunStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(detail_of).collect()
+    }
+
+    async fn list_tenant_runs(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        filter: &TenantRunsFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<RunSummaryRecord>> {
+        self.tenant_runs(workspace_id, environment, filter, limit)
+            .await
     }
 
     async fn retry_run(

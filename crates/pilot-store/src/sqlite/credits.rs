@@ -132,10 +132,11 @@ impl CreditStore for SqliteStore {
             .await
     }
 
-    async fn ledger(
+    async fn ledger_page(
         &self,
         workspace_id: WorkspaceId,
         environment: Environment,
+        before: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<LedgerEntry>> {
         let rows = self
@@ -147,9 +148,14 @@ impl CreditStore for SqliteStore {
                         "SELECT ",
                         ledger_columns!(),
                         " FROM credit_ledger WHERE workspace_id = ?1 AND environment = ?2 \
-                          ORDER BY id DESC LIMIT ?3"
+                          AND id < ?3 ORDER BY id DESC LIMIT ?4"
                     ),
-                    params![workspace_id.0, environment.as_str(), i64::from(limit)],
+                    params![
+                        workspace_id.0,
+                        environment.as_str(),
+                        before.unwrap_or(i64::MAX),
+                        i64::from(limit)
+                    ],
                 )
             })
             .await?;

@@ -1,5 +1,7 @@
 use async_trait::async_trait;
-use pilot_domain::{Credits, DeliberationId, Environment, FailureCode, UnixMillis, WorkspaceId};
+use pilot_domain::{
+    Credits, DeliberationId, DeliberationStatus, Environment, FailureCode, UnixMillis, WorkspaceId,
+};
 use rusqlite::{Connection, params};
 
 use super::SqliteStore;
@@ -7,6 +9,7 @@ use super::credits::{balance_of, credit, debit};
 use super::jobs::insert_job;
 use super::row;
 use super::webhooks::queue_delivery;
+use crate::dashboard::DeliberationSummaryRecord;
 use crate::deliberation_rows::{
     DeliberationRow, EventRow, PanelRow, deliberation_columns, event_columns,
 };
@@ -314,6 +317,18 @@ impl DeliberationStore for SqliteStore {
             })
             .await
             .map(|settled| self.settled(settled))
+    }
+
+    async fn list_deliberations(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        status: Option<DeliberationStatus>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliberationSummaryRecord>> {
+        self.tenant_deliberations(workspace_id, environment, status, before, limit)
+            .await
     }
 
     async fn deliberation_events(&self, id: &DeliberationId) -> StoreResult<Vec<EventRecord>> {

@@ -41,6 +41,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "schedule catch up", "0010_schedule_catch_up.sql"),
     migration!(11, "run request", "0011_run_request.sql"),
     migration!(12, "accounts", "0012_accounts.sql"),
+    migration!(13, "dashboard reads", "0013_dashboard_reads.sql"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

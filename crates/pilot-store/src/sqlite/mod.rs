@@ -16,6 +16,7 @@ mod checkpointer;
 mod claim;
 mod connection;
 mod credits;
+mod dashboard;
 mod deliberations;
 mod idempotency;
 mod jobs;

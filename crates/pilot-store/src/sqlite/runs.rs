@@ -7,6 +7,7 @@ use super::jobs::{ids_json, insert_job};
 use super::row;
 use super::secrets::sealed_secrets;
 use super::webhooks::queue_run_event;
+use crate::dashboard::{RunSummaryRecord, TenantRunsFilter};
 use crate::error::StoreResult;
 use crate::pilot_rows::{
     RunRow, StepRow, before_bound, is_finished, json_text, run_columns, run_ids, run_job,
@@ -183,6 +184,17 @@ impl RunStore for SqliteStore {
                 )?;
                 details(conn, runs)
             })
+            .await
+    }
+
+    async fn list_tenant_runs(
+        &self,
+        workspace_id: WorkspaceId,
+        environment: Environment,
+        filter: &TenantRunsFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<RunSummaryRecord>> {
+        self.tenant_runs(workspace_id, environment, filter, limit)
             .await
     }
 

@@ -2,6 +2,7 @@
 //! are recorded in BENCHMARKS.md with the command and the machine.
 
 mod arrivals;
+pub mod dashboard_reads;
 pub mod deliveries;
 pub mod queue;
 pub mod recovery;

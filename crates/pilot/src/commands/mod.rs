@@ -60,6 +60,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Recovery(args)) => {
             crate::bench::recovery::run(config, args).await
         }
+        Command::Bench(BenchCommand::DashboardReads(args)) => {
+            crate::bench::dashboard_reads::run(config, args).await
+        }
         Command::DefaultConfig | Command::Openapi { .. } | Command::Mcp(_) => {
             unreachable!("handled above")
         }

@@ -45,3 +45,40 @@ impl MailHandler for EmailTrigger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pilot_domain::trigger_payload::EMAIL_KEYS;
+    use pilot_smtp::InboundMail;
+
+    /// Templates of email pilots are checked against `EMAIL_KEYS`: they are the keys
+    /// the listener's payload really has, in order.
+    #[test]
+    fn the_checked_email_keys_are_the_payloads() {
+        let mail = InboundMail {
+            envelope_from: None,
+            recipient: "pilot-x".to_owned(),
+            recipient_address: "pilot-x@localhost".to_owned(),
+            message_id: None,
+            from: None,
+            to: Vec::new(),
+            cc: Vec::new(),
+            date: None,
+            attachments: Vec::new(),
+            subject: None,
+            text: String::new(),
+            html: None,
+            headers: Vec::new(),
+            raw_size: 0,
+            received_at_ms: 0,
+        };
+        let payload = mail.to_payload();
+        let keys: Vec<&str> = payload
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, EMAIL_KEYS);
+    }
+}

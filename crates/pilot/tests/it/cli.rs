@@ -244,3 +244,81 @@ fn serve_stops_at_start_up_on_an_unusable_email_trigger_certificate() {
         "{stderr}"
     );
 }
+
+#[test]
+fn users_create_list_and_reset_link_print_links_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    ok(dir, &["workspaces", "create", "acme"]);
+    assert_eq!(
+        ok(dir, &["users", "list"]),
+        ["no users (see `pilot users create`)"]
+    );
+
+    let created = ok(
+        dir,
+        &[
+            "users",
+            "create",
+            "Ada@Example.com",
+            "--workspace",
+            "acme",
+            "--role",
+            "owner",
+        ],
+    );
+    assert_eq!(
+        created[0],
+        "created owner ada@example.com in workspace acme"
+    );
+    assert!(
+        created[1].starts_with("set-password link (one time, expires "),
+        "{created:?}"
+    );
+    let link = created[2].trim();
+    assert!(
+        link.starts_with("http://") && link.contains("/reset?token="),
+        "{link}"
+    );
+    assert_eq!(
+        refused(
+            dir,
+            &["users", "create", "ada@example.com", "--workspace", "acme"]
+        ),
+        "error: a user with email ada@example.com exists already"
+    );
+    assert!(
+        refused(
+            dir,
+            &["users", "create", "bob@example.com", "--workspace", "nope"]
+        )
+        .contains("no workspace named \"nope\""),
+    );
+    ok(
+        dir,
+        &["users", "create", "bob@example.com", "--workspace", "acme"],
+    );
+
+    let listed = ok(dir, &["users", "list"]);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed[0].contains("ada@example.com") && listed[0].contains("owner"));
+    assert!(listed[0].contains("acme") && !listed[0].ends_with("disabled"));
+    assert!(listed[1].contains("bob@example.com") && listed[1].contains("member"));
+
+    let reset = ok(dir, &["users", "reset-link", "ada@example.com"]);
+    let fresh = reset[1].trim();
+    assert!(
+        fresh.contains("/reset?token=") && fresh != link,
+        "a new link each time"
+    );
+    assert_eq!(
+        refused(dir, &["users", "reset-link", "nobody@example.com"]),
+        "error: no user with email \"nobody@example.com\""
+    );
+
+    assert_eq!(
+        ok(dir, &["users", "disable", "bob@example.com"]),
+        ["disabled bob@example.com; their sessions have ended"]
+    );
+    assert!(ok(dir, &["users", "list"])[1].ends_with("disabled"));
+}
