@@ -47,10 +47,10 @@ pub static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
 
 /// The path pages link an asset by, its version in the query.
 pub fn href(name: &str) -> String {
-    ASSETS
-        .iter()
-        .find(|a| a.name == name)
-        .map_or_else(|| format!("/assets/{name}"), |a| format!("/assets/{}?v={}", a.name, a.version))
+    ASSETS.iter().find(|a| a.name == name).map_or_else(
+        || format!("/assets/{name}"),
+        |a| format!("/assets/{}?v={}", a.name, a.version),
+    )
 }
 
 /// `GET /assets/{name}`.
@@ -68,7 +68,10 @@ pub async fn serve(Path(name): Path<String>, headers: HeaderMap) -> Response {
     }
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            ),
             (header::CACHE_CONTROL, cache),
             (
                 header::ETAG,

@@ -60,7 +60,10 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
 /// Unix seconds as `2026-12-01 15:04:05 UTC`; `—` for none.
 fn time(secs: Option<i64>) -> String {
     secs.and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .map_or_else(|| "—".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .map_or_else(
+            || "—".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
 }
 
 /// A JSON value indented for reading (a string as itself).
@@ -85,6 +88,7 @@ pub fn page_with(status: StatusCode, template: &str, context: impl Serialize) ->
     {
         Ok(html) => (status, Html(html)).into_response(),
         Err(error) => {
+            let error = chain(&error);
             tracing::error!(%error, template, "a dashboard template failed to render");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -101,9 +105,21 @@ pub fn fragment(template: &str, context: impl Serialize) -> String {
     ENV.get_template(template)
         .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&context))))
         .unwrap_or_else(|error| {
+            let error = chain(&error);
             tracing::error!(%error, template, "a dashboard fragment failed to render");
             String::new()
         })
+}
+
+/// An error with every cause, for the log.
+fn chain(error: &minijinja::Error) -> String {
+    let mut text = format!("{error:?}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause:?}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// A page that only says something (an error, a link that expired).
@@ -165,7 +181,10 @@ mod tests {
             .unwrap()
             .render(minijinja::Value::from(minijinja::value::Serde(json!({"title": "<script>alert(1)</script>", "message": "a & b", "signed_in": null}))))
             .unwrap();
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+            "{html}"
+        );
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("a &amp; b"));
     }

@@ -62,11 +62,11 @@ impl Signed {
     }
 
     /// Refuses a form whose `_csrf` is not this session's.
-    pub fn check_csrf(&self, sent: &str) -> Result<(), Response> {
+    pub fn check_csrf(&self, sent: &str) -> Result<(), CsrfRefused> {
         if same(sent, &self.session.csrf_token) {
             Ok(())
         } else {
-            Err(csrf_refused())
+            Err(CsrfRefused)
         }
     }
 
@@ -93,11 +93,10 @@ pub fn with_env(path: &str, environment: Environment) -> String {
 }
 
 fn environment_of(parts: &Parts) -> Environment {
-    let test = parts.uri.query().is_some_and(|query| {
-        query
-            .split('&')
-            .any(|pair| pair == "env=test")
-    });
+    let test = parts
+        .uri
+        .query()
+        .is_some_and(|query| query.split('&').any(|pair| pair == "env=test"));
     if test {
         Environment::Test
     } else {
@@ -207,6 +206,16 @@ pub fn new_form_csrf() -> (String, HeaderValue) {
 /// Whether a pre-session form's `_csrf` matches its cookie.
 pub fn form_csrf_ok(headers: &HeaderMap, sent: &str) -> bool {
     cookie(headers, CSRF_COOKIE).is_some_and(|expected| same(sent, &expected))
+}
+
+/// A form without this session's CSRF token: `403`.
+#[derive(Debug)]
+pub struct CsrfRefused;
+
+impl IntoResponse for CsrfRefused {
+    fn into_response(self) -> Response {
+        csrf_refused()
+    }
 }
 
 pub fn csrf_refused() -> Response {

@@ -194,7 +194,7 @@ pub async fn sign_out(
     Form(form): Form<SignOutForm>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let done = if form.everywhere.is_some() {
         ops.sign_out_everywhere(&signed.session).await.map(|_| ())
@@ -227,11 +227,10 @@ fn refused(mut page: FormPage<'_>, error: &OpError) -> Response {
     let status = render::status_of(error.kind);
     page.error = Some(error.message.clone());
     let mut response = form_page(page, status);
-    if let Some(secs) = error.retry_after_secs {
-        if let Ok(value) = secs.to_string().parse() {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+    if let Some(secs) = error.retry_after_secs
+        && let Ok(value) = secs.to_string().parse()
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
-

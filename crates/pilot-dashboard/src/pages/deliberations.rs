@@ -41,9 +41,13 @@ fn field(text: &str) -> Option<Value> {
 }
 
 /// `POST /deliberations`: submits, then shows it.
-pub async fn submit(State(ops): State<Operations>, signed: Signed, Form(form): Form<SubmitForm>) -> Response {
+pub async fn submit(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Form(form): Form<SubmitForm>,
+) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let body = SubmissionBody {
         question: field(&form.question),
@@ -53,9 +57,14 @@ pub async fn submit(State(ops): State<Operations>, signed: Signed, Form(form): F
         metadata: None,
         difficulty: field(&form.difficulty),
     };
-    match ops.submit_deliberation(&signed.principal, Ok(body), None).await.result {
+    match ops
+        .submit_deliberation(&signed.principal, Ok(body), None)
+        .await
+        .result
+    {
         Ok(Replayable::Fresh(accepted)) => {
-            Redirect::to(&signed.link(&format!("/deliberations/{}", accepted.deliberation_id))).into_response()
+            Redirect::to(&signed.link(&format!("/deliberations/{}", accepted.deliberation_id)))
+                .into_response()
         }
         Ok(Replayable::Replayed(kept)) => Redirect::to(&signed.link(&format!(
             "/deliberations/{}",
@@ -83,7 +92,11 @@ pub async fn show(
     Path(id): Path<String>,
     Query(q): Query<FlashQuery>,
 ) -> Response {
-    match ops.get_deliberation(&signed.principal, &id, &with_panel()).await.result {
+    match ops
+        .get_deliberation(&signed.principal, &id, &with_panel())
+        .await
+        .result
+    {
         Ok(view) => render::page(
             "deliberation.html",
             json!({"title": "Deliberation", "nav": "/deliberations", "signed_in": signed.view(),
@@ -152,7 +165,11 @@ pub struct ListQuery {
 }
 
 /// `GET /deliberations`: the submit form and the list, newest first.
-pub async fn list(State(ops): State<Operations>, signed: Signed, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let query = pilot_operations::dashboard::DeliberationsQuery {
         status: (!q.status.is_empty()).then(|| q.status.clone()),
         before: q.before,

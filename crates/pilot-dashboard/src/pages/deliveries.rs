@@ -6,7 +6,7 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use pilot_operations::Operations;
 use pilot_operations::webhooks::{DeliveriesQuery, RecoverRequest};
 use serde::Deserialize;
@@ -32,7 +32,11 @@ fn non_empty(text: &str) -> Option<String> {
 }
 
 /// `GET /deliveries`.
-pub async fn list(State(ops): State<Operations>, signed: Signed, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let query = DeliveriesQuery {
         status: non_empty(&q.status),
         endpoint: non_empty(&q.endpoint),
@@ -52,7 +56,7 @@ pub async fn list(State(ops): State<Operations>, signed: Signed, Query(q): Query
         json!({"title": "Webhook deliveries", "nav": "/deliveries", "signed_in": signed.view(),
                "flash": flash(q.flash.as_deref()), "page": page, "endpoints": endpoints,
                "filter": {"status": q.status, "endpoint": q.endpoint},
-               "states": ["pending", "delivered", "failed", "dead", "disabled"]}),
+               "states": ["pending", "succeeded", "failed", "dead", "disabled"]}),
     )
 }
 
@@ -81,10 +85,16 @@ pub async fn replay(
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
-    let done = ops.replay_delivery(&signed.principal, &id, None).await.result;
-    redirect_or_error(done.map(|_| ()), &signed.link(&format!("/deliveries/{id}?flash=replayed")))
+    let done = ops
+        .replay_delivery(&signed.principal, &id, None)
+        .await
+        .result;
+    redirect_or_error(
+        done.map(|_| ()),
+        &signed.link(&format!("/deliveries/{id}?flash=replayed")),
+    )
 }
 
 #[derive(Deserialize)]
@@ -103,11 +113,17 @@ pub async fn recover(
     Form(form): Form<RecoverForm>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let request = RecoverRequest { since: form.since };
-    let done = ops.recover_endpoint(&signed.principal, &id, Ok(request), None).await.result;
-    redirect_or_error(done.map(|_| ()), &signed.link("/deliveries?flash=recovered"))
+    let done = ops
+        .recover_endpoint(&signed.principal, &id, Ok(request), None)
+        .await
+        .result;
+    redirect_or_error(
+        done.map(|_| ()),
+        &signed.link("/deliveries?flash=recovered"),
+    )
 }
 
 /// `POST /endpoints/{id}/enable`.
@@ -118,8 +134,11 @@ pub async fn enable(
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
-    let done = ops.enable_endpoint(&signed.principal, &id, None).await.result;
+    let done = ops
+        .enable_endpoint(&signed.principal, &id, None)
+        .await
+        .result;
     redirect_or_error(done.map(|_| ()), &signed.link("/deliveries?flash=enabled"))
 }

@@ -6,7 +6,7 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use pilot_domain::{Environment, Role, Scope, Scopes};
 use pilot_operations::{NewKey, OpError, Operations};
 use serde::Deserialize;
@@ -17,7 +17,13 @@ use super::{CsrfOnly, FlashQuery, flash};
 use crate::render;
 use crate::session::Signed;
 
-async fn keys_page(ops: &Operations, signed: &Signed, flash: Option<Value>, issued: Option<Value>, status: StatusCode) -> Response {
+async fn keys_page(
+    ops: &Operations,
+    signed: &Signed,
+    flash: Option<Value>,
+    issued: Option<Value>,
+    status: StatusCode,
+) -> Response {
     let keys = match ops.owner_list_keys(&signed.session).await {
         Ok(keys) => keys,
         Err(error) => return render::error_page(&error),
@@ -36,8 +42,19 @@ async fn keys_page(ops: &Operations, signed: &Signed, flash: Option<Value>, issu
 }
 
 /// `GET /keys`.
-pub async fn list(State(ops): State<Operations>, signed: Signed, Query(q): Query<FlashQuery>) -> Response {
-    keys_page(&ops, &signed, flash(q.flash.as_deref()), None, StatusCode::OK).await
+pub async fn list(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Query(q): Query<FlashQuery>,
+) -> Response {
+    keys_page(
+        &ops,
+        &signed,
+        flash(q.flash.as_deref()),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -58,12 +75,19 @@ fn environment(raw: &str) -> Result<Environment, OpError> {
     match raw {
         "live" => Ok(Environment::Live),
         "test" => Ok(Environment::Test),
-        other => Err(OpError::validation(format!("environment must be live or test, not {other:?}"))),
+        other => Err(OpError::validation(format!(
+            "environment must be live or test, not {other:?}"
+        ))),
     }
 }
 
 /// The answer to a new key: the page with the key and secret shown this once.
-async fn issued(ops: &Operations, signed: &Signed, request: NewKey, rotated_from: Option<i64>) -> Response {
+async fn issued(
+    ops: &Operations,
+    signed: &Signed,
+    request: NewKey,
+    rotated_from: Option<i64>,
+) -> Response {
     match ops.owner_issue_key(&signed.session, request).await {
         Ok(issued) => {
             let mut shown = serde_json::to_value(&issued).unwrap_or(Value::Null);
@@ -75,9 +99,13 @@ async fn issued(ops: &Operations, signed: &Signed, request: NewKey, rotated_from
 }
 
 /// `POST /keys`.
-pub async fn create(State(ops): State<Operations>, signed: Signed, Form(form): Form<NewKeyForm>) -> Response {
+pub async fn create(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Form(form): Form<NewKeyForm>,
+) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let request = environment(&form.environment).and_then(|environment| {
         let scopes = if form.scopes.trim().is_empty() {
@@ -106,17 +134,22 @@ pub async fn rotate(
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let keys = match ops.owner_list_keys(&signed.session).await {
         Ok(keys) => keys,
         Err(error) => return render::error_page(&error),
     };
-    let Some(old) = keys.keys.iter().find(|k| k.id == id && k.revoked_at.is_none()) else {
+    let Some(old) = keys
+        .keys
+        .iter()
+        .find(|k| k.id == id && k.revoked_at.is_none())
+    else {
         return render::error_page(&OpError::not_found("No such active key in this workspace."));
     };
     let request = environment(&old.environment).and_then(|environment| {
-        let scopes = Scopes::parse(&old.scopes.join(" ")).map_err(|e| OpError::validation(e.to_string()))?;
+        let scopes =
+            Scopes::parse(&old.scopes.join(" ")).map_err(|e| OpError::validation(e.to_string()))?;
         Ok(NewKey {
             environment,
             name: old.name.clone(),
@@ -137,7 +170,7 @@ pub async fn revoke(
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let done = ops.owner_revoke_key(&signed.session, id).await.map(|_| ());
     redirect_or_error(done, &signed.link("/keys?flash=revoked"))
@@ -154,11 +187,19 @@ pub struct InviteForm {
 }
 
 /// `POST /members`: an invitation; its link shown once.
-pub async fn invite(State(ops): State<Operations>, signed: Signed, Form(form): Form<InviteForm>) -> Response {
+pub async fn invite(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Form(form): Form<InviteForm>,
+) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
-    let role = if form.role == "owner" { Role::Owner } else { Role::Member };
+    let role = if form.role == "owner" {
+        Role::Owner
+    } else {
+        Role::Member
+    };
     match ops.owner_invite(&signed.session, &form.email, role).await {
         Ok(link) => render::page(
             "message.html",

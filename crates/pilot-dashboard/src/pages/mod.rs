@@ -30,9 +30,15 @@ pub fn flash(key: Option<&str>) -> Option<serde_json::Value> {
     let (kind, text) = match key? {
         "saved" => ("ok", "Saved."),
         "created" => ("ok", "Created."),
-        "paused" => ("ok", "Paused: its triggers queue nothing until it is resumed."),
+        "paused" => (
+            "ok",
+            "Paused: its triggers queue nothing until it is resumed.",
+        ),
         "resumed" => ("ok", "Resumed."),
-        "rotated" => ("ok", "New webhook URL issued; the old one stopped answering."),
+        "rotated" => (
+            "ok",
+            "New webhook URL issued; the old one stopped answering.",
+        ),
         "revoked" => ("ok", "Revoked."),
         "replayed" => ("ok", "Queued for delivery again."),
         "recovered" => ("ok", "Failed deliveries since then queued again."),

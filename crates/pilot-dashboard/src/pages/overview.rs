@@ -43,7 +43,15 @@ pub async fn show(State(ops): State<Operations>, signed: Signed) -> Response {
         ops.list_deliberations(who, deliberations_query),
         ops.failing_endpoints(who),
     );
-    let result = (|| Ok::<_, pilot_operations::OpError>((balance?, other_balance?, runs?, deliberations?, failing?)))();
+    let result = (|| {
+        Ok::<_, pilot_operations::OpError>((
+            balance?,
+            other_balance?,
+            runs?,
+            deliberations?,
+            failing?,
+        ))
+    })();
     match result {
         Ok((balance, other_balance, runs, deliberations, failing)) => render::page(
             "overview.html",

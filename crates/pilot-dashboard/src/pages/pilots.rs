@@ -16,7 +16,11 @@ use crate::render;
 use crate::session::Signed;
 
 /// `GET /pilots`.
-pub async fn list(State(ops): State<Operations>, signed: Signed, Query(q): Query<FlashQuery>) -> Response {
+pub async fn list(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Query(q): Query<FlashQuery>,
+) -> Response {
     match ops.list_pilots(&signed.principal).await {
         Ok(list) => render::page(
             "pilots.html",
@@ -45,9 +49,17 @@ pub struct NewPilotForm {
     timezone: String,
     #[serde(default)]
     steps: String,
+    #[serde(default)]
+    notify_url: String,
 }
 
-fn new_page(signed: &Signed, form: &NewPilotForm, drafted: Option<Value>, error: Option<String>, status: StatusCode) -> Response {
+fn new_page(
+    signed: &Signed,
+    form: &NewPilotForm,
+    drafted: Option<Value>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     render::page_with(
         status,
         "pilot_new.html",
@@ -55,14 +67,20 @@ fn new_page(signed: &Signed, form: &NewPilotForm, drafted: Option<Value>, error:
                "form": {"title": form.title, "description": form.description,
                         "trigger_type": if form.trigger_type.is_empty() { "manual" } else { form.trigger_type.as_str() },
                         "sample_payload": form.sample_payload, "cron": form.cron,
-                        "timezone": form.timezone, "steps": form.steps},
+                        "timezone": form.timezone, "steps": form.steps, "notify_url": form.notify_url},
                "drafted": drafted, "error": error}),
     )
 }
 
 /// `GET /pilots/new`.
 pub async fn new(signed: Signed) -> Response {
-    new_page(&signed, &NewPilotForm::default(), None, None, StatusCode::OK)
+    new_page(
+        &signed,
+        &NewPilotForm::default(),
+        None,
+        None,
+        StatusCode::OK,
+    )
 }
 
 /// A JSON field of a form, or the 422 naming it.
@@ -76,13 +94,25 @@ fn json_field(name: &str, text: &str) -> Result<Option<Value>, String> {
 }
 
 /// `POST /pilots/draft`: the drafter's steps, shown in the form, nothing saved.
-pub async fn draft(State(ops): State<Operations>, signed: Signed, Form(form): Form<NewPilotForm>) -> Response {
+pub async fn draft(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Form(form): Form<NewPilotForm>,
+) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let sample = match json_field("Sample payload", &form.sample_payload) {
         Ok(sample) => sample,
-        Err(message) => return new_page(&signed, &form, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(message) => {
+            return new_page(
+                &signed,
+                &form,
+                None,
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
     };
     let request = DraftPilot {
         title: form.title.clone(),
@@ -94,9 +124,21 @@ pub async fn draft(State(ops): State<Operations>, signed: Signed, Form(form): Fo
         Ok(drafted) => {
             let steps = serde_json::to_string_pretty(&drafted.steps).unwrap_or_default();
             let shown = NewPilotForm { steps, ..form };
-            new_page(&signed, &shown, Some(json!({"missing_secrets": drafted.missing_secrets})), None, StatusCode::OK)
+            new_page(
+                &signed,
+                &shown,
+                Some(json!({"missing_secrets": drafted.missing_secrets})),
+                None,
+                StatusCode::OK,
+            )
         }
-        Err(error) => new_page(&signed, &form, None, Some(error.message), render::status_of(error.kind)),
+        Err(error) => new_page(
+            &signed,
+            &form,
+            None,
+            Some(error.message),
+            render::status_of(error.kind),
+        ),
     }
 }
 
@@ -109,16 +151,28 @@ fn trigger_of(form: &NewPilotForm) -> String {
 }
 
 /// `POST /pilots`: saves the pilot with the steps in the form.
-pub async fn create(State(ops): State<Operations>, signed: Signed, Form(form): Form<NewPilotForm>) -> Response {
+pub async fn create(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Form(form): Form<NewPilotForm>,
+) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let parsed = json_field("Steps", &form.steps).and_then(|steps| {
         json_field("Sample payload", &form.sample_payload).map(|sample| (steps, sample))
     });
     let (steps, sample_payload) = match parsed {
         Ok(parsed) => parsed,
-        Err(message) => return new_page(&signed, &form, None, Some(message), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(message) => {
+            return new_page(
+                &signed,
+                &form,
+                None,
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
     };
     let trigger_type = trigger_of(&form);
     let schedule = (trigger_type == "schedule").then(|| ScheduleBody {
@@ -134,15 +188,25 @@ pub async fn create(State(ops): State<Operations>, signed: Signed, Form(form): F
         steps,
         schedule,
         sample_payload,
-        notify_url: None,
+        notify_url: (!form.notify_url.trim().is_empty()).then(|| form.notify_url.trim().to_owned()),
         webhook_verification: None,
     };
-    match ops.create_pilot(&signed.principal, Ok(request), None).await.result {
+    match ops
+        .create_pilot(&signed.principal, Ok(request), None)
+        .await
+        .result
+    {
         Ok(created) => {
             let id = created.to_json()["id"].as_i64().unwrap_or_default();
             Redirect::to(&signed.link(&format!("/pilots/{id}?flash=created"))).into_response()
         }
-        Err(error) => new_page(&signed, &form, None, Some(error.message), render::status_of(error.kind)),
+        Err(error) => new_page(
+            &signed,
+            &form,
+            None,
+            Some(error.message),
+            render::status_of(error.kind),
+        ),
     }
 }
 
@@ -153,7 +217,15 @@ pub async fn show(
     Path(id): Path<String>,
     Query(q): Query<FlashQuery>,
 ) -> Response {
-    pilot_page(&ops, &signed, &id, flash(q.flash.as_deref()), None, StatusCode::OK).await
+    pilot_page(
+        &ops,
+        &signed,
+        &id,
+        flash(q.flash.as_deref()),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn pilot_page(
@@ -168,13 +240,19 @@ async fn pilot_page(
         Ok(pilot) => pilot,
         Err(error) => return render::error_page(&error),
     };
-    let runs = match ops.list_runs(&signed.principal, id, &RunsQuery::default()).await {
+    let runs = match ops
+        .list_runs(&signed.principal, id, &RunsQuery::default())
+        .await
+    {
         Ok(runs) => runs,
         Err(error) => return render::error_page(&error),
     };
     let (steps_text, steps_error) = match steps_error {
         Some((text, error)) => (text, Some(error)),
-        None => (serde_json::to_string_pretty(&pilot.steps).unwrap_or_default(), None),
+        None => (
+            serde_json::to_string_pretty(&pilot.steps).unwrap_or_default(),
+            None,
+        ),
     };
     render::page_with(
         status,
@@ -201,13 +279,21 @@ pub async fn save_steps(
     Form(form): Form<StepsForm>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let steps = match json_field("Steps", &form.steps) {
         Ok(Some(steps)) => steps,
         Ok(None) => json!([]),
         Err(message) => {
-            return pilot_page(&ops, &signed, &id, None, Some((form.steps, message)), StatusCode::UNPROCESSABLE_ENTITY).await;
+            return pilot_page(
+                &ops,
+                &signed,
+                &id,
+                None,
+                Some((form.steps, message)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     let request = UpdatePilot {
@@ -218,7 +304,15 @@ pub async fn save_steps(
         Ok(_) => Redirect::to(&signed.link(&format!("/pilots/{id}?flash=saved"))).into_response(),
         Err(error) => {
             let status = render::status_of(error.kind);
-            pilot_page(&ops, &signed, &id, None, Some((form.steps, error.message)), status).await
+            pilot_page(
+                &ops,
+                &signed,
+                &id,
+                None,
+                Some((form.steps, error.message)),
+                status,
+            )
+            .await
         }
     }
 }
@@ -238,15 +332,21 @@ pub async fn set_status(
     Form(form): Form<StatusForm>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
-    let flash = if form.status == "paused" { "paused" } else { "resumed" };
+    let flash = if form.status == "paused" {
+        "paused"
+    } else {
+        "resumed"
+    };
     let request = UpdatePilot {
         status: Some(form.status),
         ..UpdatePilot::default()
     };
     redirect_or_error(
-        ops.update_pilot(&signed.principal, &id, Ok(request)).await.map(|_| ()),
+        ops.update_pilot(&signed.principal, &id, Ok(request))
+            .await
+            .map(|_| ()),
         &signed.link(&format!("/pilots/{id}?flash={flash}")),
     )
 }
@@ -259,14 +359,16 @@ pub async fn rotate(
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let request = UpdatePilot {
         rotate_webhook_token: Some(true),
         ..UpdatePilot::default()
     };
     redirect_or_error(
-        ops.update_pilot(&signed.principal, &id, Ok(request)).await.map(|_| ()),
+        ops.update_pilot(&signed.principal, &id, Ok(request))
+            .await
+            .map(|_| ()),
         &signed.link(&format!("/pilots/{id}?flash=rotated")),
     )
 }
@@ -287,7 +389,7 @@ pub async fn run(
     Form(form): Form<RunForm>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let payload = json_field("Payload", &form.payload).map_err(OpError::validation);
     let answer = ops.run_pilot(&signed.principal, &id, payload, None).await;

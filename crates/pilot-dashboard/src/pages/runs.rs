@@ -127,14 +127,19 @@ pub async fn retry(
     Form(form): Form<RetryForm>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let request = RetryRequest {
         from: (!form.from.is_empty()).then_some(form.from),
     };
-    match ops.retry_run(&signed.principal, &id, Ok(Some(request)), None).await.result {
+    match ops
+        .retry_run(&signed.principal, &id, Ok(Some(request)), None)
+        .await
+        .result
+    {
         Ok(Replayable::Fresh(queued)) => {
-            Redirect::to(&signed.link(&format!("/runs/{}?flash=retried", queued.job_id))).into_response()
+            Redirect::to(&signed.link(&format!("/runs/{}?flash=retried", queued.job_id)))
+                .into_response()
         }
         Ok(Replayable::Replayed(kept)) => {
             Redirect::to(&signed.link(&format!("/runs/{}", kept["jobId"]))).into_response()
@@ -168,7 +173,9 @@ fn day(raw: &str, what: &str, end: bool) -> Result<Option<i64>, pilot_operations
         return Ok(None);
     }
     let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        pilot_operations::OpError::validation(format!("{what} must be a date as YYYY-MM-DD, not {raw:?}"))
+        pilot_operations::OpError::validation(format!(
+            "{what} must be a date as YYYY-MM-DD, not {raw:?}"
+        ))
     })?;
     let time = if end {
         date.and_hms_opt(23, 59, 59)
@@ -184,13 +191,19 @@ fn opt(text: &str) -> Option<String> {
 
 /// `GET /runs`: across pilots, filtered by pilot, status, trigger, what fired it and
 /// time, newest first, paged.
-pub async fn list(State(ops): State<Operations>, signed: Signed, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let query = (|| {
         Ok::<_, pilot_operations::OpError>(pilot_operations::dashboard::RunsQuery {
             pilot_id: match q.pilot.as_str() {
                 "" => None,
                 raw => Some(raw.parse().map_err(|_| {
-                    pilot_operations::OpError::validation(format!("pilot must be a pilot id, not {raw:?}"))
+                    pilot_operations::OpError::validation(format!(
+                        "pilot must be a pilot id, not {raw:?}"
+                    ))
                 })?),
             },
             status: opt(&q.status),

@@ -2,7 +2,7 @@
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use pilot_operations::Operations;
 use pilot_operations::secrets::PutSecret;
 use serde::Deserialize;
@@ -14,7 +14,11 @@ use crate::render;
 use crate::session::Signed;
 
 /// `GET /secrets`.
-pub async fn list(State(ops): State<Operations>, signed: Signed, Query(q): Query<FlashQuery>) -> Response {
+pub async fn list(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Query(q): Query<FlashQuery>,
+) -> Response {
     match ops.list_secrets(&signed.principal).await {
         Ok(list) => render::page(
             "secrets.html",
@@ -36,12 +40,20 @@ pub struct SecretForm {
 }
 
 /// `POST /secrets`: sets or replaces one.
-pub async fn put(State(ops): State<Operations>, signed: Signed, Form(form): Form<SecretForm>) -> Response {
+pub async fn put(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Form(form): Form<SecretForm>,
+) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let done = ops
-        .put_secret(&signed.principal, &form.name, Ok(PutSecret { value: form.value }))
+        .put_secret(
+            &signed.principal,
+            &form.name,
+            Ok(PutSecret { value: form.value }),
+        )
         .await;
     redirect_or_error(done.map(|_| ()), &signed.link("/secrets?flash=saved"))
 }
@@ -54,7 +66,7 @@ pub async fn delete(
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     if let Err(refused) = signed.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let done = ops.delete_secret(&signed.principal, &name).await;
     redirect_or_error(done, &signed.link("/secrets?flash=deleted"))

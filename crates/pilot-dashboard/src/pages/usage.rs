@@ -20,12 +20,19 @@ pub struct LedgerQuery {
 }
 
 /// `GET /usage`.
-pub async fn show(State(ops): State<Operations>, signed: Signed, Query(q): Query<LedgerQuery>) -> Response {
+pub async fn show(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Query(q): Query<LedgerQuery>,
+) -> Response {
     let usage = match ops.usage_by_day(&signed.principal, DAYS).await {
         Ok(usage) => usage,
         Err(error) => return render::error_page(&error),
     };
-    let ledger = match ops.tenant_credit_ledger(&signed.principal, q.before, Some(50)).await {
+    let ledger = match ops
+        .tenant_credit_ledger(&signed.principal, q.before, Some(50))
+        .await
+    {
         Ok(ledger) => ledger,
         Err(error) => return render::error_page(&error),
     };
