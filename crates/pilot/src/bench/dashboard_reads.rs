@@ -6,7 +6,9 @@
 //! failed), 1,000 deliberations and 3,000 model usage records — and, in another
 //! workspace, a tenth as many runs, so the tenant's queries have someone to leave
 //! out. Then each query is called `--calls` times in a row (200) and its latency's
-//! p50 and p99 printed.
+//! p50 and p99 printed; then each dashboard page the same way, over real HTTP to the
+//! server's router as a signed-in owner of the tenant ("(N rows)" is then the page's
+//! size in bytes).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -147,8 +149,75 @@ async fn bench(
         Ok(ops.usage_by_day(&who, 30).await?.days.len())
     })
     .await?;
+
+    // The dashboard's pages, as a browser asks for them: real HTTP to `pilot serve`'s
+    // router, a signed-in owner of the same tenant, each page rendered whole.
+    let cookie = owner_session(&ops).await?;
+    let app = Arc::new(app);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = {
+        let (app, shutdown) = (app.clone(), shutdown.clone());
+        tokio::spawn(async move { app.serve(listener, shutdown, false).await })
+    };
+    let run_id = ops
+        .list_all_runs(&who, RunsQuery::default())
+        .await?
+        .runs
+        .first()
+        .map(|r| r.id)
+        .context("runs were made")?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    println!("  pages over HTTP (a signed-in owner; status 200 checked):");
+    let pages = [
+        "/".to_owned(),
+        "/pilots".to_owned(),
+        format!("/pilots/{}", pilots[0].0),
+        "/runs".to_owned(),
+        "/runs?status=failed".to_owned(),
+        format!("/runs?before={deep}"),
+        format!("/runs/{run_id}"),
+        "/deliberations".to_owned(),
+        "/deliveries".to_owned(),
+        "/usage".to_owned(),
+        "/keys".to_owned(),
+        "/secrets".to_owned(),
+    ];
+    for path in &pages {
+        measure(&format!("GET {path}"), calls, || async {
+            let response = http
+                .get(format!("{base}{path}"))
+                .header(reqwest::header::COOKIE, &cookie)
+                .send()
+                .await?;
+            anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
+            Ok(response.bytes().await?.len())
+        })
+        .await?;
+    }
+    shutdown.cancel();
+    server.await??;
     store.close().await;
     Ok(())
+}
+
+/// A signed-in owner of the `default` workspace: the session cookie.
+async fn owner_session(ops: &Operations) -> anyhow::Result<String> {
+    let link = ops
+        .create_user(
+            &Operator::console(),
+            "bench@example.com",
+            "default",
+            pilot_domain::Role::Owner,
+        )
+        .await?;
+    let signed_in = ops
+        .complete_reset(&link.token, "a bench password, long enough")
+        .await?;
+    Ok(format!("pilot_session={}", signed_in.token))
 }
 
 async fn principal(ops: &Operations, token: &str) -> anyhow::Result<Principal> {

@@ -5,6 +5,7 @@
 mod auth;
 mod cli;
 mod crash;
+mod dashboard;
 mod deliberate_scope;
 mod deliberate_step;
 mod deliberations;
