@@ -131,6 +131,9 @@ const me = await fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer 
 assert.equal(me.status, 200);
 const cookieOnly = await page.request.get(`${base}/api/v1/me`);
 assert.equal(cookieOnly.status(), 401, "a session cookie does not authenticate the API");
+await page.goto(`${base}/keys`);
+const used = await page.locator('tr:has-text("ci-backend")').textContent();
+assert.ok(!used.includes("never"), `the key's last use is shown: ${used}`);
 
 // A pilot from a description, in test mode (the scripted drafter), its drafted
 // steps shown before saving; its run events go to the receiver.

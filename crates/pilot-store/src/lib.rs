@@ -131,6 +131,15 @@ pub trait KeyStore {
         now: UnixMillis,
     ) -> StoreResult<bool>;
 
+    /// Records that a key authenticated a request at `now`, unless that was already
+    /// recorded less than `every_ms` before (so a busy key costs one write a minute).
+    async fn touch_api_key(
+        &self,
+        key_id: ApiKeyId,
+        now: UnixMillis,
+        every_ms: i64,
+    ) -> StoreResult<()>;
+
     /// The sealed webhook secret of a key in that workspace and environment.
     async fn sealed_webhook_secret(
         &self,

@@ -53,6 +53,7 @@ impl NewApiKey {
             scopes: self.scopes.clone(),
             created_at: now,
             revoked_at: None,
+            last_used_at: None,
         }
     }
 }
@@ -67,6 +68,9 @@ pub struct ApiKeyRecord {
     pub scopes: Scopes,
     pub created_at: UnixMillis,
     pub revoked_at: Option<UnixMillis>,
+    /// When it last authenticated a request, to the minute (see
+    /// `KeyStore::touch_api_key`).
+    pub last_used_at: Option<UnixMillis>,
 }
 
 /// A key found by digest, with what authentication needs besides.

@@ -46,6 +46,7 @@ pub(crate) struct ApiKeyRow {
     scopes: String,
     created_at: i64,
     revoked_at: Option<i64>,
+    last_used_at: Option<i64>,
 }
 
 from_sqlite_row!(ApiKeyRow {
@@ -56,7 +57,8 @@ from_sqlite_row!(ApiKeyRow {
     prefix,
     scopes,
     created_at,
-    revoked_at
+    revoked_at,
+    last_used_at
 });
 
 impl TryFrom<ApiKeyRow> for ApiKeyRecord {
@@ -76,6 +78,7 @@ impl TryFrom<ApiKeyRow> for ApiKeyRecord {
                 .map_err(|e| StoreError::Corrupt(format!("api_keys.scopes: {e}")))?,
             created_at: UnixMillis(row.created_at),
             revoked_at: row.revoked_at.map(UnixMillis),
+            last_used_at: row.last_used_at.map(UnixMillis),
         })
     }
 }
@@ -221,7 +224,8 @@ pub(crate) fn jobs_as_json(jobs: &[pilot_domain::NewJob]) -> Value {
 /// so queries stay `&'static str`.
 macro_rules! key_columns {
     () => {
-        "k.id, k.workspace_id, k.environment, k.name, k.prefix, k.scopes, k.created_at, k.revoked_at"
+        "k.id, k.workspace_id, k.environment, k.name, k.prefix, k.scopes, k.created_at, k.revoked_at, \
+         k.last_used_at"
     };
 }
 pub(crate) use key_columns;

@@ -49,9 +49,27 @@ impl Operations {
         if found.key.revoked_at.is_some() {
             return Err(OpError::unauthenticated(REVOKED));
         }
+        let now = self.now();
+        let stale = found
+            .key
+            .last_used_at
+            .is_none_or(|at| now.0 - at.0 >= LAST_USED_EVERY_MS);
+        if stale {
+            // Shown as the key's last use; a failure to record it fails no request.
+            if let Err(error) = self
+                .store()
+                .touch_api_key(found.key.id, now, LAST_USED_EVERY_MS)
+                .await
+            {
+                tracing::warn!(%error, "recording a key's last use failed");
+            }
+        }
         Ok(principal(found))
     }
 }
+
+/// How often a key's last use is written: at most once a minute per key.
+const LAST_USED_EVERY_MS: i64 = 60_000;
 
 /// The caller a stored key is, whether it was presented (authentication) or acts on
 /// its own (a pilot run's authorising key). The caller has checked it is not

@@ -18,6 +18,10 @@ pub struct KeyView {
     /// A label for people.
     pub name: String,
     /// The key's first 12 characters (`pk_live_Ab3x`), kept in clear to recognise it.
+    /// When it last authenticated a request (Unix milliseconds, to the minute), or
+    /// `null` if never.
+    #[schema(value_type = Option<i64>)]
+    pub last_used_at: Option<UnixMillis>,
     pub prefix: String,
     /// When it was revoked (Unix milliseconds), or `null` while it is active.
     #[schema(value_type = Option<i64>)]
@@ -34,6 +38,7 @@ impl KeyView {
             name: key.name.clone(),
             prefix: key.prefix.clone(),
             revoked_at: key.revoked_at,
+            last_used_at: key.last_used_at,
             scopes: key.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
         }
     }

@@ -114,6 +114,24 @@ impl KeyStore for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn touch_api_key(
+        &self,
+        key_id: ApiKeyId,
+        now: UnixMillis,
+        every_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $1 \
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $1 - $3)",
+        )
+        .bind(now.0)
+        .bind(key_id.0)
+        .bind(every_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn sealed_webhook_secret(
         &self,
         workspace_id: WorkspaceId,

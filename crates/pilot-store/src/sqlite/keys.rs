@@ -136,6 +136,25 @@ impl KeyStore for SqliteStore {
         Ok(revoked == 1)
     }
 
+    async fn touch_api_key(
+        &self,
+        key_id: ApiKeyId,
+        now: UnixMillis,
+        every_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer
+            .write(move |conn| {
+                row::execute(
+                    conn,
+                    "UPDATE api_keys SET last_used_at = ?1 \
+                     WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - ?3)",
+                    params![now.0, key_id.0, every_ms],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn sealed_webhook_secret(
         &self,
         workspace_id: WorkspaceId,

@@ -42,6 +42,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(11, "run request", "0011_run_request.sql"),
     migration!(12, "accounts", "0012_accounts.sql"),
     migration!(13, "dashboard reads", "0013_dashboard_reads.sql"),
+    migration!(14, "key last used", "0014_key_last_used.sql"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
