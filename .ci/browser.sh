@@ -22,6 +22,8 @@ fi
 # The pilot's http step and its run events go to the test's receiver on loopback.
 export PILOT_OUTBOUND__ALLOW_LIST='["127.0.0.1/32"]'
 export PILOT_WEBHOOKS__ALLOW_HTTP=true
+# Retries a second apart, so a delivery can be seen dead within the test.
+export PILOT_WEBHOOKS__RETRY_DELAYS_SECS='[1, 1, 1, 1, 1]'
 start_pilot
 setup=""
 for _ in $(seq 1 100); do

@@ -22,9 +22,11 @@ const shots = process.env.SCREENSHOTS ?? "screenshots";
 assert.ok(base && setupUrl && sinkPort, "PILOT_URL, SETUP_URL and SINK_PORT are set");
 mkdirSync(shots, { recursive: true });
 
-// The receiver: `/slack` takes the pilot's post; `/events` answers 410 Gone until
-// told otherwise (so the first run event fails and disables its endpoint), then 200.
-let eventsAnswer = 410;
+// The receiver: `/slack` takes the pilot's post; `/events` (the pilot's run events)
+// answers 500 until told otherwise, so every retry fails (the server runs with
+// one-second retries, `[webhooks] retry_delays_secs`) and the first delivery ends
+// dead; then 410 Gone, which disables the endpoint; then 200.
+let eventsAnswer = 500;
 const received = { slack: 0, events: 0 };
 const sink = createServer((req, res) => {
   req.resume();
@@ -189,6 +191,7 @@ await check("runs");
 
 // A test-mode deliberation: its panel is shown.
 await page.goto(`${base}/deliberations?env=test`);
+await check("deliberations");
 await page.fill('textarea[name="question"]', "Should we launch the pricing change in Q3 or wait a quarter?");
 await page.click('button:has-text("Submit")');
 await page.waitForURL(/\/deliberations\/del_/);
@@ -196,26 +199,36 @@ await page.waitForFunction(() => document.querySelector("#deliberation-status")?
 assert.ok((await page.locator("details").count()) >= 5, "the panel's answers are shown");
 await check("deliberation");
 
-// Deliveries: the first run event met 410 Gone, so it failed and its endpoint is
-// disabled. Replay it (it waits for the endpoint), re-enable: it is delivered.
-await page.goto(`${base}/deliveries?env=test`);
-await page.waitForFunction(() => document.body.textContent.includes("disabled"), null, { timeout: 30000 });
+// Deliveries: the first run event met 500 on every retry: it is dead. A run event
+// met with 410 Gone disables the endpoint. Replay the dead one (it waits for the
+// endpoint), re-enable the endpoint: it is delivered.
+async function reloadUntil(url, text, what) {
+  await page.goto(url);
+  for (let i = 0; i < 150 && !(await page.content()).includes(text); i += 1) {
+    await page.waitForTimeout(200);
+    await page.goto(url);
+  }
+  assert.ok((await page.content()).includes(text), what);
+}
+await reloadUntil(`${base}/deliveries?env=test&status=dead`, "status-dead", "a delivery is dead after its retries");
+await check("deliveries-dead");
+const deadUrl = `${base}${await page.locator('a[href^="/deliveries/dlv_"]').first().getAttribute("href")}`;
+eventsAnswer = 410;
+await page.goto(pilotUrl);
+await page.fill('textarea[name="payload"]', '{"orderId": "1235", "total": 12.0}');
+await page.click('button:has-text("Run")');
+await page.waitForURL(/\/runs\/\d+/);
+await reloadUntil(`${base}/deliveries?env=test`, "Re-enable", "410 Gone disables the endpoint");
 await check("deliveries");
 eventsAnswer = 200;
-await page.locator('a[href^="/deliveries/dlv_"]').first().click();
-await page.waitForURL(/\/deliveries\/dlv_/);
-const deliveryUrl = page.url();
+await page.goto(deadUrl);
+assert.match(await page.content(), /status-dead/);
 await page.click('button:has-text("Replay")');
 await page.waitForURL(/flash=replayed/);
 await page.goto(`${base}/deliveries?env=test`);
 await page.click('button:has-text("Re-enable")');
 await page.waitForURL(/flash=enabled/);
-await page.goto(deliveryUrl);
-for (let i = 0; i < 100 && !(await page.content()).includes("status-succeeded"); i += 1) {
-  await page.waitForTimeout(200);
-  await page.reload();
-}
-assert.match(await page.content(), /status-succeeded/, "the replayed delivery went out");
+await reloadUntil(deadUrl, "status-succeeded", "the replayed delivery went out once the endpoint was enabled");
 await check("delivery");
 
 // Text is escaped everywhere: a pilot titled with a script tag shows as text.
@@ -249,4 +262,3 @@ assert.match(page.url(), /\/signin\?next=/);
 await browser.close();
 sink.close();
 console.log(`  ok    dashboard in Chromium: ${step} pages checked`);
-void pilotUrl;

@@ -46,6 +46,8 @@ pub struct DeliveryDeps {
     pub public_url: String,
     /// How long an attempt may take (§5: 10 s).
     pub timeout: Duration,
+    /// The retries' delays after a failed attempt (§5: +1 min … +12 h).
+    pub retry_delays_ms: Vec<i64>,
 }
 
 impl DeliveryDeps {
@@ -173,6 +175,7 @@ async fn attempt(
     let retry_at = (verdict == Verdict::Retry && !manual)
         .then(|| {
             next_attempt_delay_ms(
+                &deps.retry_delays_ms,
                 delivery.scheduled_attempts + 1,
                 retry_after,
                 rand::rng().random(),

@@ -265,6 +265,7 @@ impl App {
                 client: self.delivery_client.clone(),
                 public_url,
                 timeout: std::time::Duration::from_millis(self.config.webhooks.timeout_ms),
+                retry_delays_ms: self.config.webhooks.retry_delays_ms(),
             },
         };
         Worker::new(

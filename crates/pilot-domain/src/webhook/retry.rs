@@ -43,12 +43,19 @@ pub fn verdict(status: Option<u16>) -> Verdict {
 }
 
 /// How long after the `failed`th scheduled attempt (1-based) the next one is due,
-/// or `None` when that was the last retry (the delivery is dead). `retry_after_ms`
-/// is the response's `Retry-After`, honoured within [schedule, 24 h]; `unit` is a
-/// random draw from [0, 1) for the jitter.
-pub fn next_attempt_delay_ms(failed: i64, retry_after_ms: Option<i64>, unit: f64) -> Option<i64> {
+/// or `None` when that was the last retry (the delivery is dead). `schedule` is the
+/// retries' delays ([`RETRY_DELAYS_MS`], §5's, unless `[webhooks]
+/// retry_delays_secs` says otherwise); `retry_after_ms` is the response's
+/// `Retry-After`, honoured within [schedule, 24 h]; `unit` is a random draw from
+/// [0, 1) for the jitter.
+pub fn next_attempt_delay_ms(
+    schedule: &[i64],
+    failed: i64,
+    retry_after_ms: Option<i64>,
+    unit: f64,
+) -> Option<i64> {
     let index = usize::try_from(failed.checked_sub(1)?).ok()?;
-    let scheduled = *RETRY_DELAYS_MS.get(index)?;
+    let scheduled = *schedule.get(index)?;
     let jitter = (scheduled as f64 * JITTER_SHARE * unit.clamp(0.0, 1.0)) as i64;
     let delay = scheduled + jitter;
     Some(match retry_after_ms {
@@ -88,7 +95,7 @@ mod tests {
     #[test]
     fn five_retries_then_dead() {
         let delays: Vec<_> = (1..=6)
-            .map(|failed| next_attempt_delay_ms(failed, None, 0.0))
+            .map(|failed| next_attempt_delay_ms(&RETRY_DELAYS_MS, failed, None, 0.0))
             .collect();
         assert_eq!(
             delays,
@@ -101,21 +108,27 @@ mod tests {
                 None
             ]
         );
-        assert_eq!(next_attempt_delay_ms(0, None, 0.0), None);
+        assert_eq!(next_attempt_delay_ms(&RETRY_DELAYS_MS, 0, None, 0.0), None);
     }
 
     #[test]
     fn jitter_is_small_and_never_early() {
-        let late = next_attempt_delay_ms(1, None, 0.999).unwrap();
+        let late = next_attempt_delay_ms(&RETRY_DELAYS_MS, 1, None, 0.999).unwrap();
         assert!((60_000..=63_000).contains(&late), "{late}");
     }
 
     #[test]
     fn retry_after_is_bounded_by_the_schedule_and_a_day() {
-        assert_eq!(next_attempt_delay_ms(1, Some(5_000), 0.0), Some(60_000));
-        assert_eq!(next_attempt_delay_ms(1, Some(600_000), 0.0), Some(600_000));
         assert_eq!(
-            next_attempt_delay_ms(5, Some(10 * MAX_RETRY_AFTER_MS), 0.0),
+            next_attempt_delay_ms(&RETRY_DELAYS_MS, 1, Some(5_000), 0.0),
+            Some(60_000)
+        );
+        assert_eq!(
+            next_attempt_delay_ms(&RETRY_DELAYS_MS, 1, Some(600_000), 0.0),
+            Some(600_000)
+        );
+        assert_eq!(
+            next_attempt_delay_ms(&RETRY_DELAYS_MS, 5, Some(10 * MAX_RETRY_AFTER_MS), 0.0),
             Some(MAX_RETRY_AFTER_MS)
         );
     }

@@ -189,6 +189,7 @@ impl Config {
     /// draft and repair, each up to `models.timeout_ms`, before any retries.
     pub fn validate_http(&self) -> anyhow::Result<()> {
         self.http.validate().map_err(|e| anyhow::anyhow!(e))?;
+        self.webhooks.validate().map_err(|e| anyhow::anyhow!(e))?;
         let drafting_ms =
             u64::from(self.pilots.draft_repairs + 1).saturating_mul(self.models.timeout_ms);
         if self.http.request_timeout_ms < drafting_ms {
@@ -388,6 +389,7 @@ mod tests {
                 "[webhooks]\nattempt_retention_days = 7\ntimeout_ms = 2500",
             )?;
             jail.set_env("PILOT_WEBHOOKS__ALLOW_HTTP", "true");
+            jail.set_env("PILOT_WEBHOOKS__RETRY_DELAYS_SECS", "[1, 2, 3]");
             let config =
                 Config::load(Some(Path::new("hooks.toml")), &Overrides::default()).unwrap();
             assert_eq!(
@@ -396,6 +398,7 @@ mod tests {
                     allow_http: true,
                     attempt_retention_days: 7,
                     timeout_ms: 2500,
+                    retry_delays_secs: vec![1, 2, 3],
                 }
             );
             jail.create_file("typo.toml", "[webhooks]\nallow_htp = true")?;
