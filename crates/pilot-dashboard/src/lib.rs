@@ -60,6 +60,7 @@ pub fn router(ops: Operations) -> Router {
         .route("/keys/{id}/rotate", post(keys::rotate))
         .route("/keys/{id}/revoke", post(keys::revoke))
         .route("/members", post(keys::invite))
+        .route("/members/{id}/disable", post(keys::disable_member))
         .route("/secrets", get(secrets::list).post(secrets::put))
         .route("/secrets/{name}/delete", post(secrets::delete))
         .route("/usage", get(usage::show))

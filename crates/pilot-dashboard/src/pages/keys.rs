@@ -210,3 +210,17 @@ pub async fn invite(
         Err(error) => render::error_page(&error),
     }
 }
+
+/// `POST /members/{id}/disable`.
+pub async fn disable_member(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(refused) = signed.check_csrf(&form.csrf) {
+        return refused.into_response();
+    }
+    let done = ops.owner_disable_member(&signed.session, id).await;
+    redirect_or_error(done, &signed.link("/keys?flash=disabled"))
+}

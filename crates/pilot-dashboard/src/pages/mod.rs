@@ -44,6 +44,10 @@ pub fn flash(key: Option<&str>) -> Option<serde_json::Value> {
         "recovered" => ("ok", "Failed deliveries since then queued again."),
         "enabled" => ("ok", "Endpoint enabled; its waiting deliveries go out now."),
         "deleted" => ("ok", "Deleted."),
+        "disabled" => (
+            "ok",
+            "Disabled: their sessions ended and they can no longer sign in.",
+        ),
         "retried" => ("ok", "Retry queued."),
         _ => return None,
     };

@@ -83,4 +83,34 @@ impl Operations {
             .await?;
         Ok(members.iter().map(UserView::of).collect())
     }
+
+    /// Disables a member of the session's workspace: they can no longer sign in,
+    /// their sessions end and their hidden keys are revoked. An owner cannot
+    /// disable themself (another owner, or an operator's `pilot users disable`, can).
+    #[tracing::instrument(name = "owner_disable_member", skip_all, fields(workspace = session.workspace_id))]
+    pub async fn owner_disable_member(
+        &self,
+        session: &SessionView,
+        user_id: i64,
+    ) -> Result<(), OpError> {
+        require_owner(session, "disable members")?;
+        if user_id == session.user_id {
+            return Err(OpError::validation(
+                "You cannot disable yourself; another owner or an operator can.",
+            ));
+        }
+        let members = self
+            .store()
+            .list_members(Some(WorkspaceId(session.workspace_id)))
+            .await?;
+        let member = members
+            .iter()
+            .find(|m| m.user.id.0 == user_id)
+            .ok_or_else(|| OpError::not_found("No such member in this workspace."))?;
+        self.store()
+            .disable_user(member.user.id, self.now())
+            .await?;
+        tracing::info!(user = user_id, "member disabled by an owner");
+        Ok(())
+    }
 }

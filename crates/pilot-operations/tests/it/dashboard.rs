@@ -497,3 +497,68 @@ async fn a_session_reaches_its_own_workspace_only() {
         assert!(!members.iter().any(|m| m.email == "carol@example.com"));
     }
 }
+
+#[tokio::test]
+async fn an_owner_disables_a_member_of_their_workspace_only() {
+    for backend in backends() {
+        let h = operations(backend).await;
+        let owner = with_owner(&h).await;
+        let bob = member_of(&h, "default", "bob@example.com").await;
+        h.ops
+            .create_workspace(&Operator::console(), &WorkspaceName::parse("acme").unwrap())
+            .await
+            .unwrap();
+        let eve = member_of(&h, "acme", "eve@example.com").await;
+
+        let refused = h
+            .ops
+            .owner_disable_member(&bob.session, owner.session.user_id)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::Forbidden, "a member may not");
+        let own = h
+            .ops
+            .owner_disable_member(&owner.session, owner.session.user_id)
+            .await
+            .unwrap_err();
+        assert_eq!(own.kind, ErrorKind::Validation, "nor an owner themself");
+        let foreign = h
+            .ops
+            .owner_disable_member(&owner.session, eve.session.user_id)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            foreign.kind,
+            ErrorKind::NotFound,
+            "another workspace's user"
+        );
+        h.ops.session(&eve.token).await.expect("untouched");
+
+        h.ops
+            .owner_disable_member(&owner.session, bob.session.user_id)
+            .await
+            .unwrap();
+        let ended = h.ops.session(&bob.token).await.unwrap_err();
+        assert_eq!(
+            ended.kind,
+            ErrorKind::Unauthenticated,
+            "their session ended"
+        );
+        let again = h
+            .ops
+            .sign_in("bob@example.com", PASSWORD, "127.0.0.1")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            again.kind,
+            ErrorKind::Unauthenticated,
+            "and they cannot sign in"
+        );
+        let members = h.ops.owner_list_members(&owner.session).await.unwrap();
+        assert!(
+            members
+                .iter()
+                .any(|m| m.email == "bob@example.com" && m.disabled)
+        );
+    }
+}
