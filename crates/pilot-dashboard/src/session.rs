@@ -104,50 +104,20 @@ fn environment_of(parts: &Parts) -> Environment {
     }
 }
 
-impl FromRequestParts<Operations> for Signed {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, ops: &Operations) -> Result<Self, Response> {
-        let to_sign_in = || {
-            let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-            Redirect::to(&format!("/signin?next={}", urlencode(next))).into_response()
-        };
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(to_sign_in());
-        };
+impl Signed {
+    /// The live session `token` names, as this request's `Signed`; `Ok(None)` when
+    /// the store knows no live session by it.
+    async fn resolve(
+        parts: &Parts,
+        ops: &Operations,
+        token: String,
+    ) -> Result<Option<Signed>, Response> {
         let session = match ops.session(&token).await {
             Ok(session) => session,
             Err(error) if error.kind == pilot_operations::ErrorKind::Unauthenticated => {
-                return Err(to_sign_in());
+                return Ok(None);
             }
             Err(error) => return Err(render::error_page(&error)),
-        };
-        let environment = environment_of(parts);
-        let principal = ops
-            .dashboard_principal(&session, environment)
-            .await
-            .map_err(|error| render::error_page(&error))?;
-        Ok(Signed {
-            session,
-            environment,
-            principal,
-            token,
-        })
-    }
-}
-
-impl OptionalFromRequestParts<Operations> for Signed {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        ops: &Operations,
-    ) -> Result<Option<Self>, Response> {
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Ok(None);
-        };
-        let Ok(session) = ops.session(&token).await else {
-            return Ok(None);
         };
         let environment = environment_of(parts);
         let principal = ops
@@ -160,6 +130,35 @@ impl OptionalFromRequestParts<Operations> for Signed {
             principal,
             token,
         }))
+    }
+}
+
+impl FromRequestParts<Operations> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, ops: &Operations) -> Result<Self, Response> {
+        let signed = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => Signed::resolve(parts, ops, token).await?,
+            None => None,
+        };
+        signed.ok_or_else(|| {
+            let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            Redirect::to(&format!("/signin?next={}", urlencode(next))).into_response()
+        })
+    }
+}
+
+impl OptionalFromRequestParts<Operations> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ops: &Operations,
+    ) -> Result<Option<Self>, Response> {
+        match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => Signed::resolve(parts, ops, token).await,
+            None => Ok(None),
+        }
     }
 }
 

@@ -130,14 +130,7 @@ impl Operations {
             .store()
             .create_pilot(who.workspace_id, who.environment, &pilot, now)
             .await?;
-        let have = self
-            .store()
-            .list_secrets(who.workspace_id, who.environment)
-            .await?;
-        let missing: Vec<String> = step_secrets::referenced(&steps)
-            .into_iter()
-            .filter(|name| !have.iter().any(|secret| secret.name == *name))
-            .collect();
+        let missing = self.missing_secrets(who, &steps).await?;
         Ok(PilotDetail {
             missing_secrets: Some(missing),
             ..PilotDetail::of(&created, self.links())
@@ -146,6 +139,23 @@ impl Operations {
 }
 
 impl Operations {
+    /// The secrets `steps` read that the caller's tenant lacks (not an error: the
+    /// answer lists them).
+    pub(super) async fn missing_secrets(
+        &self,
+        who: &Principal,
+        steps: &Steps,
+    ) -> Result<Vec<String>, OpError> {
+        let have = self
+            .store()
+            .list_secrets(who.workspace_id, who.environment)
+            .await?;
+        Ok(step_secrets::referenced(steps)
+            .into_iter()
+            .filter(|name| !have.iter().any(|secret| secret.name == *name))
+            .collect())
+    }
+
     /// The drafter's steps for a pilot not yet created (its trigger's payload shape
     /// told, its templates checked).
     pub(super) async fn draft_steps(

@@ -4,7 +4,7 @@
 //! limit (a draft costs a model call), and the secrets the steps read that the
 //! tenant lacks.
 
-use pilot_domain::{Principal, Scope, step_secrets};
+use pilot_domain::{Principal, Scope};
 use serde::{Deserialize, Serialize};
 
 use super::input;
@@ -61,14 +61,7 @@ impl Operations {
             .draft_steps(who, &title, &description, trigger_type, sample_payload)
             .await?;
         steps_scope::require(who, &steps)?;
-        let have = self
-            .store()
-            .list_secrets(who.workspace_id, who.environment)
-            .await?;
-        let missing_secrets = step_secrets::referenced(&steps)
-            .into_iter()
-            .filter(|name| !have.iter().any(|secret| secret.name == *name))
-            .collect();
+        let missing_secrets = self.missing_secrets(who, &steps).await?;
         Ok(DraftedSteps {
             steps: steps.to_value(),
             missing_secrets,
