@@ -19,13 +19,19 @@ use crate::pilots::{
 };
 use crate::row_decode::from_sqlite_row;
 
-/// Column list of every pilot query, as a literal so queries stay `&'static str`.
+/// Column list of every pilot query, as a literal so queries stay `&'static str`. The
+/// run count and last run add the pilot's tallies (migration 0016) to its own columns.
 macro_rules! pilot_columns {
     () => {
         "id, workspace_id, environment, title, description, status, trigger_type, steps, \
          schedule_cron, schedule_timezone, next_fire_at, webhook_token_sealed, email_address, \
-         run_count, last_run_at, created_at, updated_at, steps_key_id, notify_url, \
-         webhook_verification, schedule_catch_up"
+         CAST(pilots.run_count + COALESCE((SELECT SUM(t.runs) FROM pilot_run_tallies t \
+              WHERE t.pilot_id = pilots.id), 0) AS BIGINT) AS run_count, \
+         (SELECT MAX(l.at) FROM (SELECT pilots.last_run_at AS at UNION ALL \
+              SELECT t.last_run_at FROM pilot_run_tallies t WHERE t.pilot_id = pilots.id) l) \
+              AS last_run_at, \
+         created_at, updated_at, steps_key_id, notify_url, webhook_verification, \
+         schedule_catch_up"
     };
 }
 pub(crate) use pilot_columns;

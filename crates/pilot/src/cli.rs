@@ -361,6 +361,11 @@ pub struct UsageArgs {
 pub enum BenchCommand {
     /// Enqueue, claim and complete no-op jobs through the real worker; prints jobs/s.
     Queue(QueueBenchArgs),
+    /// Time single fair claims with many workspaces waiting; prints p50/p99 per claim.
+    Claims(ClaimsBenchArgs),
+    /// `pilot serve` with the default configuration, a webhook pilot (transform →
+    /// condition → http) fired by `wrk`; prints completed runs/s.
+    Webhook(WebhookBenchArgs),
     /// Fire 3-step pilot runs through the run endpoint; prints runs/s and latencies.
     Runs(RunsBenchArgs),
     /// Deliver signed webhooks of ended deliberations to a local receiver; prints
@@ -449,6 +454,51 @@ pub struct RunsBenchArgs {
     /// Length of the paced phase, in seconds.
     #[arg(long, default_value_t = 5)]
     pub seconds: u32,
+    /// PostgreSQL server to bench on (a scratch database is created and dropped);
+    /// without it, SQLite in a temporary directory.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+    /// Run the jobs in this many `pilot worker` processes beside the bench's API
+    /// process (which then runs no worker), each with `--concurrency`; 0: the
+    /// embedded worker. On PostgreSQL, lock waits are sampled meanwhile.
+    #[arg(long, default_value_t = 0)]
+    pub workers: u32,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct WebhookBenchArgs {
+    /// wrk's connections (`-c`).
+    #[arg(long, default_value_t = 8)]
+    pub connections: u32,
+    /// wrk's threads (`-t`).
+    #[arg(long, default_value_t = 2)]
+    pub threads: u32,
+    /// How long wrk fires (`-d`), in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u32,
+    /// PostgreSQL server to bench on (a scratch database is created and dropped);
+    /// without it, SQLite in a temporary data directory.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ClaimsBenchArgs {
+    /// Workspaces with due jobs waiting.
+    #[arg(long, default_value_t = 10_000)]
+    pub workspaces: u32,
+    /// Due jobs queued in each.
+    #[arg(long, default_value_t = 3)]
+    pub jobs_per_workspace: u32,
+    /// Claims timed.
+    #[arg(long, default_value_t = 500)]
+    pub claims: u32,
+    /// Jobs asked for per claim (a worker asks for its free slots).
+    #[arg(long, default_value_t = 32)]
+    pub limit: u32,
+    /// The workspace cap claims carry.
+    #[arg(long, default_value_t = 10)]
+    pub cap: u32,
     /// PostgreSQL server to bench on (a scratch database is created and dropped);
     /// without it, SQLite in a temporary directory.
     #[arg(long, value_name = "URL")]

@@ -111,7 +111,7 @@ impl DeliberationStore for PostgresStore {
         )
         .await?;
         tx.commit().await?;
-        self.job_notify.notify_waiters();
+        self.wake_workers();
         Ok(CreateDeliberation::Created(record))
     }
 
@@ -220,7 +220,7 @@ impl DeliberationStore for PostgresStore {
         .await?;
         let (settled, queued) = settle(tx, ended, now).await?;
         if queued > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(settled)
     }
@@ -245,7 +245,7 @@ impl DeliberationStore for PostgresStore {
         .await?;
         let (settled, queued) = settle(tx, ended, now).await?;
         if queued > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(settled)
     }

@@ -42,7 +42,7 @@ impl JobStore for PostgresStore {
     async fn enqueue(&self, job: &NewJob, now: UnixMillis) -> StoreResult<JobId> {
         let mut conn = self.pool.acquire().await?;
         let id = insert_job(&mut conn, job, now).await?;
-        self.job_notify.notify_waiters();
+        self.wake_workers();
         Ok(id)
     }
 
@@ -60,12 +60,18 @@ impl JobStore for PostgresStore {
         .bind(Json(jobs_as_json(jobs)))
         .execute(&self.pool)
         .await?;
-        self.job_notify.notify_waiters();
+        self.wake_workers();
         Ok(done.rows_affected())
     }
 
     async fn claim(&self, request: &ClaimRequest<'_>) -> StoreResult<Vec<ClaimedJob>> {
-        super::claim::claim(&self.pool, request).await
+        let jobs = super::claim::claim(&self.pool, request).await?;
+        // A full claim may have left due jobs behind: other workers, here or on other
+        // nodes, may have room for them.
+        if jobs.len() as u64 == u64::from(request.limit) {
+            self.wake_workers();
+        }
+        Ok(jobs)
     }
 
     async fn heartbeat(
@@ -141,7 +147,7 @@ impl JobStore for PostgresStore {
                 let queued = deliver_ended_runs(&mut tx, &ended, now).await?;
                 tx.commit().await?;
                 if queued > 0 {
-                    self.job_notify.notify_waiters();
+                    self.wake_workers();
                 }
                 moved as u64
             }
@@ -160,7 +166,7 @@ impl JobStore for PostgresStore {
             .fetch_one(&self.pool)
             .await?;
         if released > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(released as u64)
     }
@@ -177,7 +183,7 @@ impl JobStore for PostgresStore {
         deliver_ended_runs(&mut tx, &ended, now).await?;
         tx.commit().await?;
         if reaped > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(reaped as u64)
     }

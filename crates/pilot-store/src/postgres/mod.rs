@@ -1,10 +1,9 @@
 //! The multi-node store: PostgreSQL shared by any number of API and worker processes.
 //!
 //! Claims lock rows with `FOR UPDATE SKIP LOCKED`, so concurrent workers on any node
-//! take disjoint jobs without waiting on each other; fair claims, which count each
-//! workspace's running jobs, take turns on an advisory lock instead (`claim.rs`). A
-//! listener task forwards `NOTIFY pilot_jobs` (sent by a trigger on every insert into
-//! `jobs`) to the local [`Notify`], so idle workers everywhere wake when work arrives.
+//! take disjoint jobs without waiting on each other; fair claims lock workspaces'
+//! lanes the same way (`claim.rs`). Idle workers everywhere wake when work arrives
+//! through `NOTIFY pilot_jobs`, sent after commits, never inside them (`wakeups.rs`).
 //!
 //! A run's progress writes (its status and each step's result) go through a second
 //! pool whose sessions commit asynchronously (`synchronous_commit = off`): they do
@@ -32,6 +31,7 @@ mod runs;
 mod secrets;
 mod usage;
 mod users;
+mod wakeups;
 mod webhook_events;
 mod webhooks;
 mod workspaces;
@@ -40,9 +40,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
-use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
+
+use self::wakeups::Wakeups;
 
 use crate::error::StoreResult;
 use crate::records::Backend;
@@ -50,24 +51,26 @@ use crate::{Store, StoreOptions};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-const JOBS_CHANNEL: &str = "pilot_jobs";
-
 pub struct PostgresStore {
     pool: PgPool,
     /// Sessions with `synchronous_commit = off`, for run progress only.
     progress: PgPool,
-    job_notify: Arc<Notify>,
-    listener: JoinHandle<()>,
+    wakeups: Wakeups,
 }
 
 impl PostgresStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        // No liveness ping before handing out a pooled connection: it would be one more
+        // round trip on every store call. A connection the server dropped fails its
+        // next statement instead, and is discarded (the caller sees a store error).
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
+            .test_before_acquire(false)
             .connect(url)
             .await?;
         let progress = PgPoolOptions::new()
             .max_connections((options.max_connections / 2).max(2))
+            .test_before_acquire(false)
             .after_connect(|conn, _meta| {
                 Box::pin(async move {
                     sqlx::query("SET synchronous_commit = off")
@@ -78,15 +81,11 @@ impl PostgresStore {
             })
             .connect(url)
             .await?;
-        let job_notify = Arc::new(Notify::new());
-        let mut listener = PgListener::connect_with(&pool).await?;
-        listener.listen(JOBS_CHANNEL).await?;
-        let listener = tokio::spawn(forward_notifications(listener, job_notify.clone()));
+        let wakeups = Wakeups::start(&pool).await?;
         Ok(PostgresStore {
             pool,
             progress,
-            job_notify,
-            listener,
+            wakeups,
         })
     }
 
@@ -95,24 +94,10 @@ impl PostgresStore {
     }
 }
 
-/// Turns each `NOTIFY pilot_jobs` into a local wake-up. `PgListener` reconnects by
-/// itself; while it is down, workers still find work by polling.
-async fn forward_notifications(mut listener: PgListener, notify: Arc<Notify>) {
-    loop {
-        match listener.recv().await {
-            Ok(_) => notify.notify_waiters(),
-            Err(sqlx::Error::PoolClosed) => return,
-            Err(error) => {
-                tracing::warn!(%error, "job notification listener lost its connection; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
-impl Drop for PostgresStore {
-    fn drop(&mut self) {
-        self.listener.abort();
+impl PostgresStore {
+    /// Jobs may have become available: wake workers here and on other nodes.
+    pub(super) fn wake_workers(&self) {
+        self.wakeups.wake();
     }
 }
 
@@ -133,11 +118,11 @@ impl Store for PostgresStore {
     }
 
     fn job_notify(&self) -> Arc<Notify> {
-        self.job_notify.clone()
+        self.wakeups.local.clone()
     }
 
     async fn close(&self) {
-        self.listener.abort();
+        self.wakeups.stop();
         self.pool.close().await;
         self.progress.close().await;
     }

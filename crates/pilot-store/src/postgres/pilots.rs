@@ -219,12 +219,11 @@ impl PilotStore for PostgresStore {
         let mut tx = self.pool.begin().await?;
         // The guard: only the claimer that moves `next_fire_at` off `expected` fires.
         let moved = sqlx::query(
-            "UPDATE pilots SET next_fire_at = $1, run_count = run_count + 1, last_run_at = $2 \
-             WHERE id = $3 AND next_fire_at = $4 AND status = 'active' \
+            "UPDATE pilots SET next_fire_at = $1 \
+             WHERE id = $2 AND next_fire_at = $3 AND status = 'active' \
                AND trigger_type = 'schedule'",
         )
         .bind(next.map(|t| t.0))
-        .bind(now.0)
         .bind(pilot_id.0)
         .bind(expected.0)
         .execute(&mut *tx)
@@ -234,7 +233,7 @@ impl PilotStore for PostgresStore {
         }
         let run = queue_run_of_pilot(&mut tx, pilot_id, FiredBy::Schedule, payload, now).await?;
         tx.commit().await?;
-        self.job_notify.notify_waiters();
+        self.wake_workers();
         Ok(Some(run))
     }
 

@@ -53,7 +53,7 @@ impl ProcessStore for PostgresStore {
         .await?;
         tx.commit().await?;
         if reaped.jobs > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(reaped)
     }
@@ -89,7 +89,7 @@ impl ProcessStore for PostgresStore {
             .await?;
         tx.commit().await?;
         if released > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(released as u64)
     }
@@ -103,7 +103,7 @@ impl ProcessStore for PostgresStore {
         let reaped = reap(&mut tx, reaper, now).await?;
         tx.commit().await?;
         if reaped.jobs > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(reaped)
     }

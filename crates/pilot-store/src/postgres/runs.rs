@@ -19,6 +19,12 @@ use crate::pilots::{
 /// Inserts a queued run of `pilot_id` with the pilot's current steps, and its job, on
 /// `conn`: inside the caller's transaction, which has already checked the pilot and
 /// counted the run on it. The run's trigger type is the pilot's.
+/// Counts a run on its pilot: one of the pilot's tally slots (migration 0016).
+const TALLY_RUN: &str = "INSERT INTO pilot_run_tallies (pilot_id, slot, runs, last_run_at) \
+    VALUES ($1, $2 % 16, 1, $3) \
+    ON CONFLICT (pilot_id, slot) DO UPDATE SET runs = pilot_run_tallies.runs + 1, \
+        last_run_at = GREATEST(pilot_run_tallies.last_run_at, EXCLUDED.last_run_at)";
+
 pub(super) async fn queue_run_of_pilot(
     conn: &mut PgConnection,
     pilot_id: PilotId,
@@ -42,7 +48,19 @@ pub(super) async fn queue_run_of_pilot(
     .await?
     .try_into()?;
     insert_job(conn, &run_job(&run, now), now).await?;
+    tally_run(conn, &run, now).await?;
     Ok(run)
+}
+
+/// Counts `run` on its pilot ([`TALLY_RUN`]).
+async fn tally_run(conn: &mut PgConnection, run: &RunRecord, now: UnixMillis) -> StoreResult<()> {
+    sqlx::query(TALLY_RUN)
+        .bind(run.pilot_id.0)
+        .bind(run.id.0)
+        .bind(now.0)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The run columns and, as `step_results`, the run's step results as one JSON array:
@@ -85,14 +103,15 @@ impl RunStore for PostgresStore {
             payload,
             request,
         } = *run;
-        // One statement, so one round trip and no transaction held open in between:
-        // the pilot's row is locked (for its run count) only while it runs and commits.
+        // One statement, so one round trip. The pilot's row is only read: the run is
+        // counted in one of the pilot's tally slots (migration 0016), so concurrent
+        // runs of one pilot do not wait for each other's commits.
         let job = run_job_shape(now);
         let created = sqlx::query_as::<_, RunRow>(concat!(
             "WITH counted AS ( \
-                UPDATE pilots SET run_count = run_count + 1, last_run_at = $1 \
+                SELECT id, workspace_id, environment, trigger_type, steps, steps_key_id \
+                FROM pilots \
                 WHERE id = $2 AND workspace_id = $3 AND environment = $4 AND status = 'active' \
-                RETURNING id, workspace_id, environment, trigger_type, steps, steps_key_id \
              ), run AS ( \
                 INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
                     fired_by, payload, steps, created_at, authorized_key_id, request) \
@@ -106,6 +125,11 @@ impl RunStore for PostgresStore {
                     created_at, updated_at) \
                 SELECT $7, jsonb_build_object('run_id', id), workspace_id, $1, $8, $1, $1 \
                 FROM run \
+             ), tally AS ( \
+                INSERT INTO pilot_run_tallies (pilot_id, slot, runs, last_run_at) \
+                SELECT pilot_id, id % 16, 1, $1 FROM run \
+                ON CONFLICT (pilot_id, slot) DO UPDATE SET runs = pilot_run_tallies.runs + 1, \
+                    last_run_at = GREATEST(pilot_run_tallies.last_run_at, EXCLUDED.last_run_at) \
              ) SELECT ",
             run_columns!(),
             " FROM run"
@@ -122,7 +146,7 @@ impl RunStore for PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(run) = created {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
             return Ok(CreateRun::Created(run.try_into()?));
         }
         let exists: bool = sqlx::query_scalar(
@@ -204,8 +228,8 @@ impl RunStore for PostgresStore {
         now: UnixMillis,
     ) -> StoreResult<RetryRun> {
         let mut tx = self.pool.begin().await?;
-        let original: Option<(i64, String)> = sqlx::query_as(
-            "SELECT pilot_id, status FROM runs \
+        let original: Option<(String,)> = sqlx::query_as(
+            "SELECT status FROM runs \
              WHERE id = $1 AND workspace_id = $2 AND environment = $3",
         )
         .bind(id.0)
@@ -213,7 +237,7 @@ impl RunStore for PostgresStore {
         .bind(environment.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((pilot_id, status)) = original else {
+        let Some((status,)) = original else {
             return Ok(RetryRun::RunNotFound);
         };
         if !is_finished(&status)? {
@@ -235,11 +259,6 @@ impl RunStore for PostgresStore {
                 }
             }
         };
-        sqlx::query("UPDATE pilots SET run_count = run_count + 1, last_run_at = $1 WHERE id = $2")
-            .bind(now.0)
-            .bind(pilot_id)
-            .execute(&mut *tx)
-            .await?;
         let run: RunRecord = sqlx::query_as::<_, RunRow>(concat!(
             "INSERT INTO runs (pilot_id, workspace_id, environment, status, trigger_type, \
              fired_by, payload, steps, created_at, retry_of, authorized_key_id, request) \
@@ -268,8 +287,9 @@ impl RunStore for PostgresStore {
             .await?;
         }
         insert_job(&mut tx, &run_job(&run, now), now).await?;
+        tally_run(&mut tx, &run, now).await?;
         tx.commit().await?;
-        self.job_notify.notify_waiters();
+        self.wake_workers();
         Ok(RetryRun::Created(run))
     }
 
@@ -315,7 +335,7 @@ impl RunStore for PostgresStore {
         }
         let queued = super::progress::record(&self.progress, id, progress).await?;
         if queued > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(())
     }

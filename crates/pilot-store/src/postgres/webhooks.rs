@@ -237,7 +237,7 @@ impl WebhookStore for PostgresStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        self.job_notify.notify_waiters();
+        self.wake_workers();
         Ok(Some(row.try_into()?))
     }
 
@@ -277,7 +277,7 @@ impl WebhookStore for PostgresStore {
             return Ok(None);
         }
         if queued > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(Some(queued as u64))
     }
@@ -350,7 +350,7 @@ impl WebhookStore for PostgresStore {
         .await?;
         tx.commit().await?;
         if released > 0 {
-            self.job_notify.notify_waiters();
+            self.wake_workers();
         }
         Ok(Some((endpoint.try_into()?, released as u64)))
     }

@@ -30,66 +30,26 @@ const OLDEST_FIRST: &str = lease!(
                   ORDER BY run_at, id LIMIT ?4)"
 );
 
-/// Due jobs round-robin across workspaces under a cap of `?5` running per workspace.
-///
-/// `lanes` lists the workspaces with queued jobs by skipping through the `jobs_lanes`
-/// index (one seek per workspace, however deep its backlog). A workspace is `open`
-/// when it has a due job and room under the cap; jobs without a workspace form one
-/// more lane, with no cap. Offers are ranked within their lane and taken by rank,
-/// then age: every lane's first, then every lane's second… So with `w` lanes open no
-/// lane can be given more than `1 + limit - w` jobs, and none offers more (`depth`):
-/// a claim reads a few rows per waiting workspace, never a whole backlog. SQLite's
-/// `LIMIT` cannot read the outer row, so a workspace offers up to the cap and the
-/// rank is held to its room afterwards.
-const ROUND_ROBIN: &str = lease!(
-    "WHERE id IN (
-    WITH RECURSIVE
-    lanes (workspace_id) AS (
-        SELECT (SELECT workspace_id FROM jobs WHERE state = 'queued' AND workspace_id IS NOT NULL
-                ORDER BY workspace_id LIMIT 1)
-        UNION ALL
-        SELECT (SELECT j.workspace_id FROM jobs j
-                WHERE j.state = 'queued' AND j.workspace_id > lanes.workspace_id
-                ORDER BY j.workspace_id LIMIT 1)
-        FROM lanes WHERE lanes.workspace_id IS NOT NULL
-    ),
-    running (workspace_id, n) AS (
-        SELECT workspace_id, COUNT(*) FROM jobs
-        WHERE state = 'running' AND workspace_id IS NOT NULL GROUP BY workspace_id
-    ),
-    open (workspace_id, room) AS (
-        SELECT l.workspace_id, ?5 - COALESCE(r.n, 0)
-        FROM lanes l LEFT JOIN running r ON r.workspace_id = l.workspace_id
-        WHERE l.workspace_id IS NOT NULL AND ?5 - COALESCE(r.n, 0) > 0
-          AND EXISTS (SELECT 1 FROM jobs k WHERE k.state = 'queued'
-                      AND k.workspace_id = l.workspace_id AND k.run_at <= ?3)
-    ),
-    unowned (open) AS (
-        SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued'
-                       AND workspace_id IS NULL AND run_at <= ?3)
-    ),
-    depth (n) AS (
-        SELECT MIN(?4, 1 + MAX(?4 - (SELECT COUNT(*) FROM open) - unowned.open, 0))
-        FROM unowned
-    ),
-    offers (id, run_at, workspace_id, room) AS (
-        SELECT j.id, j.run_at, j.workspace_id, l.room FROM open l JOIN jobs j ON j.id IN (
-            SELECT k.id FROM jobs k
-            WHERE k.state = 'queued' AND k.workspace_id = l.workspace_id AND k.run_at <= ?3
-            ORDER BY k.run_at, k.id LIMIT MIN((SELECT n FROM depth), ?5))
-        UNION ALL
-        SELECT id, run_at, NULL, ?4 FROM (
-            SELECT id, run_at FROM jobs
-            WHERE state = 'queued' AND workspace_id IS NULL AND run_at <= ?3
-            ORDER BY run_at, id LIMIT (SELECT n FROM depth))
-    ),
-    ranked (id, run_at, room, rank) AS (
-        SELECT id, run_at, room,
-               row_number() OVER (PARTITION BY workspace_id ORDER BY run_at, id)
-        FROM offers
-    )
-    SELECT id FROM ranked WHERE rank <= room ORDER BY rank, run_at, id LIMIT ?4)"
-);
+/// The lanes whose turn has come, in turn order (`queue_lanes`, migration 0015).
+const LANES_DUE: &str =
+    "SELECT workspace_id FROM queue_lanes WHERE ready_at <= ?1 ORDER BY ready_at, workspace_id";
+
+/// A workspace's running jobs, against the cap.
+const RUNNING: &str = "SELECT COUNT(*) FROM jobs WHERE workspace_id = ?1 AND state = 'running'";
+
+/// A lane's first `?3` due jobs, in claim order.
+const DUE_IN_WORKSPACE: &str = "SELECT id FROM jobs \
+    WHERE state = 'queued' AND workspace_id = ?1 AND run_at <= ?2 ORDER BY run_at, id LIMIT ?3";
+const DUE_UNOWNED: &str = "SELECT id FROM jobs \
+    WHERE state = 'queued' AND workspace_id IS NULL AND run_at <= ?1 ORDER BY run_at, id LIMIT ?2";
+
+/// The earliest `run_at` of a lane's queued jobs.
+const NEXT_IN_WORKSPACE: &str =
+    "SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND workspace_id = ?1";
+const NEXT_UNOWNED: &str =
+    "SELECT MIN(run_at) FROM jobs WHERE state = 'queued' AND workspace_id IS NULL";
+
+const LEASE_ONE: &str = lease!("WHERE id = ?5 AND state = 'queued'");
 
 /// A [`ClaimRequest`] owned, to travel to the writer thread.
 pub(super) struct Claim {
@@ -116,11 +76,7 @@ impl From<&ClaimRequest<'_>> for Claim {
 /// transaction); oldest first.
 pub(super) fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Vec<ClaimedJob>> {
     let rows: Vec<ClaimedJobRow> = match claim.workspace_cap {
-        Some(cap) => row::all(
-            conn,
-            ROUND_ROBIN,
-            params![claim.owner, claim.lease_until, claim.now, claim.limit, cap],
-        )?,
+        Some(cap) => round_robin(conn, claim, cap)?,
         None => row::all(
             conn,
             OLDEST_FIRST,
@@ -130,4 +86,80 @@ pub(super) fn claim(conn: &Connection, claim: &Claim) -> StoreResult<Vec<Claimed
     let mut jobs: Vec<ClaimedJob> = rows.into_iter().map(Into::into).collect();
     jobs.sort_by_key(|job| (job.run_at, job.id));
     Ok(jobs)
+}
+
+/// Due jobs round-robin across workspaces under a cap of `cap` running per workspace,
+/// the PostgreSQL claim's rules (`postgres/claim.rs`) without its locks — the writer
+/// is alone: the lanes whose turn has come, in turn order, each with its room (lanes
+/// at the cap keep their place, and the walk stops at `limit` lanes with room); then
+/// every lane's first due job, every lane's second, and so on, within each lane's
+/// room; then each served lane goes to the back of the line, or, with nothing due
+/// left, its turn moves to its next job, or it is deleted with none.
+fn round_robin(conn: &Connection, claim: &Claim, cap: i64) -> StoreResult<Vec<ClaimedJobRow>> {
+    let limit = claim.limit.max(0);
+    let mut lanes: Vec<(i64, i64)> = Vec::new();
+    {
+        let mut due = conn.prepare_cached(LANES_DUE)?;
+        let mut walk = due.query(params![claim.now])?;
+        while (lanes.len() as i64) < limit {
+            let Some(lane) = walk.next()? else { break };
+            let lane: i64 = lane.get(0)?;
+            let room = if lane == 0 {
+                limit
+            } else {
+                cap - row::scalar::<i64>(conn, RUNNING, params![lane])?
+            };
+            if room > 0 {
+                lanes.push((lane, room));
+            }
+        }
+    }
+    if lanes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let depth = 1 + (limit - lanes.len() as i64).max(0);
+    let mut offers: Vec<Vec<i64>> = Vec::with_capacity(lanes.len());
+    for &(lane, room) in &lanes {
+        let take = room.min(depth);
+        offers.push(if lane == 0 {
+            row::column(conn, DUE_UNOWNED, params![claim.now, take])?
+        } else {
+            row::column(conn, DUE_IN_WORKSPACE, params![lane, claim.now, take])?
+        });
+    }
+    let mut leased = Vec::new();
+    'ranks: for rank in 0..depth as usize {
+        for lane in &offers {
+            if leased.len() as i64 >= limit {
+                break 'ranks;
+            }
+            if let Some(&id) = lane.get(rank) {
+                leased.extend(row::optional::<ClaimedJobRow>(
+                    conn,
+                    LEASE_ONE,
+                    params![claim.owner, claim.lease_until, claim.now, claim.limit, id],
+                )?);
+            }
+        }
+    }
+    for &(lane, _) in &lanes {
+        let next: Option<i64> = if lane == 0 {
+            row::scalar(conn, NEXT_UNOWNED, [])?
+        } else {
+            row::scalar(conn, NEXT_IN_WORKSPACE, params![lane])?
+        };
+        match next {
+            None => row::execute(
+                conn,
+                "DELETE FROM queue_lanes WHERE workspace_id = ?1",
+                params![lane],
+            )?,
+            Some(run_at) => row::execute(
+                conn,
+                "UPDATE queue_lanes SET ready_at = MAX(?2, ?3) WHERE workspace_id = ?1",
+                params![lane, claim.now, run_at],
+            )?,
+        };
+    }
+    Ok(leased)
 }

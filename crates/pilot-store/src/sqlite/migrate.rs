@@ -43,6 +43,8 @@ const MIGRATIONS: &[Migration] = &[
     migration!(12, "accounts", "0012_accounts.sql"),
     migration!(13, "dashboard reads", "0013_dashboard_reads.sql"),
     migration!(14, "key last used", "0014_key_last_used.sql"),
+    migration!(15, "queue lanes", "0015_queue_lanes.sql"),
+    migration!(16, "pilot run tallies", "0016_pilot_run_tallies.sql"),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (

@@ -69,3 +69,14 @@ pub(super) fn optional_scalar<T: FromSql>(
         .query_row(params, |row| row.get(0))
         .optional()?)
 }
+
+/// The first column of every row `sql` returns.
+pub(super) fn column<T: FromSql>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> StoreResult<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(params, |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

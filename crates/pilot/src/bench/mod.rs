@@ -2,13 +2,17 @@
 //! are recorded in BENCHMARKS.md with the command and the machine.
 
 mod arrivals;
+pub mod claims;
 pub mod dashboard_reads;
 pub mod deliveries;
+mod pg_waits;
 pub mod queue;
 pub mod recovery;
 pub mod runs;
 mod scratch;
 pub mod serve_child;
+pub mod webhook;
+mod worker_children;
 
 /// The `p`th percentile (nearest rank) of `values`; NaN for none.
 fn percentile(values: &[f64], p: f64) -> f64 {

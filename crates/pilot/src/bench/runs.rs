@@ -28,7 +28,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::arrivals::Arrivals;
 use super::percentile;
+use super::pg_waits::WaitSampler;
 use super::scratch::Scratch;
+use super::worker_children::{WorkerChildren, WorkerSettings};
 use crate::app::App;
 use crate::cli::RunsBenchArgs;
 use crate::config::Config;
@@ -78,10 +80,24 @@ async fn bench(
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let shutdown = CancellationToken::new();
+    let embedded_worker = args.workers == 0;
     let server = {
         let (app, shutdown) = (app.clone(), shutdown.clone());
-        tokio::spawn(async move { app.serve(listener, shutdown, true).await })
+        tokio::spawn(async move { app.serve(listener, shutdown, embedded_worker).await })
     };
+    let _workers = (!embedded_worker)
+        .then(|| {
+            WorkerChildren::start(
+                args.workers,
+                &WorkerSettings {
+                    database_url: url,
+                    concurrency: args.concurrency.max(1),
+                    workspace_cap: args.workspace_cap,
+                    allow: "127.0.0.1/32",
+                },
+            )
+        })
+        .transpose()?;
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
@@ -111,10 +127,20 @@ async fn bench(
         key,
     };
 
+    let workers = if embedded_worker {
+        "the embedded worker".to_owned()
+    } else {
+        format!("{} worker processes", args.workers)
+    };
     println!(
-        "runs bench: {backend}, 3-step pilot (transform → condition → http), worker concurrency {}, workspace cap {}",
+        "runs bench: {backend}, 3-step pilot (transform → condition → http), {workers}, \
+         concurrency {} each, workspace cap {}",
         args.concurrency, args.workspace_cap
     );
+    let waits = match backend {
+        "postgres" => Some(WaitSampler::start(url).await?),
+        _ => None,
+    };
 
     // Throughput: as fast as the server accepts.
     let started = Instant::now();
@@ -149,6 +175,12 @@ async fn bench(
         percentile(&finish, 50.0),
         percentile(&finish, 99.0),
     );
+    if let Some(waits) = waits {
+        println!(
+            "postgres waits (throughput phase): {}",
+            waits.finish().await?.summary()
+        );
+    }
 
     // Paced: a steady offered rate; the run endpoint's own latency.
     let paced = args.rate * args.seconds;

@@ -53,6 +53,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Endpoints(command) => endpoints::run(config, command).await,
         Command::Webhooks(command) => webhooks::run(config, command).await,
         Command::Bench(BenchCommand::Queue(args)) => crate::bench::queue::run(config, args).await,
+        Command::Bench(BenchCommand::Claims(args)) => crate::bench::claims::run(config, args).await,
+        Command::Bench(BenchCommand::Webhook(args)) => crate::bench::webhook::run(args).await,
         Command::Bench(BenchCommand::Runs(args)) => crate::bench::runs::run(config, args).await,
         Command::Bench(BenchCommand::Deliveries(args)) => {
             crate::bench::deliveries::run(config, args).await

@@ -1,0 +1,207 @@
+-- Fair claiming without a global lock (see `postgres/claim.rs` for the protocol).
+--
+-- A lane is a workspace with queued jobs (lane 0: jobs without a workspace), and its
+-- `ready_at` is when its turn comes: the moment it was last served, or its earliest
+-- queued job's `run_at` when that is later. Claimers take the lanes whose turn has
+-- come, in turn order, each lane locked `FOR NO KEY UPDATE SKIP LOCKED`: two claimers
+-- never hold one lane, and never wait for each other.
+CREATE TABLE queue_lanes (
+    workspace_id BIGINT PRIMARY KEY,
+    ready_at     BIGINT NOT NULL
+);
+
+CREATE INDEX queue_lanes_turns ON queue_lanes (ready_at, workspace_id);
+
+-- A lane's running jobs, counted under its lock against the cap (at most the cap's
+-- worth of index entries).
+CREATE INDEX jobs_running_by_workspace ON jobs (workspace_id) WHERE state = 'running';
+
+-- The lanes of the jobs queued before this migration.
+INSERT INTO queue_lanes (workspace_id, ready_at)
+SELECT COALESCE(workspace_id, 0), MIN(run_at) FROM jobs WHERE state = 'queued' GROUP BY 1;
+
+-- A job that becomes queued (inserted, or handed back) enters its lane, holding the
+-- lane's row `FOR KEY SHARE` until its transaction ends: that lock does not conflict
+-- with claimers' `FOR NO KEY UPDATE`, and it is what keeps a claimer from retiring the
+-- lane (deleting it, or moving its turn to the future) while this job is not yet
+-- visible to it. A lane that is missing is created; one asleep until after this job's
+-- `run_at` is woken.
+CREATE FUNCTION pilot_lane_enter() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    lane   BIGINT := COALESCE(NEW.workspace_id, 0);
+    turn   BIGINT;
+    now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+BEGIN
+    LOOP
+        INSERT INTO queue_lanes (workspace_id, ready_at) VALUES (lane, NEW.run_at)
+        ON CONFLICT (workspace_id) DO NOTHING;
+        IF FOUND THEN
+            RETURN NULL;
+        END IF;
+        SELECT ready_at INTO turn FROM queue_lanes WHERE workspace_id = lane FOR KEY SHARE;
+        IF FOUND THEN
+            -- Only a lane asleep until a later job is woken early: a lane whose turn
+            -- has come (or all but: a claimer's clock read after this job's) is left
+            -- alone, so that enqueuers never take its row lock, which they would hold
+            -- to their commit (and claimers would skip the lane meanwhile).
+            IF turn > NEW.run_at AND turn > now_ms THEN
+                UPDATE queue_lanes SET ready_at = NEW.run_at
+                WHERE workspace_id = lane AND ready_at > NEW.run_at;
+            END IF;
+            RETURN NULL;
+        END IF;
+        -- The lane was retired between the two statements: create it again.
+    END LOOP;
+END;
+$$;
+
+CREATE TRIGGER jobs_enter_lane_on_insert AFTER INSERT ON jobs
+    FOR EACH ROW WHEN (NEW.state = 'queued') EXECUTE FUNCTION pilot_lane_enter();
+
+CREATE TRIGGER jobs_enter_lane_on_requeue AFTER UPDATE OF state, run_at ON jobs
+    FOR EACH ROW WHEN (NEW.state = 'queued' AND (OLD.state <> 'queued' OR NEW.run_at < OLD.run_at))
+    EXECUTE FUNCTION pilot_lane_enter();
+
+-- One fair claim, in one round trip. Each statement below reads a snapshot taken when
+-- it starts (READ COMMITTED, a VOLATILE function), so every statement after a lock
+-- sees whatever the lock's previous holder committed.
+--
+-- 1. Lanes whose turn has come, in turn order, locked as they are read and skipped
+--    when another claimer holds them; a lane's room is the cap less its running jobs,
+--    counted under that lock (only claimers holding it can add to them). Lanes at the
+--    cap keep their place; the walk stops at `p_limit` lanes with room.
+-- 2. The jobs: every chosen lane's first due job in turn order, then every lane's
+--    second, and so on, each lane within its room, `p_limit` in all.
+-- 3. Served lanes with more due jobs go to the back of the line (`ready_at = p_now`).
+--    A lane with none left is retired — deleted, or its turn moved to its next job's
+--    `run_at` — only under `FOR UPDATE` taken with SKIP LOCKED, so never while an
+--    enqueuer holds it `FOR KEY SHARE`, and decided by a statement that starts after
+--    that lock: it sees every job entered before. A lane it cannot retire goes to the
+--    back of the line instead, and a later claim looks again.
+CREATE FUNCTION pilot_claim_fair(
+    p_owner TEXT, p_lease_until BIGINT, p_now BIGINT, p_limit INT, p_cap INT
+) RETURNS TABLE (
+    id BIGINT, kind TEXT, payload JSONB, workspace_id BIGINT, attempts INT,
+    max_attempts INT, run_at BIGINT, created_at BIGINT
+) LANGUAGE plpgsql
+-- Planned once per connection: planning these statements costs more than running them.
+SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
+DECLARE
+    lanes   BIGINT[] := '{}';
+    rooms   INT[]    := '{}';
+    batch   BIGINT[];
+    wanted  INT;
+    fetched BIGINT;
+    last_at BIGINT := -9223372036854775808;
+    last_ws BIGINT := -1;
+    depth   INT;
+    busy    BIGINT[];
+    quiet   BIGINT[];
+    retired BIGINT[];
+BEGIN
+    -- The claim's commit need not wait for the WAL flush: a lease lost in a crash
+    -- leaves its job queued, to run again (at-least-once), and no lane is wrong for it.
+    PERFORM set_config('synchronous_commit', 'off', true);
+    -- Lanes are locked a batch at a time (each batch as many as are still wanted,
+    -- read on from where the last one ended), then their rooms counted in one
+    -- statement that starts after the batch's locks.
+    LOOP
+        wanted := p_limit - cardinality(lanes);
+        SELECT array_agg(b.workspace_id ORDER BY b.ready_at, b.workspace_id), count(*),
+               (array_agg(b.ready_at ORDER BY b.ready_at DESC, b.workspace_id DESC))[1],
+               (array_agg(b.workspace_id ORDER BY b.ready_at DESC, b.workspace_id DESC))[1]
+        INTO batch, fetched, last_at, last_ws
+        FROM (
+            SELECT q.workspace_id, q.ready_at FROM queue_lanes q
+            WHERE q.ready_at <= p_now AND (q.ready_at, q.workspace_id) > (last_at, last_ws)
+            ORDER BY q.ready_at, q.workspace_id LIMIT wanted
+            FOR NO KEY UPDATE SKIP LOCKED
+        ) b;
+        EXIT WHEN fetched = 0;
+        SELECT lanes || COALESCE(array_agg(r.ws ORDER BY r.turn), '{}'),
+               rooms || COALESCE(array_agg(r.room ORDER BY r.turn), '{}')
+        INTO lanes, rooms
+        FROM (
+            SELECT u.ws, u.turn, CASE WHEN u.ws = 0 THEN p_limit ELSE p_cap - (
+                SELECT COUNT(*) FROM jobs j WHERE j.workspace_id = u.ws AND j.state = 'running'
+            ) END AS room
+            FROM unnest(batch) WITH ORDINALITY AS u(ws, turn)
+        ) r WHERE r.room > 0;
+        EXIT WHEN cardinality(lanes) >= p_limit OR fetched < wanted;
+    END LOOP;
+    IF cardinality(lanes) = 0 THEN
+        RETURN;
+    END IF;
+    depth := 1 + GREATEST(p_limit - cardinality(lanes), 0);
+
+    RETURN QUERY
+    WITH offers AS (
+        SELECT o.id, o.rank, l.turn FROM unnest(lanes, rooms) WITH ORDINALITY AS l(ws, room, turn)
+        CROSS JOIN LATERAL (
+            SELECT k.id, row_number() OVER (ORDER BY k.run_at, k.id) AS rank FROM jobs k
+            WHERE l.ws <> 0 AND k.state = 'queued' AND k.workspace_id = l.ws AND k.run_at <= p_now
+            ORDER BY k.run_at, k.id LIMIT LEAST(l.room, depth)
+        ) o
+        UNION ALL
+        SELECT o.id, o.rank, l.turn FROM unnest(lanes) WITH ORDINALITY AS l(ws, turn)
+        CROSS JOIN LATERAL (
+            SELECT k.id, row_number() OVER (ORDER BY k.run_at, k.id) AS rank FROM jobs k
+            WHERE l.ws = 0 AND k.state = 'queued' AND k.workspace_id IS NULL AND k.run_at <= p_now
+            ORDER BY k.run_at, k.id LIMIT depth
+        ) o
+    ), chosen AS (
+        SELECT offers.id FROM offers ORDER BY offers.rank, offers.turn LIMIT p_limit
+    ), leased AS (
+        UPDATE jobs j SET state = 'running', lease_owner = p_owner,
+                          lease_expires_at = p_lease_until, attempts = j.attempts + 1,
+                          updated_at = p_now
+        FROM chosen WHERE j.id = chosen.id AND j.state = 'queued'
+        RETURNING j.id, j.kind, j.payload, j.workspace_id, j.attempts, j.max_attempts,
+                  j.run_at, j.created_at
+    )
+    SELECT * FROM leased;
+
+    SELECT array_agg(u.ws) FILTER (WHERE u.next <= p_now),
+           array_agg(u.ws) FILTER (WHERE u.next IS NULL OR u.next > p_now)
+    INTO busy, quiet
+    FROM (SELECT w AS ws, CASE WHEN w = 0
+            THEN (SELECT MIN(k.run_at) FROM jobs k WHERE k.state = 'queued' AND k.workspace_id IS NULL)
+            ELSE (SELECT MIN(k.run_at) FROM jobs k WHERE k.state = 'queued' AND k.workspace_id = w)
+        END AS next
+          FROM unnest(lanes) AS w) u;
+
+    IF quiet IS NOT NULL THEN
+        SELECT array_agg(q.workspace_id) INTO retired FROM (
+            SELECT q.workspace_id FROM queue_lanes q WHERE q.workspace_id = ANY (quiet)
+            FOR UPDATE SKIP LOCKED
+        ) q;
+        busy := COALESCE(busy, '{}') || ARRAY(
+            SELECT w FROM unnest(quiet) w WHERE NOT (w = ANY (COALESCE(retired, '{}')))
+        );
+    END IF;
+    IF cardinality(busy) > 0 THEN
+        UPDATE queue_lanes q SET ready_at = p_now WHERE q.workspace_id = ANY (busy);
+    END IF;
+    IF retired IS NOT NULL THEN
+        WITH next AS (
+            SELECT r.ws, CASE WHEN r.ws = 0
+                    THEN (SELECT MIN(k.run_at) FROM jobs k WHERE k.state = 'queued' AND k.workspace_id IS NULL)
+                    ELSE (SELECT MIN(k.run_at) FROM jobs k WHERE k.state = 'queued' AND k.workspace_id = r.ws)
+                END AS run_at
+            FROM unnest(retired) AS r(ws)
+        ), gone AS (
+            DELETE FROM queue_lanes q USING next
+            WHERE q.workspace_id = next.ws AND next.run_at IS NULL
+        )
+        UPDATE queue_lanes q SET ready_at = GREATEST(p_now, next.run_at)
+        FROM next WHERE q.workspace_id = next.ws AND next.run_at IS NOT NULL;
+    END IF;
+END;
+$$;
+
+-- Wake-ups are sent after commits now, by the store (`postgres/wakeups.rs`): a NOTIFY
+-- inside a transaction serialises commits on a database-wide lock.
+DROP TRIGGER jobs_inserted ON jobs;
+DROP FUNCTION pilot_jobs_notify();
