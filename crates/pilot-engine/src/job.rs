@@ -33,12 +33,17 @@ pub struct JobMeta {
     /// This attempt's number, from 1.
     pub attempt: i32,
     pub max_attempts: i32,
+    /// The worker process holding the job's lease.
+    pub lease_owner: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobOutcome {
     /// Finished: the job leaves the queue.
     Done,
+    /// Finished, and already out of the queue: the job's own last write removed it
+    /// (a run's terminal progress write, `RunProgress::completes`).
+    Completed,
     /// Not finished: run again at this instant, holding no worker or lease meanwhile,
     /// and without counting an attempt (a durable wait).
     SnoozeUntil(UnixMillis),

@@ -14,7 +14,9 @@
 //! does I/O or waits starts, and at the run's end: so a run of `transform →
 //! condition → http` costs two writes (running with two results, before the request;
 //! the request's result with the final status), and a crash can lose only results
-//! that running the run again recomputes exactly.
+//! that running the run again recomputes exactly. The write that ends the run also
+//! deletes its job, still leased by this worker (`RunProgress::completes`): the
+//! workspace's slot frees with the run's end, and the worker settles nothing.
 //!
 //! **Attempts count every execution.** The write before an `llm`, `http` or `email`
 //! step also records that step as `running`, with `attempts` one more than any
@@ -44,7 +46,7 @@ use std::time::Duration;
 use pilot_domain::run::cap_output;
 use pilot_domain::secret::{redact, redact_json};
 use pilot_domain::{MasterKey, RunId, RunStatus, Step, StepKind, StepStatus, Steps, UnixMillis};
-use pilot_store::{RunDetail, RunProgress, RunWork, StepResultRecord, Store, StoreError};
+use pilot_store::{JobLease, RunDetail, RunProgress, RunWork, StepResultRecord, Store, StoreError};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
@@ -66,9 +68,16 @@ fn store_error(error: StoreError) -> JobError {
     JobError::Retryable(format!("store: {error}"))
 }
 
-/// Runs `run_id` onward from where it stopped.
-pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobError> {
+/// Runs `run_id` onward from where it stopped. With `lease` (the run's job, as its
+/// worker holds it), the write that ends the run also takes the job out of the
+/// queue, and the run answers [`JobOutcome::Completed`].
+pub async fn drive_run(
+    deps: &RunDeps,
+    run_id: RunId,
+    lease: Option<JobLease>,
+) -> Result<JobOutcome, JobError> {
     let store = &deps.store;
+    let ended = Ended { lease };
     let Some(RunWork {
         detail,
         sealed_secrets,
@@ -86,8 +95,7 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
             let message = format!("the run's steps are not valid: {errors}");
             let mut progress = RunProgress::default();
             progress.finish(RunStatus::Failed, Some(message), deps.clock.now());
-            write(deps, run_id, &mut progress).await?;
-            return Ok(JobOutcome::Done);
+            return ended.write(deps, run_id, progress).await;
         }
     };
     let secrets = open_secrets(&deps.master_key, sealed_secrets);
@@ -249,13 +257,33 @@ pub async fn drive_run(deps: &RunDeps, run_id: RunId) -> Result<JobOutcome, JobE
             let now = deps.clock.now();
             progress.steps.extend(skipped(&steps, index + 1, now));
             progress.finish(status, error, now);
-            write(deps, run_id, &mut progress).await?;
-            return Ok(JobOutcome::Done);
+            return ended.write(deps, run_id, progress).await;
         }
     }
     progress.finish(RunStatus::Success, None, deps.clock.now());
-    write(deps, run_id, &mut progress).await?;
-    Ok(JobOutcome::Done)
+    ended.write(deps, run_id, progress).await
+}
+
+/// How a run's last write goes: with its job's lease, the job leaves with it.
+struct Ended {
+    lease: Option<JobLease>,
+}
+
+impl Ended {
+    async fn write(
+        self,
+        deps: &RunDeps,
+        run_id: RunId,
+        mut progress: RunProgress,
+    ) -> Result<JobOutcome, JobError> {
+        let outcome = match self.lease {
+            Some(_) => JobOutcome::Completed,
+            None => JobOutcome::Done,
+        };
+        progress.completes = self.lease;
+        write(deps, run_id, &mut progress).await?;
+        Ok(outcome)
+    }
 }
 
 /// Writes what `progress` holds, if anything, and empties it.

@@ -302,6 +302,7 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
             workspace_id: job.workspace_id,
             attempt: job.attempts,
             max_attempts: job.max_attempts,
+            lease_owner: self.owner.clone(),
         };
         let future = self
             .registry
@@ -358,6 +359,12 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
                     metrics::counter!("pilot_jobs_processed_total", "kind" => job.kind.clone())
                         .increment(1);
                     completed.push(job.id);
+                    continue;
+                }
+                Ok(JobOutcome::Completed) => {
+                    metrics::counter!("pilot_jobs_processed_total", "kind" => job.kind.clone())
+                        .increment(1);
+                    report.completed += 1;
                     continue;
                 }
                 Ok(JobOutcome::SnoozeUntil(run_at)) => {

@@ -234,7 +234,7 @@ async fn every_pass_over_a_waiting_run_snoozes_it_and_submits_once() {
         let id = deliberation_id(&detail.run, 0, "ask", 1);
 
         // First pass: submitted, the run waiting, the job snoozed for one poll.
-        let outcome = drive_run(&s.runs, run).await.unwrap();
+        let outcome = drive_run(&s.runs, run, None).await.unwrap();
         assert_eq!(outcome, JobOutcome::SnoozeUntil(NOW.plus_ms(POLL_MS)));
         let detail = s.store.load_run(run).await.unwrap().unwrap();
         assert_eq!(detail.run.status, RunStatus::Waiting, "{backend:?}");
@@ -255,7 +255,7 @@ async fn every_pass_over_a_waiting_run_snoozes_it_and_submits_once() {
         // Later passes (a wake-up, or a redelivered job after a crash) find it.
         for pass in 1..=3 {
             s.clock.advance_ms(POLL_MS);
-            let outcome = drive_run(&s.runs, run).await.unwrap();
+            let outcome = drive_run(&s.runs, run, None).await.unwrap();
             let now = NOW.plus_ms(POLL_MS * pass);
             assert_eq!(outcome, JobOutcome::SnoozeUntil(now.plus_ms(POLL_MS)));
         }
@@ -267,7 +267,10 @@ async fn every_pass_over_a_waiting_run_snoozes_it_and_submits_once() {
         let completed = s.store.load_deliberation(&id).await.unwrap().unwrap();
         let result = completed.result.clone().expect("a result");
         s.clock.advance_ms(POLL_MS);
-        assert_eq!(drive_run(&s.runs, run).await.unwrap(), JobOutcome::Done);
+        assert_eq!(
+            drive_run(&s.runs, run, None).await.unwrap(),
+            JobOutcome::Done
+        );
         let detail = s.store.load_run(run).await.unwrap().unwrap();
         assert_eq!(detail.run.status, RunStatus::Success, "{detail:?}");
         let ask = &detail.steps[0];
@@ -301,7 +304,7 @@ async fn a_deliberation_that_never_ends_fails_the_step_past_its_budget() {
                          "question": "Is this deliberation ever going to finish?"}]))
             .await;
         assert!(matches!(
-            drive_run(&s.runs, run).await.unwrap(),
+            drive_run(&s.runs, run, None).await.unwrap(),
             JobOutcome::SnoozeUntil(_)
         ));
         // Its job is lost: nobody drives it. Just before the limit the run still
@@ -310,11 +313,14 @@ async fn a_deliberation_that_never_ends_fails_the_step_past_its_budget() {
         let limit = NOW.plus_ms(budget + STALLED_AFTER_MS);
         s.clock.advance_ms(budget + STALLED_AFTER_MS - 1);
         assert_eq!(
-            drive_run(&s.runs, run).await.unwrap(),
+            drive_run(&s.runs, run, None).await.unwrap(),
             JobOutcome::SnoozeUntil(limit)
         );
         s.clock.advance_ms(1);
-        assert_eq!(drive_run(&s.runs, run).await.unwrap(), JobOutcome::Done);
+        assert_eq!(
+            drive_run(&s.runs, run, None).await.unwrap(),
+            JobOutcome::Done
+        );
         let detail = s.store.load_run(run).await.unwrap().unwrap();
         assert_eq!(detail.run.status, RunStatus::Failed, "{backend:?}");
         let error = detail.steps[0].error.as_deref().unwrap();
@@ -347,7 +353,10 @@ async fn only_a_live_key_with_the_scope_submits_and_a_submitted_one_is_waited_fo
             (Some(revoked), "has been revoked"),
         ] {
             let run = s.run_set_by(set_by, steps.clone()).await;
-            assert_eq!(drive_run(&s.runs, run).await.unwrap(), JobOutcome::Done);
+            assert_eq!(
+                drive_run(&s.runs, run, None).await.unwrap(),
+                JobOutcome::Done
+            );
             let detail = s.store.load_run(run).await.unwrap().unwrap();
             assert_eq!(
                 detail.run.status,
@@ -365,7 +374,7 @@ async fn only_a_live_key_with_the_scope_submits_and_a_submitted_one_is_waited_fo
         // Revoked after its deliberation was submitted: the run waits for it anyway.
         let run = s.run(steps.clone()).await;
         assert!(matches!(
-            drive_run(&s.runs, run).await.unwrap(),
+            drive_run(&s.runs, run, None).await.unwrap(),
             JobOutcome::SnoozeUntil(_)
         ));
         assert!(
@@ -378,7 +387,10 @@ async fn only_a_live_key_with_the_scope_submits_and_a_submitted_one_is_waited_fo
         let id = deliberation_id(&detail.run, 0, "ask", 1);
         drive_deliberation(&s.deliberations, &id).await.unwrap();
         s.clock.advance_ms(POLL_MS);
-        assert_eq!(drive_run(&s.runs, run).await.unwrap(), JobOutcome::Done);
+        assert_eq!(
+            drive_run(&s.runs, run, None).await.unwrap(),
+            JobOutcome::Done
+        );
         let detail = s.store.load_run(run).await.unwrap().unwrap();
         assert_eq!(detail.run.status, RunStatus::Success, "{backend:?}");
         assert_eq!(s.reserves().await, 1);
@@ -395,7 +407,7 @@ async fn a_step_whose_key_spent_its_rate_limit_waits_and_then_submits() {
         let steps = json!([{"id": "ask", "type": "deliberate", "question": ASK}]);
         let first = s.run(steps.clone()).await;
         assert_eq!(
-            drive_run(&s.runs, first).await.unwrap(),
+            drive_run(&s.runs, first, None).await.unwrap(),
             JobOutcome::SnoozeUntil(NOW.plus_ms(POLL_MS))
         );
 
@@ -403,7 +415,7 @@ async fn a_step_whose_key_spent_its_rate_limit_waits_and_then_submits() {
         let second = s.run(steps).await;
         let back = NOW.plus_ms(3_600_000);
         assert_eq!(
-            drive_run(&s.runs, second).await.unwrap(),
+            drive_run(&s.runs, second, None).await.unwrap(),
             JobOutcome::SnoozeUntil(back),
             "{backend:?}"
         );
@@ -417,7 +429,7 @@ async fn a_step_whose_key_spent_its_rate_limit_waits_and_then_submits() {
         // When it is let through, it submits.
         s.clock.advance_ms(3_600_000);
         assert_eq!(
-            drive_run(&s.runs, second).await.unwrap(),
+            drive_run(&s.runs, second, None).await.unwrap(),
             JobOutcome::SnoozeUntil(back.plus_ms(POLL_MS))
         );
         assert!(s.store.load_deliberation(&id).await.unwrap().is_some());

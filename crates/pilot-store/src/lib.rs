@@ -54,9 +54,9 @@ pub use deliberations::{
 };
 pub use error::{StoreError, StoreResult};
 pub use pilots::{
-    CreateRun, NewPilot, NewRun, PilotPatch, PilotRecord, PilotStore, PilotTrigger, RUN_JOB_KIND,
-    RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork, SecretRecord,
-    SecretStore, StepResultRecord,
+    CreateRun, JobLease, NewPilot, NewRun, PilotPatch, PilotRecord, PilotStore, PilotTrigger,
+    RUN_JOB_KIND, RetryFrom, RetryRun, RunDetail, RunProgress, RunRecord, RunStore, RunWork,
+    SecretRecord, SecretStore, StepResultRecord,
 };
 pub use postgres::PostgresStore;
 pub use processes::{NewProcess, ProcessRecord, ProcessStore, ReapedProcesses};

@@ -12,8 +12,8 @@
 
 use async_trait::async_trait;
 use pilot_domain::{
-    ApiKeyId, CatchUp, Environment, FiredBy, PilotId, PilotStatus, RunId, RunStatus, StepStatus,
-    TriggerType, UnixMillis, WorkspaceId,
+    ApiKeyId, CatchUp, Environment, FiredBy, JobId, PilotId, PilotStatus, RunId, RunStatus,
+    StepStatus, TriggerType, UnixMillis, WorkspaceId,
 };
 use serde_json::Value;
 
@@ -179,6 +179,18 @@ pub struct RunProgress {
     pub error: Option<String>,
     /// When the run reached a terminal status.
     pub finished_at: Option<UnixMillis>,
+    /// With a terminal status: the run's job, still leased by its worker, which leaves
+    /// the queue in this same write — the run's end frees its slot under the
+    /// workspace cap at once, and the worker has nothing left to settle. Ignored
+    /// without a terminal status; a lease lost meanwhile deletes nothing.
+    pub completes: Option<JobLease>,
+}
+
+/// A job as its worker holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobLease {
+    pub job: JobId,
+    pub owner: String,
 }
 
 impl RunProgress {

@@ -476,6 +476,10 @@ pub struct WebhookBenchArgs {
     /// How long wrk fires (`-d`), in seconds.
     #[arg(long, default_value_t = 10)]
     pub seconds: u32,
+    /// The `pilot` binary to serve with (default: this one), to measure another
+    /// build the same way.
+    #[arg(long, value_name = "PATH")]
+    pub server_binary: Option<std::path::PathBuf>,
     /// PostgreSQL server to bench on (a scratch database is created and dropped);
     /// without it, SQLite in a temporary data directory.
     #[arg(long, value_name = "URL")]

@@ -13,8 +13,11 @@ CREATE TABLE queue_lanes (
 CREATE INDEX queue_lanes_turns ON queue_lanes (ready_at, workspace_id);
 
 -- A lane's running jobs, counted under its lock against the cap (at most the cap's
--- worth of index entries).
-CREATE INDEX jobs_running_by_workspace ON jobs (workspace_id) WHERE state = 'running';
+-- worth of index entries). It replaces `jobs_leased` for the reaper too (every
+-- running job, a few per worker, read whole): with two partial indexes on running
+-- jobs, a generic plan may count a workspace's by scanning all of them.
+DROP INDEX jobs_leased;
+CREATE INDEX jobs_running ON jobs (workspace_id, lease_expires_at) WHERE state = 'running';
 
 -- The lanes of the jobs queued before this migration.
 INSERT INTO queue_lanes (workspace_id, ready_at)
@@ -26,41 +29,60 @@ SELECT COALESCE(workspace_id, 0), MIN(run_at) FROM jobs WHERE state = 'queued' G
 -- lane (deleting it, or moving its turn to the future) while this job is not yet
 -- visible to it. A lane that is missing is created; one asleep until after this job's
 -- `run_at` is woken.
-CREATE FUNCTION pilot_lane_enter() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION pilot_lane_enter(lane BIGINT, due BIGINT) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    lane   BIGINT := COALESCE(NEW.workspace_id, 0);
     turn   BIGINT;
     now_ms BIGINT := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
 BEGIN
     LOOP
-        INSERT INTO queue_lanes (workspace_id, ready_at) VALUES (lane, NEW.run_at)
+        INSERT INTO queue_lanes (workspace_id, ready_at) VALUES (lane, due)
         ON CONFLICT (workspace_id) DO NOTHING;
         IF FOUND THEN
-            RETURN NULL;
+            RETURN;
         END IF;
         SELECT ready_at INTO turn FROM queue_lanes WHERE workspace_id = lane FOR KEY SHARE;
         IF FOUND THEN
-            -- Only a lane asleep until a later job is woken early: a lane whose turn
-            -- has come (or all but: a claimer's clock read after this job's) is left
-            -- alone, so that enqueuers never take its row lock, which they would hold
-            -- to their commit (and claimers would skip the lane meanwhile).
-            IF turn > NEW.run_at AND turn > now_ms THEN
-                UPDATE queue_lanes SET ready_at = NEW.run_at
-                WHERE workspace_id = lane AND ready_at > NEW.run_at;
+            -- Only a lane asleep until after this job is woken early: a lane whose
+            -- turn has come (or all but: a claimer's clock read after this job's) is
+            -- left alone, so that enqueuers never take its row lock, which they would
+            -- hold to their commit (and claimers would skip the lane meanwhile).
+            IF turn > due AND turn > now_ms THEN
+                UPDATE queue_lanes SET ready_at = due
+                WHERE workspace_id = lane AND ready_at > due;
             END IF;
-            RETURN NULL;
+            RETURN;
         END IF;
         -- The lane was retired between the two statements: create it again.
     END LOOP;
 END;
 $$;
 
-CREATE TRIGGER jobs_enter_lane_on_insert AFTER INSERT ON jobs
-    FOR EACH ROW WHEN (NEW.state = 'queued') EXECUTE FUNCTION pilot_lane_enter();
+-- Inserts enter their lanes once per statement (a batch of jobs, once per workspace
+-- in it), in workspace order; a job handed back enters its lane as it is.
+CREATE FUNCTION pilot_lanes_entered() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pilot_lane_enter(e.lane, e.due) FROM (
+        SELECT COALESCE(workspace_id, 0) AS lane, MIN(run_at) AS due FROM entered
+        WHERE state = 'queued' GROUP BY 1 ORDER BY 1
+    ) e;
+    RETURN NULL;
+END;
+$$;
+
+CREATE FUNCTION pilot_lane_reentered() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pilot_lane_enter(COALESCE(NEW.workspace_id, 0), NEW.run_at);
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER jobs_enter_lanes_on_insert AFTER INSERT ON jobs
+    REFERENCING NEW TABLE AS entered
+    FOR EACH STATEMENT EXECUTE FUNCTION pilot_lanes_entered();
 
 CREATE TRIGGER jobs_enter_lane_on_requeue AFTER UPDATE OF state, run_at ON jobs
     FOR EACH ROW WHEN (NEW.state = 'queued' AND (OLD.state <> 'queued' OR NEW.run_at < OLD.run_at))
-    EXECUTE FUNCTION pilot_lane_enter();
+    EXECUTE FUNCTION pilot_lane_reentered();
 
 -- One fair claim, in one round trip. Each statement below reads a snapshot taken when
 -- it starts (READ COMMITTED, a VOLATILE function), so every statement after a lock
@@ -124,10 +146,11 @@ BEGIN
                rooms || COALESCE(array_agg(r.room ORDER BY r.turn), '{}')
         INTO lanes, rooms
         FROM (
-            SELECT u.ws, u.turn, CASE WHEN u.ws = 0 THEN p_limit ELSE p_cap - (
-                SELECT COUNT(*) FROM jobs j WHERE j.workspace_id = u.ws AND j.state = 'running'
-            ) END AS room
+            SELECT u.ws, u.turn, CASE WHEN u.ws = 0 THEN p_limit ELSE p_cap - c.n END AS room
             FROM unnest(batch) WITH ORDINALITY AS u(ws, turn)
+            CROSS JOIN LATERAL (
+                SELECT COUNT(*) AS n FROM jobs j WHERE j.workspace_id = u.ws AND j.state = 'running'
+            ) c
         ) r WHERE r.room > 0;
         EXIT WHEN cardinality(lanes) >= p_limit OR fetched < wanted;
     END LOOP;
@@ -151,13 +174,17 @@ BEGIN
             WHERE l.ws = 0 AND k.state = 'queued' AND k.workspace_id IS NULL AND k.run_at <= p_now
             ORDER BY k.run_at, k.id LIMIT depth
         ) o
-    ), chosen AS (
-        SELECT offers.id FROM offers ORDER BY offers.rank, offers.turn LIMIT p_limit
     ), leased AS (
+        -- By primary key from an array: a join would let the generic plan hash the
+        -- whole queue. The state is re-checked (still queued) in a form no partial
+        -- index on queued jobs matches, so that the plan cannot scan one of those
+        -- for the ids instead.
         UPDATE jobs j SET state = 'running', lease_owner = p_owner,
                           lease_expires_at = p_lease_until, attempts = j.attempts + 1,
                           updated_at = p_now
-        FROM chosen WHERE j.id = chosen.id AND j.state = 'queued'
+        WHERE j.id = ANY (ARRAY(
+            SELECT offers.id FROM offers ORDER BY offers.rank, offers.turn LIMIT p_limit
+        )) AND j.state NOT IN ('running', 'dead')
         RETURNING j.id, j.kind, j.payload, j.workspace_id, j.attempts, j.max_attempts,
                   j.run_at, j.created_at
     )

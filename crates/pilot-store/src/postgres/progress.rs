@@ -54,8 +54,9 @@ const PROGRESS: &str = concat!(
 /// Progress that ends the run: as [`PROGRESS`], and if the run had not ended before
 /// and its pilot has a notify URL, the run event's delivery (`$15`, endpoint `$16`
 /// should it be new, event `$17` of kind `$18`, job payload `$19`) and its job
-/// (kind `$20`, attempts `$21`), stamped with the run's finish. Answers how many
-/// jobs it queued.
+/// (kind `$20`, attempts `$21`), stamped with the run's finish; and the run's job
+/// `$22` leased by `$23`, when given, leaves the queue. Answers how many jobs it
+/// queued.
 const ENDING: &str = concat!(
     "WITH ",
     recorded!(),
@@ -78,7 +79,9 @@ const ENDING: &str = concat!(
         WHERE p.notify_url IS NOT NULL AND run.was NOT IN ('success', 'filtered', 'failed') \
      ), ",
     deliver_events!(kind = "$20", max = "$21"),
-    " SELECT COUNT(*) FROM job"
+    ", done AS ( \
+        DELETE FROM jobs WHERE id = $22 AND lease_owner = $23 AND state = 'running' \
+     ) SELECT COUNT(*) FROM job"
 );
 
 /// Records `progress` (not empty) of run `id` on `pool`; returns how many jobs it
@@ -111,6 +114,13 @@ pub(super) async fn record(pool: &PgPool, id: RunId, progress: &RunProgress) -> 
         .bind(delivery_job_payload(&delivery_id, false)?)
         .bind(DELIVERY_JOB_KIND)
         .bind(DELIVERY_JOB_MAX_ATTEMPTS)
+        .bind(progress.completes.as_ref().map(|lease| lease.job.0))
+        .bind(
+            progress
+                .completes
+                .as_ref()
+                .map(|lease| lease.owner.as_str()),
+        )
         .fetch_one(pool)
         .await
         .and_then(|row| sqlx::Row::try_get(&row, 0))?;

@@ -272,6 +272,13 @@ impl RunStore for SqliteStore {
                         id.0
                     ],
                 )?;
+                if let Some(lease) = progress.completes.as_ref().filter(|_| ends) {
+                    row::execute(
+                        conn,
+                        "DELETE FROM jobs WHERE id = ?1 AND lease_owner = ?2 AND state = 'running'",
+                        params![lease.job.0, lease.owner],
+                    )?;
+                }
                 if was_running {
                     let now = progress.finished_at.unwrap_or(UnixMillis(0));
                     return queue_run_event(conn, id, now);

@@ -15,16 +15,22 @@ const SAMPLE: &str = "SELECT COALESCE(wait_event_type, 'CPU') || '/' || COALESCE
     FROM pg_stat_activity \
     WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()";
 
+/// The WAL written so far (the whole server's) and this database's transactions.
+const COUNTERS: &str = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, \
+    (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database())";
+
 /// A sampler running until [`WaitSampler::finish`].
 pub struct WaitSampler {
     stop: CancellationToken,
     task: JoinHandle<anyhow::Result<Waits>>,
 }
 
-/// Backends seen per wait event, over all samples.
+/// Backends seen per wait event, over all samples; WAL bytes and transactions meanwhile.
 pub struct Waits {
     pub samples: u64,
     pub seen: BTreeMap<String, u64>,
+    pub wal_bytes: i64,
+    pub transactions: i64,
 }
 
 impl WaitSampler {
@@ -33,9 +39,13 @@ impl WaitSampler {
         let stop = CancellationToken::new();
         let until = stop.clone();
         let task = tokio::spawn(async move {
+            let (wal_before, xacts_before): (i64, i64) =
+                sqlx::query_as(COUNTERS).fetch_one(&pool).await?;
             let mut waits = Waits {
                 samples: 0,
                 seen: BTreeMap::new(),
+                wal_bytes: 0,
+                transactions: 0,
             };
             let mut tick = tokio::time::interval(Duration::from_millis(5));
             while !until.is_cancelled() {
@@ -46,6 +56,13 @@ impl WaitSampler {
                     *waits.seen.entry(event).or_default() += 1;
                 }
             }
+            // Transaction counts reach `pg_stat_database` when a backend reports them
+            // (at the latest a second later); the WAL position is exact.
+            let (wal_after, _): (i64, i64) = sqlx::query_as(COUNTERS).fetch_one(&pool).await?;
+            tokio::time::sleep(Duration::from_millis(1_100)).await;
+            let (_, xacts_after): (i64, i64) = sqlx::query_as(COUNTERS).fetch_one(&pool).await?;
+            waits.wal_bytes = wal_after - wal_before;
+            waits.transactions = xacts_after - xacts_before - waits.samples as i64 - 2;
             pool.close().await;
             Ok(waits)
         });
@@ -59,6 +76,16 @@ impl WaitSampler {
 }
 
 impl Waits {
+    /// WAL bytes and transactions per run, for `runs` runs in the window.
+    pub fn per_run(&self, runs: u32) -> String {
+        let runs = f64::from(runs.max(1));
+        format!(
+            "{:.0} WAL bytes and {:.1} transactions per run (the sampler's own excluded)",
+            self.wal_bytes as f64 / runs,
+            self.transactions as f64 / runs
+        )
+    }
+
     /// One line: the share of active-backend samples per wait event, largest first.
     pub fn summary(&self) -> String {
         let total: u64 = self.seen.values().sum();

@@ -176,9 +176,11 @@ async fn bench(
         percentile(&finish, 99.0),
     );
     if let Some(waits) = waits {
+        let waits = waits.finish().await?;
+        println!("postgres waits (throughput phase): {}", waits.summary());
         println!(
-            "postgres waits (throughput phase): {}",
-            waits.finish().await?.summary()
+            "postgres per run (throughput phase): {}",
+            waits.per_run(args.runs)
         );
     }
 

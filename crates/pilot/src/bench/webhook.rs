@@ -45,7 +45,10 @@ async fn bench(args: &WebhookBenchArgs, url: &str) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("pilot.toml");
     std::fs::write(&config, child_config(dir.path(), url))?;
-    let binary = std::env::current_exe().context("this binary's path")?;
+    let binary = match &args.server_binary {
+        Some(binary) => binary.clone(),
+        None => std::env::current_exe().context("this binary's path")?,
+    };
     let log = dir.path().join("serve.log");
     let server = {
         let (binary, config, log) = (binary.clone(), config.clone(), log.clone());

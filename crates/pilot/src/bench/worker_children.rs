@@ -55,6 +55,10 @@ fn spawn(binary: &Path, dir: &Path, settings: &WorkerSettings<'_>) -> anyhow::Re
             settings.workspace_cap.to_string(),
         )
         .env("PILOT_QUEUE__POLL_INTERVAL_MS", "100")
+        // Each process holds its pools' connections (main, progress, listener): at the
+        // default 16 (25 in all), an API process and four workers would pass
+        // PostgreSQL's default limit of 100 connections.
+        .env("PILOT_STORE__MAX_CONNECTIONS", "8")
         .env(
             "PILOT_OUTBOUND__ALLOW_LIST",
             format!("[\"{}\"]", settings.allow),

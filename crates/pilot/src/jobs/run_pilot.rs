@@ -5,6 +5,7 @@
 use pilot_domain::RunId;
 use pilot_engine::runner::drive_run;
 use pilot_engine::{BackgroundJob, JobError, JobMeta, JobOutcome};
+use pilot_store::JobLease;
 use serde::{Deserialize, Serialize};
 
 use super::JobContext;
@@ -20,7 +21,11 @@ impl BackgroundJob for RunPilot {
     const MAX_ATTEMPTS: i32 = 10;
     type Context = JobContext;
 
-    async fn run(self, ctx: JobContext, _meta: JobMeta) -> Result<JobOutcome, JobError> {
-        drive_run(&ctx.runs, self.run_id).await
+    async fn run(self, ctx: JobContext, meta: JobMeta) -> Result<JobOutcome, JobError> {
+        let lease = JobLease {
+            job: meta.id,
+            owner: meta.lease_owner,
+        };
+        drive_run(&ctx.runs, self.run_id, Some(lease)).await
     }
 }
