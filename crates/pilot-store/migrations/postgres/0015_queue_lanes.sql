@@ -95,11 +95,18 @@ CREATE TRIGGER jobs_enter_lane_on_requeue AFTER UPDATE OF state, run_at ON jobs
 -- 2. The jobs: every chosen lane's first due job in turn order, then every lane's
 --    second, and so on, each lane within its room, `p_limit` in all.
 -- 3. Served lanes with more due jobs go to the back of the line (`ready_at = p_now`).
---    A lane with none left is retired — deleted, or its turn moved to its next job's
+--    A lane with only later jobs is retired — its turn moved to its next job's
 --    `run_at` — only under `FOR UPDATE` taken with SKIP LOCKED, so never while an
 --    enqueuer holds it `FOR KEY SHARE`, and decided by a statement that starts after
 --    that lock: it sees every job entered before. A lane it cannot retire goes to the
 --    back of the line instead, and a later claim looks again.
+--
+-- Emptied lanes: a lane served empty stays, at the back of the line, and is deleted
+-- (retired as above) only when a claim finds it still empty more than a second after
+-- its last service. Deleting it at once made every burst after an empty moment
+-- re-create it, and concurrent enqueuers inserting one lane wait for each other's
+-- commits; a lane that stays is only locked `FOR KEY SHARE`, which they share. The
+-- walk passes over such lanes (no due job: not served) until they go.
 CREATE FUNCTION pilot_claim_fair(
     p_owner TEXT, p_lease_until BIGINT, p_now BIGINT, p_limit INT, p_cap INT
 ) RETURNS TABLE (
@@ -115,6 +122,8 @@ DECLARE
     rooms   INT[]    := '{}';
     batch   BIGINT[];
     wanted  INT;
+    turns   BIGINT[];
+    stale   BIGINT[] := '{}';
     fetched BIGINT;
     last_at BIGINT := -9223372036854775808;
     last_ws BIGINT := -1;
@@ -131,10 +140,11 @@ BEGIN
     -- statement that starts after the batch's locks.
     LOOP
         wanted := p_limit - cardinality(lanes);
-        SELECT array_agg(b.workspace_id ORDER BY b.ready_at, b.workspace_id), count(*),
+        SELECT array_agg(b.workspace_id ORDER BY b.ready_at, b.workspace_id),
+               array_agg(b.ready_at ORDER BY b.ready_at, b.workspace_id), count(*),
                (array_agg(b.ready_at ORDER BY b.ready_at DESC, b.workspace_id DESC))[1],
                (array_agg(b.workspace_id ORDER BY b.ready_at DESC, b.workspace_id DESC))[1]
-        INTO batch, fetched, last_at, last_ws
+        INTO batch, turns, fetched, last_at, last_ws
         FROM (
             SELECT q.workspace_id, q.ready_at FROM queue_lanes q
             WHERE q.ready_at <= p_now AND (q.ready_at, q.workspace_id) > (last_at, last_ws)
@@ -142,21 +152,31 @@ BEGIN
             FOR NO KEY UPDATE SKIP LOCKED
         ) b;
         EXIT WHEN fetched = 0;
-        SELECT lanes || COALESCE(array_agg(r.ws ORDER BY r.turn), '{}'),
-               rooms || COALESCE(array_agg(r.room ORDER BY r.turn), '{}')
-        INTO lanes, rooms
+        -- Lanes with room and a due job are served; an emptied lane whose last service
+        -- is older than a second is stale, to retire below; a younger one is left
+        -- as it is (see "Emptied lanes" above).
+        SELECT lanes || COALESCE(array_agg(r.ws ORDER BY r.turn) FILTER (WHERE r.serve), '{}'),
+               rooms || COALESCE(array_agg(r.room ORDER BY r.turn) FILTER (WHERE r.serve), '{}'),
+               stale || COALESCE(array_agg(r.ws) FILTER (WHERE NOT r.due AND r.served_at <= p_now - 1000), '{}')
+        INTO lanes, rooms, stale
         FROM (
-            SELECT u.ws, u.turn, CASE WHEN u.ws = 0 THEN p_limit ELSE p_cap - c.n END AS room
-            FROM unnest(batch) WITH ORDINALITY AS u(ws, turn)
+            SELECT u.ws, u.turn, u.served_at, c.room, d.due, c.room > 0 AND d.due AS serve
+            FROM unnest(batch, turns) WITH ORDINALITY AS u(ws, served_at, turn)
             CROSS JOIN LATERAL (
-                SELECT COUNT(*) AS n FROM jobs j WHERE j.workspace_id = u.ws AND j.state = 'running'
+                SELECT CASE WHEN u.ws = 0 THEN p_limit ELSE p_cap - COUNT(*) END AS room
+                FROM jobs j WHERE j.workspace_id = u.ws AND j.state = 'running'
             ) c
-        ) r WHERE r.room > 0;
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN u.ws = 0
+                    THEN EXISTS (SELECT 1 FROM jobs k WHERE k.state = 'queued'
+                                 AND k.workspace_id IS NULL AND k.run_at <= p_now)
+                    ELSE EXISTS (SELECT 1 FROM jobs k WHERE k.state = 'queued'
+                                 AND k.workspace_id = u.ws AND k.run_at <= p_now)
+                END AS due
+            ) d
+        ) r;
         EXIT WHEN cardinality(lanes) >= p_limit OR fetched < wanted;
     END LOOP;
-    IF cardinality(lanes) = 0 THEN
-        RETURN;
-    END IF;
     depth := 1 + GREATEST(p_limit - cardinality(lanes), 0);
 
     RETURN QUERY
@@ -190,16 +210,20 @@ BEGIN
     )
     SELECT * FROM leased;
 
-    SELECT array_agg(u.ws) FILTER (WHERE u.next <= p_now),
-           array_agg(u.ws) FILTER (WHERE u.next IS NULL OR u.next > p_now)
+    -- Served lanes with more due go to the back of the line, and so do served lanes
+    -- left empty (kept a moment, not retired: see "Emptied lanes" above); those with
+    -- only later jobs, and the stale, are retired.
+    SELECT array_agg(u.ws) FILTER (WHERE u.next IS NULL OR u.next <= p_now),
+           array_agg(u.ws) FILTER (WHERE u.next > p_now)
     INTO busy, quiet
     FROM (SELECT w AS ws, CASE WHEN w = 0
             THEN (SELECT MIN(k.run_at) FROM jobs k WHERE k.state = 'queued' AND k.workspace_id IS NULL)
             ELSE (SELECT MIN(k.run_at) FROM jobs k WHERE k.state = 'queued' AND k.workspace_id = w)
         END AS next
           FROM unnest(lanes) AS w) u;
+    quiet := COALESCE(quiet, '{}') || stale;
 
-    IF quiet IS NOT NULL THEN
+    IF cardinality(quiet) > 0 THEN
         SELECT array_agg(q.workspace_id) INTO retired FROM (
             SELECT q.workspace_id FROM queue_lanes q WHERE q.workspace_id = ANY (quiet)
             FOR UPDATE SKIP LOCKED

@@ -7,13 +7,17 @@
 //!
 //! A run's progress writes (its status and each step's result) go through a second
 //! pool whose sessions commit asynchronously (`synchronous_commit = off`): they do
-//! not wait for the WAL flush. That is safe because every such write is followed,
-//! in WAL order, by a synchronous commit of the same worker (the job's settlement),
-//! whose flush makes the earlier records durable too; a crash before it loses at
-//! most progress the at-least-once run would redo anyway — a terminal write's run
-//! event included (its delivery and job ride in that write, `progress.rs`), which the
-//! redone run writes again. Everything a client was told is accepted (runs, jobs,
-//! keys, secrets) commits synchronously.
+//! not wait for the WAL flush. That is safe because the run's job is still in the
+//! queue until a later write removes it, and the last progress write is that write
+//! (it deletes the job, `RunProgress::completes`): a crash loses only a suffix of the
+//! WAL, so it loses progress together with the job's deletion, never the deletion
+//! without the progress. The job then comes back with its lease, is handed back by
+//! the reaper, and the at-least-once run redoes what was lost — a terminal write's
+//! run event included (its delivery and job ride in that write, `progress.rs`),
+//! which the redone run writes again. Any later synchronous commit flushes the WAL
+//! before it, so lost progress is at most what the server had not flushed when it
+//! died. Everything a client was told is accepted (runs, jobs, keys, secrets)
+//! commits synchronously.
 
 mod claim;
 mod credits;
