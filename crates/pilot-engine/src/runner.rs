@@ -77,7 +77,6 @@ pub async fn drive_run(
     lease: Option<JobLease>,
 ) -> Result<JobOutcome, JobError> {
     let store = &deps.store;
-    let ended = Ended { lease };
     let Some(RunWork {
         detail,
         sealed_secrets,
@@ -95,7 +94,7 @@ pub async fn drive_run(
             let message = format!("the run's steps are not valid: {errors}");
             let mut progress = RunProgress::default();
             progress.finish(RunStatus::Failed, Some(message), deps.clock.now());
-            return ended.write(deps, run_id, progress).await;
+            return end_run(deps, run_id, progress, lease).await;
         }
     };
     let secrets = open_secrets(&deps.master_key, sealed_secrets);
@@ -257,33 +256,27 @@ pub async fn drive_run(
             let now = deps.clock.now();
             progress.steps.extend(skipped(&steps, index + 1, now));
             progress.finish(status, error, now);
-            return ended.write(deps, run_id, progress).await;
+            return end_run(deps, run_id, progress, lease).await;
         }
     }
     progress.finish(RunStatus::Success, None, deps.clock.now());
-    ended.write(deps, run_id, progress).await
+    end_run(deps, run_id, progress, lease).await
 }
 
-/// How a run's last write goes: with its job's lease, the job leaves with it.
-struct Ended {
+/// The run's last write; with its job's lease, the job leaves the queue in it.
+async fn end_run(
+    deps: &RunDeps,
+    run_id: RunId,
+    mut progress: RunProgress,
     lease: Option<JobLease>,
-}
-
-impl Ended {
-    async fn write(
-        self,
-        deps: &RunDeps,
-        run_id: RunId,
-        mut progress: RunProgress,
-    ) -> Result<JobOutcome, JobError> {
-        let outcome = match self.lease {
-            Some(_) => JobOutcome::Completed,
-            None => JobOutcome::Done,
-        };
-        progress.completes = self.lease;
-        write(deps, run_id, &mut progress).await?;
-        Ok(outcome)
-    }
+) -> Result<JobOutcome, JobError> {
+    let outcome = match lease {
+        Some(_) => JobOutcome::Completed,
+        None => JobOutcome::Done,
+    };
+    progress.completes = lease;
+    write(deps, run_id, &mut progress).await?;
+    Ok(outcome)
 }
 
 /// Writes what `progress` holds, if anything, and empties it.

@@ -355,16 +355,14 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
         let mut completed = Vec::new();
         for Ran { job, result } in finished {
             let finish = match result {
-                Ok(JobOutcome::Done) => {
+                Ok(outcome @ (JobOutcome::Done | JobOutcome::Completed)) => {
                     metrics::counter!("pilot_jobs_processed_total", "kind" => job.kind.clone())
                         .increment(1);
-                    completed.push(job.id);
-                    continue;
-                }
-                Ok(JobOutcome::Completed) => {
-                    metrics::counter!("pilot_jobs_processed_total", "kind" => job.kind.clone())
-                        .increment(1);
-                    report.completed += 1;
+                    // A `Completed` job already left the queue in its own last write.
+                    match outcome {
+                        JobOutcome::Done => completed.push(job.id),
+                        _ => report.completed += 1,
+                    }
                     continue;
                 }
                 Ok(JobOutcome::SnoozeUntil(run_at)) => {

@@ -34,6 +34,14 @@ impl<K: Eq + Hash> Arrivals<K> {
         self.arrived.lock().map_or(0, |a| a.len())
     }
 
+    /// When the latest arrival so far came.
+    pub fn last(&self) -> Option<Instant> {
+        self.arrived
+            .lock()
+            .ok()
+            .and_then(|a| a.values().max().copied())
+    }
+
     /// Waits until `count` keys arrived, at most `limit`; `what` names them in the
     /// error.
     pub async fn wait_for(&self, count: usize, limit: Duration, what: &str) -> anyhow::Result<()> {

@@ -42,11 +42,7 @@ async fn bench(config: &Config, args: &ClaimsBenchArgs, url: &str) -> anyhow::Re
     for batch in jobs.chunks(1_000) {
         store.enqueue_many(batch, queued_at).await?;
     }
-    let backend = if args.postgres.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let backend = super::backend_name(args.postgres.as_deref());
     println!(
         "claims bench: {backend}, {} workspaces waiting with {per} due jobs each, \
          claims of {} under a cap of {}",

@@ -37,11 +37,7 @@ const DAY_MS: i64 = 86_400_000;
 const FILL_CONCURRENCY: usize = 64;
 
 pub async fn run(config: Config, args: DashboardReadsBenchArgs) -> anyhow::Result<()> {
-    let backend = if args.postgres.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let backend = super::backend_name(args.postgres.as_deref());
     let scratch = Scratch::create(args.postgres.as_deref()).await?;
     let result = bench(&config, &args, &scratch.url, backend).await;
     scratch.remove().await;

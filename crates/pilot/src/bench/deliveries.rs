@@ -46,11 +46,7 @@ use crate::cli::DeliveriesBenchArgs;
 use crate::config::Config;
 
 pub async fn run(config: Config, args: DeliveriesBenchArgs) -> anyhow::Result<()> {
-    let backend = if args.postgres.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let backend = super::backend_name(args.postgres.as_deref());
     let scratch = Scratch::create(args.postgres.as_deref()).await?;
     let result = bench(&config, &args, &scratch.url, backend).await;
     scratch.remove().await;

@@ -22,11 +22,7 @@ use crate::config::Config;
 use crate::jobs::Noop;
 
 pub async fn run(config: Config, args: QueueBenchArgs) -> anyhow::Result<()> {
-    let backend = if args.postgres.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let backend = super::backend_name(args.postgres.as_deref());
     println!(
         "queue bench: {} no-op jobs, {backend}, concurrency {} per worker, \
          {} producer(s), enqueue batch {}",

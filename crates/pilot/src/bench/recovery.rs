@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
 use super::scratch::Scratch;
-use super::serve_child::ServeChild;
+use super::serve_child::{ServeChild, config_file};
 use crate::cli::RecoveryBenchArgs;
 use crate::config::Config;
 
@@ -43,11 +43,7 @@ use crate::config::Config;
 const LIMIT: Duration = Duration::from_secs(180);
 
 pub async fn run(config: Config, args: RecoveryBenchArgs) -> anyhow::Result<()> {
-    let backend = if args.postgres.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let backend = super::backend_name(args.postgres.as_deref());
     let held = args.held.unwrap_or(config.queue.workspace_cap).max(1);
     println!(
         "recovery bench: {backend}, {held} runs mid-step and {} queued behind them, \
@@ -107,14 +103,10 @@ struct Measured {
 /// changed), the scratch store, and loopback allowed for the sink.
 fn child_config(parent: &Config, dir: &Path, url: &str) -> String {
     let queue = &parent.queue;
-    let database_url = if url.starts_with("sqlite:") { "" } else { url };
-    format!(
-        "bind = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndatabase_url = \"{database_url}\"\n\
-         [queue]\nconcurrency = {}\nlease_ms = {}\nheartbeat_ms = {}\npoll_interval_ms = {}\n\
+    let sections = format!(
+        "[queue]\nconcurrency = {}\nlease_ms = {}\nheartbeat_ms = {}\npoll_interval_ms = {}\n\
          reap_interval_ms = {}\nprocess_heartbeat_ms = {}\nprocess_lapse_ms = {}\n\
-         workspace_cap = {}\n\
-         [outbound]\nallow_list = [\"127.0.0.1/32\"]\n[log]\nfilter = \"warn\"\n",
-        dir.join("data").display(),
+         workspace_cap = {}\n",
         queue.concurrency,
         queue.lease_ms,
         queue.heartbeat_ms,
@@ -123,7 +115,8 @@ fn child_config(parent: &Config, dir: &Path, url: &str) -> String {
         queue.process_heartbeat_ms,
         queue.process_lapse_ms,
         queue.workspace_cap,
-    )
+    );
+    config_file(dir, url, &sections)
 }
 
 async fn trial_once(

@@ -27,20 +27,16 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::arrivals::Arrivals;
-use super::percentile;
 use super::pg_waits::WaitSampler;
 use super::scratch::Scratch;
 use super::worker_children::{WorkerChildren, WorkerSettings};
+use super::{percentile, three_step_pilot_steps};
 use crate::app::App;
 use crate::cli::RunsBenchArgs;
 use crate::config::Config;
 
 pub async fn run(config: Config, args: RunsBenchArgs) -> anyhow::Result<()> {
-    let backend = if args.postgres.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let backend = super::backend_name(args.postgres.as_deref());
     let scratch = Scratch::create(args.postgres.as_deref()).await?;
     let result = bench(&config, &args, &scratch.url, backend).await;
     scratch.remove().await;
@@ -107,13 +103,7 @@ async fn bench(
         .bearer_auth(&key)
         .json(&json!({
             "title": "bench",
-            "steps": [
-                {"id": "shape", "type": "transform",
-                 "values": {"order": "{{ trigger.n }}", "double": "{{ trigger.total * 2 }}"}},
-                {"id": "gate", "type": "condition", "if": "trigger.total > 10"},
-                {"id": "post", "type": "http", "url": format!("{}/sink", sink.url),
-                 "body": {"n": "{{ steps.shape.output.order }}"}}
-            ]
+            "steps": three_step_pilot_steps(&format!("{}/sink", sink.url)),
         }))
         .send()
         .await?

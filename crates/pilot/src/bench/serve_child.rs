@@ -18,6 +18,19 @@ use anyhow::{Context, bail};
 /// How long a child may take to print its banner.
 const START_LIMIT: Duration = Duration::from_secs(60);
 
+/// A child's configuration file: its data under `dir`, its store (`url`: a scratch
+/// PostgreSQL database, or SQLite in the data directory), a free port, loopback
+/// allowed past the outbound guard for the bench's sink, warnings only in its log;
+/// then `sections` (TOML), or the defaults.
+pub fn config_file(dir: &Path, url: &str, sections: &str) -> String {
+    let database_url = if url.starts_with("sqlite:") { "" } else { url };
+    format!(
+        "bind = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndatabase_url = \"{database_url}\"\n\
+         {sections}[outbound]\nallow_list = [\"127.0.0.1/32\"]\n[log]\nfilter = \"warn\"\n",
+        dir.join("data").display(),
+    )
+}
+
 /// A running `pilot serve` child; killed when dropped.
 pub struct ServeChild {
     child: Child,

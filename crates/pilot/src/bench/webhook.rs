@@ -23,13 +23,15 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+use super::arrivals::Arrivals;
 use super::scratch::Scratch;
-use super::serve_child::ServeChild;
+use super::serve_child::{ServeChild, config_file};
+use super::three_step_pilot_steps;
 use crate::cli::WebhookBenchArgs;
 
 /// wrk's request: the same JSON body every time.
 const WRK_SCRIPT: &str = r#"wrk.method = "POST"
-wrk.body = '{"order": 1042, "total": 49.5, "customer": "ada@example.com"}'
+wrk.body = '{"n": 1042, "total": 49.5, "customer": "ada@example.com"}'
 wrk.headers["Content-Type"] = "application/json"
 "#;
 
@@ -44,7 +46,8 @@ async fn bench(args: &WebhookBenchArgs, url: &str) -> anyhow::Result<()> {
     let sink = Sink::start().await?;
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("pilot.toml");
-    std::fs::write(&config, child_config(dir.path(), url))?;
+    // The defaults, but for where it keeps its data and listens, and the sink allowed.
+    std::fs::write(&config, config_file(dir.path(), url, ""))?;
     let binary = match &args.server_binary {
         Some(binary) => binary.clone(),
         None => std::env::current_exe().context("this binary's path")?,
@@ -66,13 +69,7 @@ async fn bench(args: &WebhookBenchArgs, url: &str) -> anyhow::Result<()> {
         .json(&json!({
             "title": "webhook bench",
             "triggerType": "webhook",
-            "steps": [
-                {"id": "shape", "type": "transform",
-                 "values": {"order": "{{ trigger.order }}", "double": "{{ trigger.total * 2 }}"}},
-                {"id": "gate", "type": "condition", "if": "trigger.total > 10"},
-                {"id": "post", "type": "http", "url": format!("{}/sink", sink.url),
-                 "body": {"order": "{{ steps.shape.output.order }}"}}
-            ]
+            "steps": three_step_pilot_steps(&format!("{}/sink", sink.url)),
         }))
         .send()
         .await?
@@ -86,27 +83,30 @@ async fn bench(args: &WebhookBenchArgs, url: &str) -> anyhow::Result<()> {
     let script = dir.path().join("post.lua");
     std::fs::write(&script, WRK_SCRIPT)?;
 
-    let backend = if args.postgres.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
+    let backend = super::backend_name(args.postgres.as_deref());
     println!(
         "webhook bench: {backend}, pilot serve with the default configuration, \
          wrk -c{} -t{} -d{}s at the pilot's webhook URL",
         args.connections, args.threads, args.seconds
     );
-    let before = sink.arrived();
+    let before = sink.arrived.count() as u64;
     let started = Instant::now();
     let wrk = wrk(args, &script, &hook).await?;
     let window = started.elapsed();
-    let during = sink.arrived() - before;
+    let during = sink.arrived.count() as u64 - before;
     let accepted = wrk.requests - wrk.rejected;
-    let drained = sink
-        .wait_for(before + accepted, Duration::from_secs(120))
+    sink.arrived
+        .wait_for(
+            (before + accepted) as usize,
+            Duration::from_secs(120),
+            "runs finished",
+        )
         .await
-        .with_context(|| format!("the server's log:\n{}", server.log_tail()))?
-        .saturating_duration_since(started);
+        .with_context(|| format!("the server's log:\n{}", server.log_tail()))?;
+    let drained = sink
+        .arrived
+        .last()
+        .map_or(window, |last| last.saturating_duration_since(started));
     println!(
         "webhook endpoint: {:.0} requests/s ({} in {:.1} s, {} not 2xx), latency {}",
         wrk.requests as f64 / window.as_secs_f64(),
@@ -127,17 +127,6 @@ async fn bench(args: &WebhookBenchArgs, url: &str) -> anyhow::Result<()> {
         bail!("{} webhook requests were not accepted", wrk.rejected);
     }
     Ok(())
-}
-
-/// The child's configuration: the defaults, but for where it keeps its data, where
-/// it listens, and loopback allowed for the sink.
-fn child_config(dir: &Path, url: &str) -> String {
-    let database_url = if url.starts_with("sqlite:") { "" } else { url };
-    format!(
-        "bind = \"127.0.0.1:0\"\ndata_dir = \"{}\"\ndatabase_url = \"{database_url}\"\n\
-         [outbound]\nallow_list = [\"127.0.0.1/32\"]\n[log]\nfilter = \"warn\"\n",
-        dir.join("data").display(),
-    )
 }
 
 /// What wrk reported.
@@ -209,14 +198,13 @@ async fn wrk(args: &WebhookBenchArgs, script: &Path, url: &str) -> anyhow::Resul
     })
 }
 
-/// The local receiver of the `http` steps: counts arrivals.
+/// The local receiver of the `http` steps: each POST an arrival of its own (every
+/// run posts the same body).
 #[derive(Clone)]
 struct Sink {
     url: String,
-    arrived: Arc<AtomicU64>,
-    started: Instant,
-    /// When the latest arrival came, in µs after `started`.
-    last: Arc<AtomicU64>,
+    arrived: Arc<Arrivals<u64>>,
+    received: Arc<AtomicU64>,
 }
 
 impl Sink {
@@ -224,9 +212,8 @@ impl Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let sink = Sink {
             url: format!("http://{}", listener.local_addr()?),
-            arrived: Arc::new(AtomicU64::new(0)),
-            started: Instant::now(),
-            last: Arc::new(AtomicU64::new(0)),
+            arrived: Arc::new(Arrivals::new()),
+            received: Arc::new(AtomicU64::new(0)),
         };
         let app = Router::new()
             .route("/sink", post(receive))
@@ -234,27 +221,11 @@ impl Sink {
         tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(sink)
     }
-
-    fn arrived(&self) -> u64 {
-        self.arrived.load(Ordering::SeqCst)
-    }
-
-    /// Waits until `count` runs have arrived; when the last of them came.
-    async fn wait_for(&self, count: u64, limit: Duration) -> anyhow::Result<Instant> {
-        let deadline = Instant::now() + limit;
-        while self.arrived() < count {
-            if Instant::now() > deadline {
-                bail!("only {} of {count} runs reached the sink", self.arrived());
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        Ok(self.started + Duration::from_micros(self.last.load(Ordering::SeqCst)))
-    }
 }
 
 async fn receive(State(sink): State<Sink>) -> &'static str {
-    sink.last
-        .fetch_max(sink.started.elapsed().as_micros() as u64, Ordering::SeqCst);
-    sink.arrived.fetch_add(1, Ordering::SeqCst);
+    let at = Instant::now();
+    let n = sink.received.fetch_add(1, Ordering::SeqCst);
+    sink.arrived.record(n, at);
     "ok"
 }
