@@ -91,6 +91,38 @@ async fn lanes_take_turns_including_the_unowned_lane() {
     }
 }
 
+/// Claims of one job: the unowned lane (claimed without a lane lock on PostgreSQL)
+/// still takes its turn with the workspaces, neither ahead of them nor behind.
+#[tokio::test]
+async fn single_job_claims_rotate_through_the_unowned_lane_too() {
+    for backend in backends() {
+        let db = TestDb::new(backend).await;
+        let store = &*db.store;
+        enqueue(store, Some(A), 3, T0).await;
+        enqueue(store, Some(B), 3, T0).await;
+        enqueue(store, None, 3, T0).await;
+
+        let mut order = Vec::new();
+        for round in 0..6 {
+            let owner = format!("w{round}");
+            // Each claim a moment after the last, as a clock would have it: a lane
+            // served goes behind those served before it.
+            let request = ClaimRequest {
+                now: T0.plus_ms(1_000 + round),
+                ..claim(&owner, 1, Some(10))
+            };
+            let jobs = store.claim(&request).await.unwrap();
+            assert_eq!(jobs.len(), 1, "round {round} on {backend:?}");
+            order.push(jobs[0].workspace_id);
+        }
+        assert_eq!(
+            order,
+            [None, Some(A), Some(B), None, Some(A), Some(B)],
+            "{backend:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_cap_holds_a_workspace_until_its_running_jobs_finish() {
     for backend in backends() {

@@ -19,6 +19,11 @@
 //! flat in the number of workspaces: it reads the first lanes of an index, skipping at
 //! most the lanes at their cap (no more than the jobs running, over the cap).
 //!
+//! Lane 0 (jobs without a workspace) has no cap, so it is served without a lane lock
+//! (migration `0017_unowned_lane.sql`): its permanent row is only its place in the
+//! turn order, its jobs are taken `FOR UPDATE SKIP LOCKED`, and any number of
+//! claimers serve it at once.
+//!
 //! The claim's commit does not wait for the WAL flush (`synchronous_commit = off`,
 //! for its transaction only): a lease lost in a crash leaves the job `queued`, to run
 //! again, which at-least-once delivery allows anyway; other sessions see the lease at
@@ -49,7 +54,7 @@ const OLDEST_FIRST: &str = lease!(
 );
 
 /// Due jobs round-robin across workspaces under a cap of `$5` running per workspace:
-/// the `pilot_claim_fair` function (migration `0015_queue_lanes.sql`), one round trip.
+/// the `pilot_claim_fair` function (migrations `0015_queue_lanes.sql`, `0017`), one round trip.
 const ROUND_ROBIN: &str = "SELECT id, kind, payload, workspace_id, attempts, max_attempts, run_at, \
                                   created_at \
                            FROM pilot_claim_fair($1, $2, $3, $4::int, $5::int)";
