@@ -102,6 +102,7 @@ fn submitter(
             deliberations: config.clone(),
             webhooks: pilot_operations::WebhooksConfig::default(),
             dashboard: pilot_operations::DashboardPolicy::default(),
+            environments: pilot_operations::EnvironmentsConfig::default(),
         },
     )
 }

@@ -68,7 +68,9 @@ pub fn router(state: AppState) -> Router {
         deliberations,
         outside,
     } = routes::all();
-    let published = openapi::docs::Published::new(&state.ops.policy().public_url);
+    let policy = state.ops.policy();
+    let published =
+        openapi::docs::Published::new(&policy.public_url, policy.environments.staging_url());
     let outside = Router::from(outside)
         .layer(Extension(published))
         .fallback(surface::not_found);

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use pilot_http::openapi::{COMMITTED_PUBLIC_URL, document, to_json};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const REGENERATE: &str = "cargo run -q -- openapi > openapi.json";
 
@@ -24,7 +24,7 @@ fn committed_path() -> PathBuf {
 
 #[test]
 fn the_committed_document_is_the_generated_one() {
-    let generated = to_json(COMMITTED_PUBLIC_URL);
+    let generated = to_json(COMMITTED_PUBLIC_URL, None);
     let path = committed_path();
     if std::env::var_os("PILOT_UPDATE_OPENAPI").is_some() {
         std::fs::write(&path, &generated).expect("write openapi.json");
@@ -52,7 +52,7 @@ fn the_committed_document_is_the_generated_one() {
 
 #[test]
 fn the_document_is_openapi_3_1() {
-    let doc = document(COMMITTED_PUBLIC_URL);
+    let doc = document(COMMITTED_PUBLIC_URL, None);
     let version = doc["openapi"].as_str().unwrap_or_default();
     assert!(version.starts_with("3.1."), "openapi: {version}");
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
@@ -119,7 +119,7 @@ fn the_document_is_openapi_3_1() {
 
 #[test]
 fn every_error_has_its_surfaces_shape_and_the_api_needs_a_key() {
-    let doc = document(COMMITTED_PUBLIC_URL);
+    let doc = document(COMMITTED_PUBLIC_URL, None);
     for (path, item) in doc["paths"].as_object().expect("paths") {
         let (shape, keyed) = if path.starts_with("/v1/api/") {
             ("DeliberationsError", true)
@@ -173,7 +173,7 @@ fn every_error_has_its_surfaces_shape_and_the_api_needs_a_key() {
 
 #[test]
 fn steps_are_the_step_catalogs_schema() {
-    let doc = document(COMMITTED_PUBLIC_URL);
+    let doc = document(COMMITTED_PUBLIC_URL, None);
     assert_eq!(
         doc["components"]["schemas"]["Steps"],
         pilot_domain::step_schema::steps_schema()
@@ -184,8 +184,27 @@ fn steps_are_the_step_catalogs_schema() {
 
 #[test]
 fn servers_name_the_public_url() {
-    let doc = document("https://pilot.example.com/");
-    assert_eq!(doc["servers"][0]["url"], "https://pilot.example.com");
+    let doc = document("https://pilot.example.com/", None);
+    assert_eq!(
+        doc["servers"],
+        json!([{"url": "https://pilot.example.com"}])
+    );
+}
+
+/// §9: "Both servers are listed (production + staging)".
+#[test]
+fn servers_list_the_staging_server_after_this_one() {
+    let doc = document(
+        "https://api.example.com",
+        Some("https://staging-api.example.com"),
+    );
+    assert_eq!(
+        doc["servers"],
+        json!([
+            {"url": "https://api.example.com", "description": "Production (pk_live_… keys)"},
+            {"url": "https://staging-api.example.com", "description": "Staging (pk_test_… keys)"},
+        ])
+    );
 }
 
 fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {

@@ -38,6 +38,7 @@ pub mod answer;
 pub mod authorize;
 pub mod dashboard;
 pub mod deliberations;
+mod environments;
 pub mod error;
 mod health;
 pub mod idempotency;
@@ -57,6 +58,7 @@ pub use accounts::{
 };
 pub use answer::{Answer, Replayable};
 pub use dashboard::{DashboardPolicy, SessionView, SignedIn, UserLink, UserView};
+pub use environments::EnvironmentsConfig;
 pub use error::{ErrorCode, ErrorKind, OpError, Shortfall};
 pub use idempotency::{Idempotency, IdempotencyKey};
 pub use limits::LimitsConfig;

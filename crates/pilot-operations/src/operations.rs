@@ -17,6 +17,7 @@ use pilot_outbound::OutboundClient;
 use pilot_store::{RateLimit, Store};
 
 use crate::dashboard::DashboardPolicy;
+use crate::environments::EnvironmentsConfig;
 use crate::views::pilot::Links;
 use crate::webhooks::WebhooksConfig;
 
@@ -58,6 +59,8 @@ pub struct Policy {
     pub webhooks: WebhooksConfig,
     /// `[dashboard]`: sessions, sign-in limits, links.
     pub dashboard: DashboardPolicy,
+    /// `[environments]`: whose keys authenticate here; the staging server's URL.
+    pub environments: EnvironmentsConfig,
 }
 
 /// Every use case, once (see the crate docs).

@@ -157,6 +157,7 @@ impl App {
                 deliberations: self.config.deliberations.clone(),
                 webhooks: self.config.webhooks.clone(),
                 dashboard: self.config.dashboard.policy(),
+                environments: self.config.environments.clone(),
             },
         )
     }

@@ -32,7 +32,7 @@ use crate::AppState;
 const TEMPLATE: &str = include_str!("docs.html");
 const STYLE: &str = include_str!("docs.css");
 
-/// The document and its page, rendered for one `public_url`.
+/// The document and its page, rendered for one `public_url` (and `staging_url`).
 pub struct Published {
     json: String,
     html: String,
@@ -40,8 +40,8 @@ pub struct Published {
 }
 
 impl Published {
-    pub fn new(public_url: &str) -> Arc<Published> {
-        let document = super::document(public_url);
+    pub fn new(public_url: &str, staging_url: Option<&str>) -> Arc<Published> {
+        let document = super::document(public_url, staging_url);
         let json = serde_json::to_string(&document).unwrap_or_default();
         let html = page(&document).unwrap_or_else(|error| {
             tracing::error!(%error, "the API reference page did not render");
@@ -415,7 +415,7 @@ mod tests {
 
     #[test]
     fn the_page_lists_every_operation_and_escapes_what_it_shows() {
-        let mut document = super::super::document("http://127.0.0.1:8080");
+        let mut document = super::super::document("http://127.0.0.1:8080", None);
         let html = page(&document).unwrap();
         for id in [
             "createPilot",

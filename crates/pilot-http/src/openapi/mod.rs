@@ -19,8 +19,9 @@
 //! `Idempotency-Key` and `Idempotent-Replayed` on the `POST`s the idempotency rules
 //! cover; the §6 rate-limit fields on the Deliberations reads and submissions.
 //!
-//! **Two documents, one function.** [`document`] takes the base URL for `servers`:
-//! the server publishes its own `public_url` (`GET /openapi.json`), and the copy
+//! **Two documents, one function.** [`document`] takes the base URLs for `servers`:
+//! the server publishes its own `public_url` (`GET /openapi.json`), followed by the
+//! staging server's when `[environments] staging_url` names one, and the copy
 //! committed as `openapi.json` at the repository's root uses
 //! [`COMMITTED_PUBLIC_URL`]; `pilot openapi` prints it, and a test fails when the
 //! two differ (`crates/pilot-http/tests/openapi.rs`).
@@ -43,10 +44,11 @@ use crate::routes::{self, DELIBERATIONS, HOOKS, PILOTS};
 /// The `servers` entry of the committed document: `pilot serve`'s default address.
 pub const COMMITTED_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
-/// The whole document, its `servers` naming `public_url`.
-pub fn document(public_url: &str) -> Value {
+/// The whole document, its `servers` naming `public_url`, then `staging_url` if any
+/// (the Deliberations document §9: "Both servers are listed (production + staging)").
+pub fn document(public_url: &str, staging_url: Option<&str>) -> Value {
     let routes = routes::all();
-    let mut api = base(public_url)
+    let mut api = base(public_url, staging_url)
         .nest(PILOTS, routes.pilots.into_openapi())
         .nest(HOOKS, routes.hooks.into_openapi())
         .nest(DELIBERATIONS, routes.deliberations.into_openapi())
@@ -69,14 +71,29 @@ pub fn document(public_url: &str) -> Value {
     value
 }
 
+/// This server, then the staging server: each described only when there are two.
+fn servers(public_url: &str, staging_url: Option<&str>) -> Vec<Server> {
+    let server = |url: &str, description: &str| {
+        let mut server = Server::new(url.trim_end_matches('/'));
+        if staging_url.is_some() {
+            server.description = Some(description.to_owned());
+        }
+        server
+    };
+    let mut servers = vec![server(public_url, "Production (pk_live_… keys)")];
+    servers.extend(staging_url.map(|url| server(url, "Staging (pk_test_… keys)")));
+    servers
+}
+
 /// [`document`] as the files hold it: pretty-printed, with a final newline.
-pub fn to_json(public_url: &str) -> String {
-    let mut text = serde_json::to_string_pretty(&document(public_url)).unwrap_or_default();
+pub fn to_json(public_url: &str, staging_url: Option<&str>) -> String {
+    let mut text =
+        serde_json::to_string_pretty(&document(public_url, staging_url)).unwrap_or_default();
     text.push('\n');
     text
 }
 
-fn base(public_url: &str) -> OpenApi {
+fn base(public_url: &str, staging_url: Option<&str>) -> OpenApi {
     let tag = |name: &str, description: &str| {
         TagBuilder::new()
             .name(name)
@@ -97,7 +114,7 @@ fn base(public_url: &str) -> OpenApi {
                 ))
                 .build(),
         )
-        .servers(Some([Server::new(public_url.trim_end_matches('/'))]))
+        .servers(Some(servers(public_url, staging_url)))
         .tags(Some([
             tag(
                 "Pilots",

@@ -2,8 +2,8 @@
 //! scopes every operation then works within.
 //!
 //! Every failure is `Unauthenticated` with a fixed message — missing, malformed,
-//! unknown or revoked. Keys are looked up by SHA-256 digest; the key itself is never
-//! stored or logged.
+//! unknown (or of an environment this server does not accept) or revoked. Keys are
+//! looked up by SHA-256 digest; the key itself is never stored or logged.
 
 use pilot_domain::{ApiKeyToken, Principal};
 use pilot_store::KeyLookup;
@@ -46,6 +46,12 @@ impl Operations {
             .await?
             .ok_or_else(|| OpError::unauthenticated(UNKNOWN))?;
         record_tenant(found.key.workspace_id, found.key.environment);
+        // A key of an environment this server does not serve is refused as if it
+        // were unknown, the way the document's production server has no record of a
+        // staging key (`[environments] accept`).
+        if !self.policy().environments.accepts(found.key.environment) {
+            return Err(OpError::unauthenticated(UNKNOWN));
+        }
         if found.key.revoked_at.is_some() {
             return Err(OpError::unauthenticated(REVOKED));
         }

@@ -18,7 +18,9 @@ impl Operations {
     pub async fn email_accepts(&self, local_part: &str) -> Result<bool, OpError> {
         let pilot = self.store().find_pilot_by_email(local_part).await?;
         Ok(pilot.is_some_and(|p| {
-            p.trigger_type == TriggerType::Email && p.status == PilotStatus::Active
+            p.trigger_type == TriggerType::Email
+                && p.status == PilotStatus::Active
+                && self.policy().environments.accepts(p.environment)
         }))
     }
 
@@ -39,6 +41,7 @@ impl Operations {
             .find_pilot_by_email(local_part)
             .await?
             .filter(|p| p.trigger_type == TriggerType::Email)
+            .filter(|p| self.policy().environments.accepts(p.environment))
             .ok_or_else(|| OpError::not_found("No email pilot has this address."))?;
         record_tenant(pilot.workspace_id, pilot.environment);
         let firing = Firing {

@@ -99,6 +99,8 @@ impl Operations {
             .find_pilot_by_webhook(&token.digest())
             .await?
             .filter(|p| p.trigger_type == TriggerType::Webhook)
+            // A pilot of an environment this server does not serve is not here.
+            .filter(|p| self.policy().environments.accepts(p.environment))
             .ok_or_else(unknown)?;
         record_tenant(pilot.workspace_id, pilot.environment);
         Ok(pilot)

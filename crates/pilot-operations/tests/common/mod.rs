@@ -109,6 +109,7 @@ pub async fn setup(db: TestDb, limits: Limits, config: DeliberationsConfig) -> S
             deliberations: config,
             webhooks: pilot_operations::WebhooksConfig::default(),
             dashboard: pilot_operations::DashboardPolicy::default(),
+            environments: pilot_operations::EnvironmentsConfig::default(),
         },
     );
     Setup {

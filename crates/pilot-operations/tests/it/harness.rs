@@ -63,6 +63,7 @@ pub async fn operations(backend: Backend) -> Harness {
             deliberations: DeliberationsConfig::default(),
             webhooks: pilot_operations::WebhooksConfig::default(),
             dashboard: pilot_operations::DashboardPolicy::default(),
+            environments: pilot_operations::EnvironmentsConfig::default(),
         },
     );
     Harness {

@@ -31,7 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // stdout for the protocol: it starts before any of them is loaded.
         Command::Mcp(args) => return mcp::run(args.clone()).await,
         Command::Openapi { server } => {
-            print!("{}", pilot_http::openapi::to_json(server));
+            print!("{}", pilot_http::openapi::to_json(server, None));
             return Ok(());
         }
         _ => {}

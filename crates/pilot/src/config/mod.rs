@@ -19,7 +19,7 @@ use pilot_engine::deliberation::config::DeliberationsConfig;
 use pilot_engine::steps::email::SmtpConfig;
 use pilot_http::HttpConfig;
 use pilot_models::ModelsConfig;
-use pilot_operations::{LimitsConfig, WebhooksConfig};
+use pilot_operations::{EnvironmentsConfig, LimitsConfig, WebhooksConfig};
 use pilot_outbound::OutboundPolicy;
 use pilot_smtp::SmtpListenConfig;
 use pilot_store::StoreOptions;
@@ -48,6 +48,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "limits",
     "webhooks",
     "dashboard",
+    "environments",
 ];
 
 #[derive(Clone, Deserialize)]
@@ -73,6 +74,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     #[serde(default)]
     pub dashboard: DashboardConfig,
+    #[serde(default)]
+    pub environments: EnvironmentsConfig,
     /// What the sources set that is deprecated, and what became of it.
     #[serde(skip)]
     deprecations: Vec<String>,
@@ -184,12 +187,15 @@ impl Config {
         }
     }
 
-    /// Checks `[http]`, and warns when `http.request_timeout_ms` would cut off
+    /// Checks `[http]`, `[webhooks]` and `[environments]`, and warns when `http.request_timeout_ms` would cut off
     /// `POST /api/v1/pilots` while it waits for the drafting model: one attempt per
     /// draft and repair, each up to `models.timeout_ms`, before any retries.
     pub fn validate_http(&self) -> anyhow::Result<()> {
         self.http.validate().map_err(|e| anyhow::anyhow!(e))?;
         self.webhooks.validate().map_err(|e| anyhow::anyhow!(e))?;
+        self.environments
+            .validate()
+            .map_err(|e| anyhow::anyhow!(e))?;
         let drafting_ms =
             u64::from(self.pilots.draft_repairs + 1).saturating_mul(self.models.timeout_ms);
         if self.http.request_timeout_ms < drafting_ms {
@@ -403,6 +409,32 @@ mod tests {
             );
             jail.create_file("typo.toml", "[webhooks]\nallow_htp = true")?;
             assert!(Config::load(Some(Path::new("typo.toml")), &Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environments_come_from_the_file_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let defaults = Config::defaults().environments;
+            assert_eq!(defaults, EnvironmentsConfig::default());
+            jail.create_file(
+                "staging.toml",
+                "[environments]\nstaging_url = \"https://staging.example.com\"",
+            )?;
+            jail.set_env("PILOT_ENVIRONMENTS__ACCEPT", r#"["live"]"#);
+            let config =
+                Config::load(Some(Path::new("staging.toml")), &Overrides::default()).unwrap();
+            assert_eq!(
+                config.environments.accept,
+                [pilot_domain::Environment::Live]
+            );
+            assert_eq!(
+                config.environments.staging_url(),
+                Some("https://staging.example.com")
+            );
+            jail.set_env("PILOT_ENVIRONMENTS__ACCEPT", r#"["prod"]"#);
+            assert!(Config::load(None, &Overrides::default()).is_err());
             Ok(())
         });
     }

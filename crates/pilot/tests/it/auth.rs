@@ -122,6 +122,70 @@ async fn a_valid_key_is_accepted_on_both_surfaces() {
     }
 }
 
+/// `[environments] accept = ["live"]`: the production server of the Deliberations
+/// document, which has no record of staging keys. A test key is refused as an
+/// unknown one on both REST surfaces and MCP; a live key goes through; the OpenAPI
+/// document lists this server and the staging one.
+#[tokio::test]
+async fn a_live_only_server_refuses_test_keys_on_every_surface() {
+    for backend in backends() {
+        let mut config = crate::harness::test_config();
+        config.environments.accept = vec![pilot_domain::Environment::Live];
+        config.environments.staging_url = "https://staging-api.example.com".into();
+        let app = crate::harness::spawn_with(backend, config).await;
+        let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}}});
+        for (key, accepted) in [(&app.test_key, false), (&app.live_key, true)] {
+            let pilots = app.get("/api/v1/me").bearer_auth(key).send().await.unwrap();
+            let deliberations = app.get("/v1/api/me").bearer_auth(key).send().await.unwrap();
+            let mcp = app
+                .post("/mcp")
+                .bearer_auth(key)
+                .header("accept", "application/json, text/event-stream")
+                .json(&initialize)
+                .send()
+                .await
+                .unwrap();
+            if accepted {
+                assert_eq!(pilots.status(), StatusCode::OK, "{backend:?}");
+                assert_eq!(deliberations.status(), StatusCode::OK, "{backend:?}");
+                assert_eq!(mcp.status(), StatusCode::OK, "{backend:?}");
+                continue;
+            }
+            for response in [&pilots, &deliberations, &mcp] {
+                assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{backend:?}");
+            }
+            let (body, _) = json_and_request_id(pilots).await;
+            assert_eq!(body, json!({ "error": pilot_http::auth::UNKNOWN }));
+            let (body, request_id) = json_and_request_id(deliberations).await;
+            assert_eq!(
+                body,
+                json!({ "error": {
+                    "code": "invalid_api_key",
+                    "message": pilot_http::auth::UNKNOWN,
+                    "request_id": request_id,
+                }})
+            );
+            let body: serde_json::Value = mcp.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "invalid_api_key", "{body}");
+        }
+        let document: serde_json::Value = app
+            .get("/openapi.json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(document["servers"][0]["url"], app.url.as_str());
+        assert_eq!(
+            document["servers"][1]["url"],
+            "https://staging-api.example.com"
+        );
+    }
+}
+
 /// Revokes the default workspace's live key; returns a key that is now revoked.
 async fn revoke_live_key(app: &crate::harness::TestApp) -> String {
     let me: serde_json::Value = app.get_json("/api/v1/me", &app.live_key).await;

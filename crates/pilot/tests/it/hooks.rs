@@ -1,6 +1,8 @@
 //! The webhook trigger with real senders' bodies: JSON as is, forms, multipart with
 //! files, raw text and bytes, each run's payload read back through a step.
 
+use std::future::IntoFuture;
+
 use pilot_testkit::backends;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
@@ -691,5 +693,57 @@ async fn a_json_run_reads_its_request_and_verification_is_set_at_create() {
         let again = finished_run(&app, &app.live_key, retried["jobId"].as_i64().unwrap()).await;
         assert_eq!(again["firedBy"], "retry");
         assert_eq!(&again["steps"][0]["output"], seen, "{again}");
+    }
+}
+
+/// `[environments] accept = ["live"]` on a second server over the same store: a test
+/// pilot's webhook URL is unknown there (404), while the server accepting both fires
+/// it, and a live pilot's fires on either.
+#[tokio::test]
+async fn a_live_only_server_does_not_know_test_pilots_webhooks() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let steps = json!([{"id": "echo", "type": "transform", "values": {"n": "1"}}]);
+        let mut urls = Vec::new();
+        for key in [&app.test_key, &app.live_key] {
+            let pilot = create(
+                &app,
+                key,
+                json!({"title": "Hook", "triggerType": "webhook", "steps": steps}),
+            )
+            .await;
+            urls.push(pilot["webhookUrl"].as_str().unwrap().to_owned());
+        }
+
+        let mut config = test_config();
+        config.environments.accept = vec![pilot_domain::Environment::Live];
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let live_url = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let router = app
+            .node(config)
+            .await
+            .router(live_url.clone(), shutdown.clone());
+        let server = tokio::spawn(axum::serve(listener, router).into_future());
+
+        let on_live_only = |url: &str| url.replacen(&app.url, &live_url, 1);
+        let (test_hook, live_hook) = (&urls[0], &urls[1]);
+        let refused = app
+            .client
+            .post(on_live_only(test_hook))
+            .json(&json!({}))
+            .send();
+        let refused = refused.await.unwrap();
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{backend:?}");
+        for url in [
+            on_live_only(live_hook),
+            live_hook.clone(),
+            test_hook.clone(),
+        ] {
+            let fired = app.client.post(&url).json(&json!({})).send().await.unwrap();
+            assert_eq!(fired.status(), StatusCode::ACCEPTED, "{url} on {backend:?}");
+        }
+        shutdown.cancel();
+        server.abort();
     }
 }

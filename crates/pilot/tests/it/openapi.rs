@@ -19,7 +19,7 @@ async fn the_document_is_served_without_a_key_naming_this_server() {
     let document: Value = response.json().await.unwrap();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1."));
     assert_eq!(document["servers"][0]["url"], app.url.as_str());
-    assert_eq!(document, pilot_http::openapi::document(&app.url));
+    assert_eq!(document, pilot_http::openapi::document(&app.url, None));
 
     let at_docs: Value = app
         .get("/docs/api/openapi.json")
