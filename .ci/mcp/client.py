@@ -50,6 +50,7 @@ ALL_TOOLS = [
     "submit_deliberation",
     "get_deliberation",
     "get_balance",
+    "get_pricing",
     "list_deliveries",
     "replay_delivery",
 ]
@@ -76,6 +77,7 @@ CONTRACT_ARGS = {
     ],
     "get_deliberation": ["id", "include_panel?"],
     "get_balance": [],
+    "get_pricing": [],
     "list_deliveries": ["status?", "endpoint?", "before?", "limit?"],
     "replay_delivery": ["id"],
 }
@@ -288,7 +290,7 @@ async def full_scope(url: str, key: str) -> Any:
         s = Session(client, "full")
         tools = await s.list_tools()
         names = [t.name for t in tools]
-        checks.ok(names == ALL_TOOLS, "tools/list: all 13 tools in the contract's order", f"got {names}")
+        checks.ok(names == ALL_TOOLS, "tools/list: all 14 tools in the contract's order", f"got {names}")
         check_tool_schemas(tools)
 
         await s.success("list_pilots", {})
@@ -350,6 +352,13 @@ async def full_scope(url: str, key: str) -> Any:
             "content_blocked",
         )
         await s.success("get_balance", {})
+        pricing = await s.success("get_pricing", {})
+        checks.ok(
+            {(e["mode"], e["difficulty"]) for e in find(pricing, "estimates") or []}
+            >= {("deliberation1", "MEDIUM"), ("smartroute1", "EASY")},
+            "get_pricing: the estimate table",
+            short(pricing),
+        )
         await s.success("list_deliveries", {})
         return run_id
 

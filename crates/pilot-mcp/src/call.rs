@@ -126,6 +126,10 @@ async fn dispatch(
             args.closed()?;
             ok(&ops.balance(who).await?)
         }
+        "get_pricing" => {
+            args.closed()?;
+            ok(&ops.pricing(who)?)
+        }
         "list_deliveries" => {
             let query = DeliveriesQuery {
                 status: args.take("status").map(|v| text(&v)),

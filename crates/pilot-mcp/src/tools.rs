@@ -8,8 +8,8 @@ use pilot_domain::deliberation::SubmissionBody;
 use pilot_operations::pilots::{CreatePilot, UpdatePilot};
 use pilot_operations::runs::RetryRequest;
 use pilot_operations::views::{
-    BalanceView, DeliveryPage, DeliveryView, PendingView, PilotDetail, PilotList, RunPage, RunView,
-    TerminalView,
+    BalanceView, DeliveryPage, DeliveryView, PendingView, PilotDetail, PilotList, PricingView,
+    RunPage, RunView, TerminalView,
 };
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
@@ -150,6 +150,15 @@ pub static CATALOG: &[Spec] = &[
         scope: Scope::DeliberationsRead,
         input: no_arguments,
         output: schema::of::<BalanceView>,
+        hints: READ,
+    },
+    Spec {
+        name: "get_pricing",
+        title: "Get the pricing",
+        description: "Reads what deliberations cost here: the credits each `mode` and `difficulty` reserves at submit, and the per-million-token model prices calls are charged at, for the key's environment.",
+        scope: Scope::DeliberationsRead,
+        input: no_arguments,
+        output: schema::of::<PricingView>,
         hints: READ,
     },
     Spec {

@@ -51,8 +51,7 @@ pub struct ModelsConfig {
     pub roles: RolesConfig,
     /// Credits per million tokens, by model name.
     pub prices: BTreeMap<String, Price>,
-    /// The price of a model missing from `prices` (the scripted model is free unless
-    /// `prices.scripted` says otherwise).
+    /// The price of a model missing from `prices`.
     pub default_price: Price,
     /// Per attempt: from sending the request to the answer's last byte.
     pub timeout_ms: u64,
@@ -233,14 +232,18 @@ impl ModelsConfig {
         (!name.is_empty()).then_some(name.as_str())
     }
 
-    /// The price of `model`: its own, else `default_price`; the scripted model is free
-    /// unless priced explicitly.
+    /// The price a call to `provider` is charged at, `model` being the one it is
+    /// priced as (`Route::priced_as`): `prices.scripted` for every scripted call when
+    /// it is set (a test price table of its own), else the model's own price, else
+    /// `default_price`. So test calls charge, refund and run out like live ones.
     pub fn price_of(&self, provider: &str, model: &str) -> Price {
-        match self.prices.get(model) {
-            Some(price) => *price,
-            None if provider == SCRIPTED => Price::FREE,
-            None => self.default_price,
-        }
+        let scripted = (provider == SCRIPTED)
+            .then(|| self.prices.get(SCRIPTED))
+            .flatten();
+        scripted
+            .or_else(|| self.prices.get(model))
+            .copied()
+            .unwrap_or(self.default_price)
     }
 
     /// Checks what can be checked without the network or the environment.
@@ -360,7 +363,7 @@ mod tests {
     }
 
     #[test]
-    fn prices_fall_back_to_the_default_and_scripted_is_free() {
+    fn prices_fall_back_to_the_default_and_scripted_calls_are_priced_like_live() {
         let config = parse(serde_json::json!({
             "prices": {"big": {"input_per_million": 3, "output_per_million": 15}},
             "default_price": {"input_per_million": 1, "output_per_million": 2}
@@ -374,7 +377,26 @@ mod tests {
             config.price_of("openai", "other").output_per_million,
             Credits::from_credits(2)
         );
-        assert_eq!(config.price_of(SCRIPTED, SCRIPTED), Price::FREE);
+        // A scripted call is priced as its role's model, or the default.
+        assert_eq!(
+            config.price_of(SCRIPTED, "big").output_per_million,
+            Credits::from_credits(15)
+        );
+        assert_eq!(
+            config.price_of(SCRIPTED, SCRIPTED).output_per_million,
+            Credits::from_credits(2)
+        );
+        // prices.scripted, when set, prices every scripted call.
+        let table = parse(serde_json::json!({
+            "prices": {"big": {"input_per_million": 3, "output_per_million": 15},
+                       "scripted": {"input_per_million": 0, "output_per_million": 0}}
+        }))
+        .unwrap();
+        assert_eq!(table.price_of(SCRIPTED, "big"), Price::FREE);
+        assert_eq!(
+            table.price_of("openai", "big").output_per_million,
+            Credits::from_credits(15)
+        );
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct Route {
     /// The configured provider's name, or `scripted`.
     pub provider: String,
     pub model: String,
+    /// The model whose price the call is charged at: `model` itself, except that the
+    /// scripted model's calls are priced as the model their role is configured with
+    /// (so test mode charges what live would; `scripted` when the role has none).
+    pub priced_as: String,
 }
 
 /// The model layer. Cheap to share behind an `Arc`; every method takes `&self`.
@@ -193,9 +197,14 @@ impl Models {
             })
         })?;
         if provider == SCRIPTED {
+            let priced_as = model
+                .filter(|m| !m.is_empty())
+                .or_else(|| self.config.roles.model_for(role))
+                .unwrap_or(SCRIPTED);
             return Ok(Route {
                 provider: SCRIPTED.to_owned(),
                 model: SCRIPTED.to_owned(),
+                priced_as: priced_as.to_owned(),
             });
         }
         match self.providers.get(provider) {
@@ -221,6 +230,7 @@ impl Models {
         Ok(Route {
             provider: provider.to_owned(),
             model: model.to_owned(),
+            priced_as: model.to_owned(),
         })
     }
 
@@ -231,7 +241,7 @@ impl Models {
                 "off (no provider configured: calls fail at once and nothing is charged)".to_owned()
             }
             Some(SCRIPTED) => {
-                "scripted model (built in: no network, deterministic, free)".to_owned()
+                "scripted model (built in: no network, deterministic, priced like live)".to_owned()
             }
             Some(name) => match (self.providers.get(name), self.config.providers.get(name)) {
                 (Some(Provider::Unavailable(reason)), _) => format!("unavailable: {reason}"),
@@ -369,7 +379,7 @@ impl Models {
         );
         let cost = self
             .config
-            .price_of(&route.provider, &route.model)
+            .price_of(&route.provider, &route.priced_as)
             .cost(input, output);
         let record = UsageRecord {
             workspace_id: ctx.workspace_id,

@@ -83,8 +83,13 @@ async fn drives_deliberations_to_completed_and_failed() {
             .result
             .expect("a completed deliberation has its result");
         assert!((0.0..=10.0).contains(&result.confidence_index));
-        // The scripted model is free: nothing charged, the reservation refunded.
-        assert_eq!(done.credits_charged, Some(Credits::ZERO));
+        // Scripted calls are charged like live ones (here at the default price): more
+        // than nothing, and within the reservation, the rest refunded.
+        let charged = done
+            .credits_charged
+            .expect("a completed deliberation is charged");
+        assert!(charged > Credits::ZERO, "{charged}");
+        assert!(charged <= done.estimate, "{charged}");
         let entries = store.panel_entries(&good).await.unwrap();
         assert!(entries.len() >= 11, "{}", entries.len());
         assert_eq!(entries.iter().filter(|e| e.stage == "answer").count(), 5);
@@ -110,10 +115,10 @@ async fn drives_deliberations_to_completed_and_failed() {
         let events = store.deliberation_events(&bad).await.unwrap();
         assert_eq!(events[0].event, "deliberation.failed");
 
-        // Every reservation came back.
+        // Every reservation came back but the completed one's charge.
         assert_eq!(
             store.balance(tenant.0, ENV).await.unwrap(),
-            Credits::from_credits(10),
+            Credits::from_credits(10).checked_sub(charged).unwrap(),
             "{backend:?}"
         );
 

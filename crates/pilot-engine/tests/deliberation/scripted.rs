@@ -81,7 +81,7 @@ async fn the_panel_answers_reviews_and_synthesizes() {
         if revised { 5 } else { 0 }
     );
 
-    // Every call metered to the tenant as a deliberation stage; the scripted model is free.
+    // Every call metered to the tenant as a deliberation stage.
     let records = setup.sink.records();
     assert_eq!(records.len(), recorder.entries().len());
     for usage in &records {
@@ -101,7 +101,11 @@ async fn the_panel_answers_reviews_and_synthesizes() {
             .iter()
             .any(|u| u.owner_id.ends_with(":synthesis:arbiter"))
     );
-    assert_eq!(outcome.cost.micros(), 0);
+    // Scripted calls are priced like live ones (here at the default price): the
+    // deliberation costs what its calls were metered at.
+    let metered: i64 = records.iter().map(|u| u.cost.micros()).sum();
+    assert!(metered > 0);
+    assert_eq!(outcome.cost.micros(), metered);
 }
 
 #[tokio::test]

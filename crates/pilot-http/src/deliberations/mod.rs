@@ -1,5 +1,5 @@
 //! The Deliberations surface (seed 003): submit, poll, fetch the result, follow
-//! progress, read the balance. One handler per file, each extracting the request,
+//! progress, read the balance and the pricing. One handler per file, each extracting the request,
 //! calling its operation in `pilot_operations::deliberations` and rendering the
 //! answer; `limits.rs` renders §6's rate-limit fields.
 
@@ -7,6 +7,7 @@ mod balance;
 mod events;
 mod get;
 mod limits;
+mod pricing;
 mod submit;
 
 use axum::routing::get;
@@ -25,4 +26,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .route("/deliberations/{id}/result", get(get::get))
         .routes(routes!(events::events))
         .routes(routes!(balance::balance))
+        .routes(routes!(pricing::pricing))
 }

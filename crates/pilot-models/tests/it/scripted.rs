@@ -19,8 +19,43 @@ fn scripted() -> (Models, Arc<MemorySink>) {
     (Models::new(ModelsConfig::default(), sink.clone()), sink)
 }
 
+/// A scripted call is charged at the price of the model its role is configured with,
+/// as the live call would be; `prices.scripted` overrides that for every scripted call.
 #[tokio::test]
-async fn answers_are_deterministic_labelled_free_and_metered() {
+async fn scripted_calls_are_priced_as_their_roles_live_model() {
+    let price = |input, output| pilot_domain::Price {
+        input_per_million: pilot_domain::Credits::from_credits(input),
+        output_per_million: pilot_domain::Credits::from_credits(output),
+    };
+    let mut config = ModelsConfig::default();
+    config.roles.step = "big-model".into();
+    config.prices.insert("big-model".into(), price(10, 30));
+    let sink = Arc::new(MemorySink::new());
+    let models = Models::new(config.clone(), sink.clone());
+    let request = ChatRequest::prompt("Price this call like the live one.");
+    let done = models
+        .complete(&test_env(), &Role::Step, &request)
+        .await
+        .unwrap();
+    let (input, output) = (
+        done.usage.input_tokens as i64,
+        done.usage.output_tokens as i64,
+    );
+    assert_eq!(done.model, "scripted");
+    assert_eq!(done.cost, price(10, 30).cost(input, output));
+    assert_eq!(sink.records()[0].cost, done.cost, "metered at that price");
+
+    config.prices.insert("scripted".into(), price(0, 0));
+    let free = Models::new(config, Arc::new(MemorySink::new()));
+    let done = free
+        .complete(&test_env(), &Role::Step, &request)
+        .await
+        .unwrap();
+    assert_eq!(done.cost.micros(), 0, "a test price table of its own");
+}
+
+#[tokio::test]
+async fn answers_are_deterministic_labelled_priced_like_live_and_metered() {
     let (models, sink) = scripted();
     let (again, _) = scripted();
     let request = ChatRequest::prompt("What should we name the quarterly pricing review?");
@@ -46,7 +81,14 @@ async fn answers_are_deterministic_labelled_free_and_metered() {
             first.text.chars().count().div_ceil(4) as u64
         )
     );
-    assert_eq!(first.cost.micros(), 0);
+    // Priced like a live call: the role has no model configured, so at the default
+    // price (1 and 4 credits per million tokens).
+    let (input, output) = (first.usage.input_tokens, first.usage.output_tokens);
+    let expected = ModelsConfig::default()
+        .default_price
+        .cost(input as i64, output as i64);
+    assert!(expected.micros() > 0);
+    assert_eq!(first.cost, expected);
 
     let other = models
         .complete(

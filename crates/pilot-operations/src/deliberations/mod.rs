@@ -1,7 +1,7 @@
 //! The Deliberations half's operations (seed 003): submit a question, read a
 //! deliberation (status-only while it runs, the full payload once it ends, its
-//! panel when asked), watch its progress, read the balance — and the submission a
-//! pilot's `deliberate` step makes, which is the API's own.
+//! panel when asked), watch its progress, read the balance and the pricing — and
+//! the submission a pilot's `deliberate` step makes, which is the API's own.
 //!
 //! A submission answers its checks in this order, whoever submits:
 //!
@@ -24,6 +24,7 @@ mod balance;
 mod get;
 mod guardrails;
 mod limits;
+mod pricing;
 mod step_submitter;
 mod submit;
 mod watch;

@@ -19,6 +19,7 @@ pub mod deliberation;
 pub mod health;
 pub mod key;
 pub mod pilot;
+pub mod pricing;
 pub mod run;
 pub mod secret;
 pub mod webhook;
@@ -37,6 +38,7 @@ pub use deliberation::{
 pub use health::{HealthView, QueueDepth, ReadinessView};
 pub use key::{IssuedKey, KeyList, KeyRevoked, KeyView};
 pub use pilot::{PilotDetail, PilotList, PilotSummary, ScheduleView};
+pub use pricing::{EstimateView, ModelPriceView, PriceView, PricingView};
 pub use run::{RetryQueued, RunPage, RunQueued, RunView, StepResultView};
 pub use secret::{SecretList, SecretView, SecretWritten};
 pub use webhook::{

@@ -123,7 +123,14 @@ mod tests {
             .unwrap();
         assert!(out.starts_with("[scripted] "), "{out}");
         assert!(out.contains("model:    scripted via scripted"), "{out}");
-        assert!(out.contains("cost:     0 credits"), "{out}");
+        // Priced like a live call (the default price: no model is configured).
+        let cost = out
+            .lines()
+            .find_map(|line| line.strip_prefix("cost:     "))
+            .and_then(|rest| rest.strip_suffix(" credits"))
+            .and_then(|number| number.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("a cost line: {out}"));
+        assert!(cost > 0.0, "{out}");
         assert!(out.contains("scripted: the built-in"), "{out}");
 
         let dir = tempfile::tempdir().unwrap();

@@ -111,8 +111,10 @@ async fn a_test_mode_deliberation_runs_to_a_result_and_settles_credits() {
         assert_eq!(done["error"], Value::Null);
         assert_eq!(done["mode"], "deliberation1");
         assert_eq!(done["use_case"], "pricing");
+        // Test mode charges like live: the scripted model's metered tokens at the
+        // default price, within the reservation.
         let charged = done["credits_charged"].as_f64().unwrap();
-        assert!((0.0..=4.2).contains(&charged), "{charged}");
+        assert!(charged > 0.0 && charged <= 4.2, "{charged}");
         for field in ["created_at", "updated_at", "completed_at"] {
             assert!(done[field].as_str().unwrap().ends_with('Z'), "{field}");
         }
@@ -161,6 +163,122 @@ async fn a_test_mode_deliberation_runs_to_a_result_and_settles_credits() {
             .unwrap();
         assert!(text.contains("event: answer"), "{text}");
         assert!(text.contains("event: completed"), "{text}");
+    }
+}
+
+/// `GET /v1/api/pricing` is the table submits reserve from, and the model prices in
+/// force, for the key's environment.
+#[tokio::test]
+async fn the_pricing_endpoint_is_what_submits_reserve() {
+    for backend in backends() {
+        let mut config = test_config();
+        config.models.prices.insert(
+            "gpt-x".into(),
+            pilot_domain::Price {
+                input_per_million: Credits::from_credits(2),
+                output_per_million: Credits::from_credits(8),
+            },
+        );
+        let app = spawn_with(backend, config).await;
+        let pricing: Value = app.get_json("/v1/api/pricing", &app.test_key).await;
+        assert_eq!(pricing["environment"], "test");
+        let fields: Vec<&String> = pricing.as_object().unwrap().keys().collect();
+        assert_eq!(
+            fields,
+            ["default_price", "environment", "estimates", "prices"]
+        );
+        assert_eq!(
+            pricing["prices"],
+            json!([{"input_per_million": 2.0, "model": "gpt-x", "output_per_million": 8.0}])
+        );
+        assert_eq!(
+            pricing["default_price"],
+            json!({"input_per_million": 1.0, "output_per_million": 4.0})
+        );
+        let estimates = pricing["estimates"].as_array().unwrap();
+        assert_eq!(estimates.len(), 6, "two modes, three difficulties");
+        for estimate in estimates {
+            let body = json!({"question": QUESTION, "mode": estimate["mode"],
+                              "difficulty": estimate["difficulty"]});
+            let response = submit(&app, &app.test_key, &body).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::ACCEPTED, "{estimate}");
+            let accepted: Value = response.json().await.unwrap();
+            assert_eq!(
+                accepted["estimated_credits"], estimate["estimated_credits"],
+                "{estimate}"
+            );
+        }
+        let live: Value = app.get_json("/v1/api/pricing", &app.live_key).await;
+        assert_eq!(live["environment"], "live");
+        assert_eq!(live["estimates"], pricing["estimates"]);
+    }
+}
+
+/// Test credits behave like live ones: a test balance short of the estimate is
+/// `402`, topped up as `pilot credits grant --env test` does it submits, and the
+/// scripted model's tokens are charged, the rest of the reservation refunded.
+#[tokio::test]
+async fn test_credits_run_out_are_topped_up_and_are_charged_like_live() {
+    for backend in backends() {
+        let mut config = test_config();
+        // An estimate above the 100 starter test credits.
+        config.deliberations.estimates.deliberation1 = [Credits::from_credits(150); 3];
+        let app = spawn_with(backend, config).await;
+        let ws = workspace_id(&app).await;
+        let live = app.db.store.balance(ws, Environment::Live).await.unwrap();
+        let body = json!({"question": QUESTION});
+        let refused = submit(&app, &app.test_key, &body).send().await.unwrap();
+        let (status, code, _) = error_code(refused).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::PAYMENT_REQUIRED, "insufficient_credits")
+        );
+        assert_eq!(
+            app.db.store.balance(ws, Environment::Test).await.unwrap(),
+            Credits::from_credits(100),
+            "nothing reserved"
+        );
+
+        let granted = app
+            .app
+            .operations(app.url.clone())
+            .grant_credits(
+                &pilot_operations::Operator::console(),
+                "default",
+                Environment::Test,
+                Credits::from_credits(60),
+                "top-up",
+            )
+            .await
+            .unwrap();
+        assert_eq!(granted.balance, Credits::from_credits(160));
+        let accepted: Value = submit(&app, &app.test_key, &body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(accepted["estimated_credits"], 150.0);
+        let done = finished(
+            &app,
+            &app.test_key,
+            accepted["deliberation_id"].as_str().unwrap(),
+        )
+        .await;
+        assert_eq!(done["status"], "completed", "{done}");
+        let charged = Credits::from_f64(done["credits_charged"].as_f64().unwrap()).unwrap();
+        assert!(charged > Credits::ZERO, "{charged}");
+        let balance = app.db.store.balance(ws, Environment::Test).await.unwrap();
+        assert_eq!(
+            balance,
+            Credits::from_credits(160).checked_sub(charged).unwrap()
+        );
+        // The live balance never moved.
+        assert_eq!(
+            app.db.store.balance(ws, Environment::Live).await.unwrap(),
+            live
+        );
     }
 }
 

@@ -116,7 +116,7 @@ fn error_text(result: &Value) -> String {
     result["content"][0]["text"].as_str().unwrap().to_owned()
 }
 
-const ALL_TOOLS: [&str; 13] = [
+const ALL_TOOLS: [&str; 14] = [
     "list_pilots",
     "get_pilot",
     "create_pilot",
@@ -128,6 +128,7 @@ const ALL_TOOLS: [&str; 13] = [
     "submit_deliberation",
     "get_deliberation",
     "get_balance",
+    "get_pricing",
     "list_deliveries",
     "replay_delivery",
 ];
@@ -210,6 +211,7 @@ async fn tools_are_listed_in_order_by_scope_with_their_schemas() {
             "get_run",
             "get_deliberation",
             "get_balance",
+            "get_pricing",
             "list_deliveries"
         ]
     );
