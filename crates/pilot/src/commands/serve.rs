@@ -56,8 +56,10 @@ fn banner(
     embedded_worker: bool,
     first_start: Option<&WorkspaceCreated>,
 ) -> String {
+    let environments = &app.config.environments;
+    let accepted: Vec<&str> = environments.accept.iter().map(|e| e.as_str()).collect();
     let mut out = format!(
-        "Pilot {} listening on {url}\n  store: {} ({})\n  worker: {}\n  live AI work: {}\n  test AI work: {}\n",
+        "Pilot {} listening on {url}\n  store: {} ({})\n  worker: {}\n  live AI work: {}\n  test AI work: {}\n  keys accepted: {}\n",
         env!("CARGO_PKG_VERSION"),
         app.store.backend().as_str(),
         crate::config::redact_url(&app.config.database_url()),
@@ -68,7 +70,15 @@ fn banner(
         },
         app.models.describe(Environment::Live),
         app.models.describe(Environment::Test),
+        accepted.join(", "),
     );
+    // The example uses a key this server accepts: test where it can (free of live
+    // effects), else live.
+    let example = if environments.accepts(Environment::Test) {
+        Environment::Test
+    } else {
+        Environment::Live
+    };
     match first_start {
         Some(first) => {
             out.push_str(&format!(
@@ -84,13 +94,58 @@ fn banner(
                 first.live.webhook_secret.expose(),
                 first.test.token.expose(),
                 first.test.webhook_secret.expose(),
-                first.test.token.expose(),
+                match example {
+                    Environment::Test => first.test.token.expose(),
+                    Environment::Live => first.live.token.expose(),
+                },
             ));
         }
         None => out.push_str(&format!(
-            "\nTry it (with a key from first start, or `pilot keys create --env test`):\n\
-             \x20 curl {url}/api/v1/me -H \"Authorization: Bearer pk_test_...\"\n"
+            "\nTry it (with a key from first start, or `pilot keys create --env {example}`):\n\
+             \x20 curl {url}/api/v1/me -H \"Authorization: Bearer pk_{example}_...\"\n"
         )),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use pilot_domain::MasterKey;
+    use pilot_engine::SystemClock;
+    use pilot_store::Backend;
+    use pilot_testkit::TestDb;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_banner_names_the_keys_accepted_and_tries_one_of_them() {
+        let db = TestDb::new(Backend::Sqlite).await;
+        let mut config = Config::defaults();
+        let url = "http://127.0.0.1:8080";
+        for (accept, named, example) in [
+            (
+                vec![Environment::Live, Environment::Test],
+                "live, test",
+                "pk_test_",
+            ),
+            (vec![Environment::Live], "live", "pk_live_"),
+        ] {
+            config.environments.accept = accept;
+            let app = App::from_parts(
+                config.clone(),
+                db.store.clone(),
+                MasterKey::generate().0,
+                Arc::new(SystemClock),
+            )
+            .unwrap();
+            let shown = banner(&app, url, true, None);
+            assert!(
+                shown.contains(&format!("keys accepted: {named}\n")),
+                "{shown}"
+            );
+            assert!(shown.contains(&format!("Bearer {example}...")), "{shown}");
+        }
+    }
 }
