@@ -191,6 +191,10 @@ await check("runs");
 
 // A test-mode deliberation: its panel is shown.
 await page.goto(`${base}/deliberations?env=test`);
+// What a submission reserves, from the same table as GET /v1/api/pricing.
+const costs = await page.locator('h2:has-text("What it costs") + p + .table-wrap tbody tr').allTextContents();
+assert.equal(costs.length, 6, "two modes, three difficulties");
+assert.ok(costs.some((row) => row.includes("deliberation1") && row.includes("MEDIUM") && row.includes("4.2")), costs.join(" | "));
 await check("deliberations");
 await page.fill('textarea[name="question"]', "Should we launch the pricing change in Q3 or wait a quarter?");
 await page.click('button:has-text("Submit")');

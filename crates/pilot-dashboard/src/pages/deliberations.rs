@@ -183,10 +183,16 @@ pub async fn list(
         Ok(balance) => balance,
         Err(error) => return render::error_page(&error),
     };
+    // What a submission reserves, shown beside the form (the API's own table).
+    let pricing = match ops.pricing(&signed.principal) {
+        Ok(pricing) => pricing,
+        Err(error) => return render::error_page(&error),
+    };
     render::page(
         "deliberations.html",
         json!({"title": "Deliberations", "nav": "/deliberations", "signed_in": signed.view(),
                "flash": flash(q.flash.as_deref()), "page": page, "balance": balance,
+               "pricing": pricing,
                "filter": {"status": q.status},
                "statuses": ["queued", "running", "completed", "failed"]}),
     )
