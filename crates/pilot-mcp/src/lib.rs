@@ -1,9 +1,9 @@
 //! Pilot over the Model Context Protocol: one MCP server, on the operations layer,
 //! served as streamable HTTP at `/mcp` (rmcp), for both surfaces — the Pilots tools
 //! (`list_pilots` … `retry_run`), the Deliberations tools (`submit_deliberation`,
-//! `get_deliberation`, `get_balance`, `get_pricing`) and the webhook tools (`list_deliveries`,
-//! `replay_delivery`) — and the `pilot://runs/{id}` and `pilot://deliberations/{id}`
-//! resources.
+//! `get_deliberation`, `get_balance`, `get_pricing`) and the webhook tools
+//! (`list_deliveries`, `replay_delivery`) — and the `pilot://runs/{id}` and
+//! `pilot://deliberations/{id}` resources.
 //!
 //! A tool is a transport's handler like a REST one: it reads its arguments into the
 //! operation's own input, calls the operation as the key's `Principal` and renders

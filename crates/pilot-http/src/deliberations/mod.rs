@@ -1,7 +1,7 @@
 //! The Deliberations surface (seed 003): submit, poll, fetch the result, follow
-//! progress, read the balance and the pricing. One handler per file, each extracting the request,
-//! calling its operation in `pilot_operations::deliberations` and rendering the
-//! answer; `limits.rs` renders §6's rate-limit fields.
+//! progress, read the balance and the pricing. One handler per file, each extracting
+//! the request, calling its operation in `pilot_operations::deliberations` and
+//! rendering the answer; `limits.rs` renders §6's rate-limit fields.
 
 mod balance;
 mod events;
