@@ -430,6 +430,53 @@ async fn mail_to_a_pilot_address_fires_a_run() {
     }
 }
 
+/// `[environments] accept = ["live"]`: a test pilot's address is refused at `RCPT TO`
+/// by a live-only server's listener over the same store, and accepted by one that
+/// takes both.
+#[tokio::test]
+async fn a_live_only_server_refuses_mail_to_test_pilots() {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let pilot = create(
+            &app,
+            &app.test_key,
+            json!({"title": "Test inbox", "triggerType": "email",
+                   "steps": [{"id": "t", "type": "transform", "values": {"s": "{{ trigger.subject }}"}}]}),
+        )
+        .await;
+        let address = pilot["emailAddress"]
+            .as_str()
+            .expect("emailAddress")
+            .to_owned();
+        let mut live_only = test_config();
+        live_only.environments.accept = vec![pilot_domain::Environment::Live];
+        let listeners = [
+            (app.node(live_only).await.operations(app.url.clone()), false),
+            (app.app.operations(app.url.clone()), true),
+        ];
+        for (ops, accepted) in listeners {
+            let handler = Arc::new(pilot::triggers::email::EmailTrigger::new(ops));
+            let (addr, stop) = spawn_local(handler, SmtpListenConfig::default())
+                .await
+                .unwrap();
+            let mailer =
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
+                    .port(addr.port())
+                    .build();
+            let message = Message::builder()
+                .from("c@example.com".parse().unwrap())
+                .to(address.parse().unwrap())
+                .subject("Hello")
+                .body("x".to_owned())
+                .unwrap();
+            let sent = mailer.send(message).await;
+            assert_eq!(sent.is_ok(), accepted, "{sent:?} on {backend:?}");
+            stop.cancel();
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_run_whose_worker_dies_mid_step_is_finished_by_another_node() {
     for backend in backends() {
