@@ -196,11 +196,13 @@ impl Models {
                 }
             })
         })?;
+        // The model asked for, else the role's: a live call goes to it, and a
+        // scripted one is priced as it.
+        let model = model
+            .filter(|m| !m.is_empty())
+            .or_else(|| self.config.roles.model_for(role));
         if provider == SCRIPTED {
-            let priced_as = model
-                .filter(|m| !m.is_empty())
-                .or_else(|| self.config.roles.model_for(role))
-                .unwrap_or(SCRIPTED);
+            let priced_as = model.unwrap_or(SCRIPTED);
             return Ok(Route {
                 provider: SCRIPTED.to_owned(),
                 model: SCRIPTED.to_owned(),
@@ -218,15 +220,12 @@ impl Models {
                 )));
             }
         }
-        let model = model
-            .filter(|m| !m.is_empty())
-            .or_else(|| self.config.roles.model_for(role))
-            .ok_or_else(|| {
-                ModelError::NotConfigured(format!(
-                    "no model for the {role} role: set models.roles.{} or models.roles.default",
-                    role.kind()
-                ))
-            })?;
+        let model = model.ok_or_else(|| {
+            ModelError::NotConfigured(format!(
+                "no model for the {role} role: set models.roles.{} or models.roles.default",
+                role.kind()
+            ))
+        })?;
         Ok(Route {
             provider: provider.to_owned(),
             model: model.to_owned(),

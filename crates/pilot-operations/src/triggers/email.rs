@@ -4,6 +4,7 @@
 //! `250` to `DATA`, so accepted mail is never lost.
 
 use pilot_domain::{PilotStatus, TriggerType};
+use pilot_store::PilotRecord;
 use serde_json::Value;
 use tracing::field::Empty;
 
@@ -16,12 +17,8 @@ impl Operations {
     /// Whether mail to `local_part` would fire an active email pilot.
     #[tracing::instrument(name = "email_accepts", skip_all)]
     pub async fn email_accepts(&self, local_part: &str) -> Result<bool, OpError> {
-        let pilot = self.store().find_pilot_by_email(local_part).await?;
-        Ok(pilot.is_some_and(|p| {
-            p.trigger_type == TriggerType::Email
-                && p.status == PilotStatus::Active
-                && self.policy().environments.accepts(p.environment)
-        }))
+        let pilot = self.email_pilot(local_part).await?;
+        Ok(pilot.is_some_and(|p| p.status == PilotStatus::Active))
     }
 
     /// Fires the email pilot at `local_part` with the message as `payload`.
@@ -37,11 +34,8 @@ impl Operations {
         payload: &Value,
     ) -> Result<RunQueued, OpError> {
         let pilot = self
-            .store()
-            .find_pilot_by_email(local_part)
+            .email_pilot(local_part)
             .await?
-            .filter(|p| p.trigger_type == TriggerType::Email)
-            .filter(|p| self.policy().environments.accepts(p.environment))
             .ok_or_else(|| OpError::not_found("No email pilot has this address."))?;
         record_tenant(pilot.workspace_id, pilot.environment);
         let firing = Firing {
@@ -53,5 +47,15 @@ impl Operations {
         let queued = self.fire(firing, payload, None).await?;
         tracing::info!(pilot = pilot.id.0, run = queued.job_id, "email fired a run");
         Ok(queued)
+    }
+
+    /// The email pilot at `local_part`, if this server serves its environment.
+    async fn email_pilot(&self, local_part: &str) -> Result<Option<PilotRecord>, OpError> {
+        Ok(self
+            .store()
+            .find_pilot_by_email(local_part)
+            .await?
+            .filter(|p| p.trigger_type == TriggerType::Email)
+            .filter(|p| self.policy().environments.accepts(p.environment)))
     }
 }

@@ -187,9 +187,10 @@ impl Config {
         }
     }
 
-    /// Checks `[http]`, `[webhooks]` and `[environments]`, and warns when `http.request_timeout_ms` would cut off
-    /// `POST /api/v1/pilots` while it waits for the drafting model: one attempt per
-    /// draft and repair, each up to `models.timeout_ms`, before any retries.
+    /// Checks `[http]`, `[webhooks]` and `[environments]`, and warns when
+    /// `http.request_timeout_ms` would cut off `POST /api/v1/pilots` while it waits
+    /// for the drafting model: one attempt per draft and repair, each up to
+    /// `models.timeout_ms`, before any retries.
     pub fn validate_http(&self) -> anyhow::Result<()> {
         self.http.validate().map_err(|e| anyhow::anyhow!(e))?;
         self.webhooks.validate().map_err(|e| anyhow::anyhow!(e))?;

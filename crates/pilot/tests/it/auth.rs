@@ -170,14 +170,7 @@ async fn a_live_only_server_refuses_test_keys_on_every_surface() {
             let body: serde_json::Value = mcp.json().await.unwrap();
             assert_eq!(body["error"]["code"], "invalid_api_key", "{body}");
         }
-        let document: serde_json::Value = app
-            .get("/openapi.json")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let document = app.get_json("/openapi.json", &app.live_key).await;
         assert_eq!(document["servers"][0]["url"], app.url.as_str());
         assert_eq!(
             document["servers"][1]["url"],
