@@ -138,8 +138,18 @@ macro_rules! named_enum {
 pub(crate) use named_enum;
 
 named_enum!(
-    /// How a question is answered: the five-persona panel, or one routed call.
-    Mode { Deliberation1 => "deliberation1", Smartroute1 => "smartroute1" } "mode"
+    /// How a question is answered: the five-persona panel, one routed call, or the
+    /// larger panel that stops for a person at checkpoints (`deliberation2`, over MCP
+    /// and the dashboard only).
+    Mode {
+        Deliberation1 => "deliberation1",
+        Smartroute1 => "smartroute1",
+        Deliberation2 => "deliberation2",
+    } "mode"
+);
+named_enum!(
+    /// The modes `POST /v1/api/deliberations` takes (§3): all but `deliberation2`.
+    ApiMode { Deliberation1 => "deliberation1", Smartroute1 => "smartroute1" } "mode"
 );
 named_enum!(
     /// Which panel of personas answers.
@@ -169,6 +179,7 @@ named_enum!(
     FailureCode {
         ProcessingTimeout => "processing_timeout",
         ProcessingFailed => "processing_failed",
+        CheckpointExpired => "checkpoint_expired",
     } "error.code"
 );
 
@@ -192,6 +203,10 @@ impl FailureCode {
             FailureCode::ProcessingFailed => {
                 "The deliberation failed during processing. Retry, or contact support with the \
                  deliberation id."
+            }
+            FailureCode::CheckpointExpired => {
+                "The deliberation waited at a checkpoint for an answer that did not come in \
+                 time, and was ended. Nothing was charged — submit it again."
             }
         }
     }
@@ -221,7 +236,7 @@ pub struct SubmissionBody {
     pub question: Option<Value>,
     /// `deliberation1` (five personas, the default) or `smartroute1` (one routed
     /// model). `deliberation2` is not available through the API.
-    #[schema(value_type = Option<Mode>)]
+    #[schema(value_type = Option<ApiMode>)]
     pub mode: Option<Value>,
     /// Which panel answers; `general` by default.
     #[schema(value_type = Option<UseCase>)]
@@ -239,9 +254,23 @@ pub struct SubmissionBody {
     pub difficulty: Option<Value>,
 }
 
+/// Where a submission comes from: the REST API, which cannot pause for a person
+/// (§3), or an interactive surface — MCP, the dashboard — which can.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Api,
+    Interactive,
+}
+
 impl Submission {
-    /// Validates a body, naming the first field that is wrong.
+    /// Validates a body from the REST API, naming the first field that is wrong.
     pub fn parse(body: &SubmissionBody) -> Result<Submission, String> {
+        Submission::parse_from(body, Channel::Api)
+    }
+
+    /// Validates a body from `channel`: only an interactive one takes
+    /// `deliberation2`.
+    pub fn parse_from(body: &SubmissionBody, channel: Channel) -> Result<Submission, String> {
         let question = match &body.question {
             Some(Value::String(q)) => q.trim(),
             Some(_) => return Err("question must be a string".to_owned()),
@@ -250,6 +279,7 @@ impl Submission {
         check_question(question, None)?;
         let mode = match optional_str(&body.mode, "mode")? {
             None => Mode::Deliberation1,
+            Some("deliberation2") if channel == Channel::Interactive => Mode::Deliberation2,
             Some("deliberation2") => {
                 return Err(
                     "mode deliberation2 (Dream Team with HITL checkpoints) is not available via \
@@ -374,6 +404,17 @@ fn optional_str<'a>(value: &'a Option<Value>, name: &str) -> Result<Option<&'a s
 pub struct EstimateTable {
     pub deliberation1: [Credits; 3],
     pub smartroute1: [Credits; 3],
+    /// Seven personas, a send-back or two: about twice `deliberation1`.
+    #[serde(default = "deliberation2_estimates")]
+    pub deliberation2: [Credits; 3],
+}
+
+fn deliberation2_estimates() -> [Credits; 3] {
+    [
+        Credits::from_micros(6_000_000),
+        Credits::from_micros(8_500_000),
+        Credits::from_micros(13_000_000),
+    ]
 }
 
 impl Default for EstimateTable {
@@ -389,6 +430,7 @@ impl Default for EstimateTable {
                 Credits::from_micros(500_000),
                 Credits::from_micros(900_000),
             ],
+            deliberation2: deliberation2_estimates(),
         }
     }
 }
@@ -398,6 +440,7 @@ impl EstimateTable {
         let row = match mode {
             Mode::Deliberation1 => &self.deliberation1,
             Mode::Smartroute1 => &self.smartroute1,
+            Mode::Deliberation2 => &self.deliberation2,
         };
         row[difficulty as usize]
     }

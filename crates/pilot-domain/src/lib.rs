@@ -9,6 +9,7 @@
 //! it; it depends on none of them.
 
 pub mod api_key;
+pub mod checkpoint;
 pub mod clock;
 pub mod credits;
 pub mod crypto;
@@ -38,12 +39,13 @@ pub mod webhook_token;
 pub mod workspace;
 
 pub use api_key::{ApiKeyToken, KeyFormatError, WebhookSecret};
+pub use checkpoint::{CheckpointAnswer, CheckpointKind, CheckpointOffer};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use credits::{Credits, MICROS_PER_CREDIT, Price};
 pub use crypto::{CryptoError, MasterKey};
 pub use deliberation::{
-    DeliberationId, DeliberationStatus, Difficulty, EstimateTable, FailureCode, Mode, Submission,
-    UseCase,
+    Channel, DeliberationId, DeliberationStatus, Difficulty, EstimateTable, FailureCode, Mode,
+    Submission, UseCase,
 };
 pub use environment::Environment;
 pub use ids::{ApiKeyId, JobId, PilotId, RunId, UserId, WorkspaceId};

@@ -1,7 +1,7 @@
 //! A tool call: its arguments read into the operation's own input, the operation
 //! called as the key's `Principal`, its answer as a tool result.
 
-use pilot_domain::{Principal, RunStatus};
+use pilot_domain::{Channel, Principal, RunStatus};
 use pilot_operations::deliberations::DeliberationQuery;
 use pilot_operations::pilots::{CreatePilot, RunsQuery, UpdatePilot};
 use pilot_operations::runs::RetryRequest;
@@ -98,7 +98,7 @@ async fn dispatch(
             };
             let request = serde_json::from_str(&body).map_err(|e| invalid(&e));
             let accepted = answer(
-                ops.submit_deliberation(who, request, idempotency)
+                ops.submit_deliberation(who, request, idempotency, Channel::Interactive)
                     .await
                     .result,
             )?;

@@ -88,7 +88,12 @@ async fn the_step_is_refused_where_the_api_refuses_its_key_and_nothing_is_charge
         let narrow = s.key(test, "pilots:write deliberations:read").await;
         let api = s
             .ops
-            .submit_deliberation(&narrow.principal, Ok(question()), None)
+            .submit_deliberation(
+                &narrow.principal,
+                Ok(question()),
+                None,
+                pilot_domain::Channel::Api,
+            )
             .await;
         assert_eq!(api.result.unwrap_err().code, ErrorCode::InsufficientScope);
         let id = Some(narrow.principal.key_id);
@@ -130,6 +135,7 @@ async fn the_step_is_refused_where_the_api_refuses_its_key_and_nothing_is_charge
                 &writer.principal,
                 Ok(body(json!({"question": blocked}))),
                 None,
+                pilot_domain::Channel::Api,
             )
             .await;
         assert_eq!(api.result.unwrap_err().code, ErrorCode::ContentBlocked);
@@ -158,7 +164,12 @@ async fn the_step_is_refused_where_the_api_refuses_its_key_and_nothing_is_charge
         let poor = s.key(Environment::Live, "deliberations:write").await;
         let api = s
             .ops
-            .submit_deliberation(&poor.principal, Ok(question()), None)
+            .submit_deliberation(
+                &poor.principal,
+                Ok(question()),
+                None,
+                pilot_domain::Channel::Api,
+            )
             .await;
         assert_eq!(api.result.unwrap_err().kind, ErrorKind::PaymentRequired);
         let id = Some(poor.principal.key_id);
@@ -231,14 +242,24 @@ async fn the_step_spends_its_keys_rate_limit_and_is_told_when_to_come_back() {
         // One submission through the API, one by the step: the key's two.
         let api = s
             .ops
-            .submit_deliberation(&key.principal, Ok(question()), None)
+            .submit_deliberation(
+                &key.principal,
+                Ok(question()),
+                None,
+                pilot_domain::Channel::Api,
+            )
             .await;
         assert_eq!(api.rate_limit.map(|s| s.remaining), Some(1), "{backend:?}");
         let first = step(ws, test, id, "first", QUESTION);
         assert_eq!(s.ops.submit(&first).await.unwrap(), Submitted::Created);
         let api = s
             .ops
-            .submit_deliberation(&key.principal, Ok(question()), None)
+            .submit_deliberation(
+                &key.principal,
+                Ok(question()),
+                None,
+                pilot_domain::Channel::Api,
+            )
             .await;
         assert_eq!(api.result.unwrap_err().code, ErrorCode::RateLimited);
 

@@ -42,7 +42,12 @@ async fn the_scope_is_checked_before_the_idempotency_key_and_the_request() {
         let writer = s.key(Environment::Test, "deliberations:write").await;
         let first = s
             .ops
-            .submit_deliberation(&writer.principal, Ok(question()), keyed("k-1", "a"))
+            .submit_deliberation(
+                &writer.principal,
+                Ok(question()),
+                keyed("k-1", "a"),
+                pilot_domain::Channel::Api,
+            )
             .await;
         let Ok(Replayable::Fresh(accepted)) = &first.result else {
             panic!("{backend:?}: {first:?}")
@@ -65,7 +70,12 @@ async fn the_scope_is_checked_before_the_idempotency_key_and_the_request() {
         ] {
             let answer = s
                 .ops
-                .submit_deliberation(&reader.principal, request, idempotency)
+                .submit_deliberation(
+                    &reader.principal,
+                    request,
+                    idempotency,
+                    pilot_domain::Channel::Api,
+                )
                 .await;
             let error = answer.result.unwrap_err();
             assert_eq!(
@@ -83,7 +93,12 @@ async fn the_scope_is_checked_before_the_idempotency_key_and_the_request() {
         // The writer replays what it was answered, and the other body conflicts.
         let again = s
             .ops
-            .submit_deliberation(&writer.principal, Ok(question()), keyed("k-1", "a"))
+            .submit_deliberation(
+                &writer.principal,
+                Ok(question()),
+                keyed("k-1", "a"),
+                pilot_domain::Channel::Api,
+            )
             .await;
         assert!(again.replayed);
         assert_eq!(
@@ -92,7 +107,12 @@ async fn the_scope_is_checked_before_the_idempotency_key_and_the_request() {
         );
         let other = s
             .ops
-            .submit_deliberation(&writer.principal, Ok(question()), keyed("k-1", "b"))
+            .submit_deliberation(
+                &writer.principal,
+                Ok(question()),
+                keyed("k-1", "b"),
+                pilot_domain::Channel::Api,
+            )
             .await;
         assert_eq!(
             other.result.unwrap_err().code,
@@ -141,7 +161,12 @@ async fn the_rate_limit_counts_every_submission_but_replays_before_the_request_i
 
         let first = s
             .ops
-            .submit_deliberation(who, Ok(question()), keyed("once", "q"))
+            .submit_deliberation(
+                who,
+                Ok(question()),
+                keyed("once", "q"),
+                pilot_domain::Channel::Api,
+            )
             .await;
         assert!(first.result.is_ok(), "{backend:?}: {first:?}");
         let state = first.rate_limit.expect("counted");
@@ -153,14 +178,24 @@ async fn the_rate_limit_counts_every_submission_but_replays_before_the_request_i
         // A replay is not counted: it carries no state, and the budget is intact.
         let replay = s
             .ops
-            .submit_deliberation(who, Ok(question()), keyed("once", "q"))
+            .submit_deliberation(
+                who,
+                Ok(question()),
+                keyed("once", "q"),
+                pilot_domain::Channel::Api,
+            )
             .await;
         assert!(replay.replayed && replay.rate_limit.is_none());
 
         // The request's own errors come after the count, and carry its state.
         let invalid = s
             .ops
-            .submit_deliberation(who, Ok(body(json!({"question": "Why?"}))), None)
+            .submit_deliberation(
+                who,
+                Ok(body(json!({"question": "Why?"}))),
+                None,
+                pilot_domain::Channel::Api,
+            )
             .await;
         let error = invalid.result.unwrap_err();
         assert_eq!(error.kind, ErrorKind::Validation);
@@ -178,7 +213,12 @@ async fn the_rate_limit_counts_every_submission_but_replays_before_the_request_i
         ] {
             let limited = s
                 .ops
-                .submit_deliberation(who, request, keyed("later", "q"))
+                .submit_deliberation(
+                    who,
+                    request,
+                    keyed("later", "q"),
+                    pilot_domain::Channel::Api,
+                )
                 .await;
             let error = limited.result.unwrap_err();
             assert_eq!(error.code, ErrorCode::RateLimited, "{backend:?}");
@@ -198,7 +238,12 @@ async fn the_rate_limit_counts_every_submission_but_replays_before_the_request_i
         s.clock.advance_ms(1_800_000);
         let later = s
             .ops
-            .submit_deliberation(who, Ok(question()), keyed("later", "q"))
+            .submit_deliberation(
+                who,
+                Ok(question()),
+                keyed("later", "q"),
+                pilot_domain::Channel::Api,
+            )
             .await;
         assert!(
             matches!(later.result, Ok(Replayable::Fresh(_))),
@@ -222,7 +267,12 @@ async fn credits_and_guardrails_refuse_with_nothing_charged() {
         let live = s.key(Environment::Live, "deliberations:write").await;
         let short = s
             .ops
-            .submit_deliberation(&live.principal, Ok(question()), None)
+            .submit_deliberation(
+                &live.principal,
+                Ok(question()),
+                None,
+                pilot_domain::Channel::Api,
+            )
             .await;
         let error = short.result.unwrap_err();
         assert_eq!(
@@ -255,6 +305,7 @@ async fn credits_and_guardrails_refuse_with_nothing_charged() {
                     &test.principal,
                     Ok(body(json!({"question": question}))),
                     None,
+                    pilot_domain::Channel::Api,
                 )
                 .await;
             let error = blocked.result.unwrap_err();
@@ -277,6 +328,7 @@ async fn credits_and_guardrails_refuse_with_nothing_charged() {
                     json!({"question": QUESTION, "webhook_url": "https://10.0.0.1/h"}),
                 )),
                 None,
+                pilot_domain::Channel::Api,
             )
             .await;
         let error = private.result.unwrap_err();
@@ -295,6 +347,7 @@ async fn credits_and_guardrails_refuse_with_nothing_charged() {
                     json!({"question": QUESTION, "webhook_url": "http://example.com/h"}),
                 )),
                 None,
+                pilot_domain::Channel::Api,
             )
             .await;
         let error = plain.result.unwrap_err();
@@ -326,7 +379,12 @@ async fn reads_are_counted_and_include_the_panel_only_when_asked() {
         let key = s.key(Environment::Test, "deliberations:write").await;
         let accepted = s
             .ops
-            .submit_deliberation(&key.principal, Ok(question()), None)
+            .submit_deliberation(
+                &key.principal,
+                Ok(question()),
+                None,
+                pilot_domain::Channel::Api,
+            )
             .await
             .result
             .unwrap();
@@ -395,7 +453,12 @@ async fn a_watch_reports_entries_and_status_changes_in_order_then_the_end() {
             .await;
         let accepted = s
             .ops
-            .submit_deliberation(&key.principal, Ok(question()), None)
+            .submit_deliberation(
+                &key.principal,
+                Ok(question()),
+                None,
+                pilot_domain::Channel::Api,
+            )
             .await
             .result
             .unwrap();

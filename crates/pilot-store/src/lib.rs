@@ -14,6 +14,8 @@
 //! Instants are [`UnixMillis`] computed by the caller's clock, never by the database's,
 //! so the engine's tests can drive time by hand.
 
+mod checkpoint_rows;
+mod checkpoints;
 mod dashboard;
 mod deliberation_rows;
 mod deliberation_writes;
@@ -44,6 +46,7 @@ use pilot_domain::{
 };
 use tokio::sync::Notify;
 
+pub use checkpoints::{AnswerCheckpoint, CheckpointRecord, CheckpointStore, NewCheckpoint};
 pub use dashboard::{
     DeliberationSummaryRecord, QUESTION_PREVIEW_CHARS, RunSummaryRecord, TenantRunsFilter,
 };
@@ -223,6 +226,7 @@ pub trait Store:
     + RateLimitStore
     + UsageStore
     + DeliberationStore
+    + CheckpointStore
     + CreditStore
     + IdempotencyStore
     + ProcessStore

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use futures::Stream;
+use pilot_domain::Channel;
 use pilot_domain::deliberation::SubmissionBody;
 use pilot_operations::deliberations::{DeliberationQuery, DeliberationWatch};
 use pilot_operations::views::DeliberationView;
@@ -58,7 +59,7 @@ pub async fn submit(
         difficulty: field(&form.difficulty),
     };
     match ops
-        .submit_deliberation(&signed.principal, Ok(body), None)
+        .submit_deliberation(&signed.principal, Ok(body), None, Channel::Interactive)
         .await
         .result
     {

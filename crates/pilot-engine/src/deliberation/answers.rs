@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Key claims a position must rest on: at least one, at most five.
@@ -20,7 +20,7 @@ pub const RISKS: (usize, usize) = (0, 5);
 pub const SCALE: (f64, f64) = (0.0, 10.0);
 
 /// A persona's answer to the question's main proposal. Agreement is measured on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stance {
     Yes,
@@ -51,7 +51,7 @@ impl fmt::Display for Stance {
 }
 
 /// A persona's answer (first, or revised).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub stance: Stance,
     pub position: String,
@@ -62,7 +62,7 @@ pub struct Answer {
 }
 
 /// One reviewer's verdict on one anonymous answer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// 0–10.
     pub score: f64,
@@ -70,7 +70,7 @@ pub struct Verdict {
 }
 
 /// The arbiter's writing.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Synthesis {
     pub synthesis: String,
     pub summary: String,

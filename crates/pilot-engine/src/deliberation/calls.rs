@@ -22,6 +22,8 @@ pub enum Stage {
     Revision,
     Synthesis,
     Routed,
+    /// `deliberation2`: the router choosing the specialists.
+    Specialists,
 }
 
 impl Stage {
@@ -32,6 +34,7 @@ impl Stage {
             Stage::Revision => "revision",
             Stage::Synthesis => "synthesis",
             Stage::Routed => "routed",
+            Stage::Specialists => "specialists",
         }
     }
 }
@@ -84,6 +87,11 @@ impl fmt::Display for CallFailure {
 pub struct Spent(AtomicI64);
 
 impl Spent {
+    /// A tally that starts from what earlier parts of the run spent.
+    pub fn starting_at(before: Credits) -> Spent {
+        Spent(AtomicI64::new(before.micros()))
+    }
+
     fn add(&self, cost: Credits) {
         self.0.fetch_add(cost.micros(), Ordering::Relaxed);
     }

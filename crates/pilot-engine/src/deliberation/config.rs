@@ -27,7 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pilot_domain::{EstimateTable, UseCase};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::personas::{PANEL_SIZE, builtin_panel};
 
@@ -55,6 +55,14 @@ pub struct DeliberationsConfig {
     pub moderation: bool,
     /// Panels replacing the built-in ones, by use case (`general`, `pricing`, …).
     pub personas: BTreeMap<String, Vec<PersonaConfig>>,
+    /// `deliberation2`: how long a checkpoint waits for its answer; past it the
+    /// deliberation fails `checkpoint_expired`, refunded.
+    pub checkpoint_ttl_secs: u64,
+    /// `deliberation2`: specialists the router adds to the use case's five, chosen
+    /// from the other panels' personas.
+    pub specialists: usize,
+    /// `deliberation2`: how many times a person may send the arbiter's draft back.
+    pub max_send_backs: u32,
 }
 
 impl Default for DeliberationsConfig {
@@ -69,12 +77,15 @@ impl Default for DeliberationsConfig {
             guardrail_patterns: Vec::new(),
             moderation: false,
             personas: BTreeMap::new(),
+            checkpoint_ttl_secs: 86_400,
+            specialists: 2,
+            max_send_backs: 2,
         }
     }
 }
 
 /// One panel member.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PersonaConfig {
     /// A lowercase id (`cfo`, `skeptic`): the role `persona:<name>` in
@@ -131,6 +142,15 @@ impl DeliberationsConfig {
             return fail(format!(
                 "smartroute_confidence_cap must be 0 to 10 (got {cap})"
             ));
+        }
+        if self.specialists > PANEL_SIZE {
+            return fail(format!(
+                "specialists must be 0 to {PANEL_SIZE} (got {})",
+                self.specialists
+            ));
+        }
+        if self.checkpoint_ttl_secs == 0 {
+            return fail("checkpoint_ttl_secs must be at least 1".into());
         }
         if self.call_timeout_ms == 0 || self.processing_budget_ms == 0 {
             return fail("call_timeout_ms and processing_budget_ms must be at least 1".into());

@@ -12,14 +12,18 @@
 //! Store errors are the only reason the job itself fails (and is retried by the
 //! queue). A retried job runs the pipeline again from the start, after entries the
 //! earlier attempt recorded; only the final attempt's cost is charged.
+//!
+//! A `deliberation2` is driven a stretch at a time, between checkpoints
+//! ([`super::checkpoints`]).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pilot_domain::DeliberationId;
+use pilot_domain::{DeliberationId, Mode};
 use pilot_store::{PanelEntry, Store, StoreError};
 
-use super::pipeline::{Pipeline, PipelineError};
+use super::checkpoints;
+use super::pipeline::{Outcome, Pipeline, PipelineError};
 use super::recorder::{PanelRecorder, RecordError};
 use crate::clock::Clock;
 use crate::job::{JobError, JobOutcome};
@@ -37,7 +41,7 @@ fn store_error(error: StoreError) -> JobError {
 }
 
 /// Records panel entries into the store.
-struct StoreRecorder<'a> {
+pub(super) struct StoreRecorder<'a> {
     store: &'a dyn Store,
     id: &'a DeliberationId,
 }
@@ -69,7 +73,21 @@ pub async fn drive_deliberation(
         .await
         .map_err(store_error)?;
     let recorder = StoreRecorder { store, id };
-    match deps.pipeline.run(&record, &recorder).await {
+    if record.mode == Mode::Deliberation2 {
+        return checkpoints::drive(deps, &record, &recorder).await;
+    }
+    let outcome = deps.pipeline.run(&record, &recorder).await;
+    settle(deps, id, outcome).await
+}
+
+/// Completes or fails deliberation `id` with the pipeline's `outcome`.
+pub(super) async fn settle(
+    deps: &DeliberationDeps,
+    id: &DeliberationId,
+    outcome: Result<Outcome, PipelineError>,
+) -> Result<JobOutcome, JobError> {
+    let store = deps.store.as_ref();
+    match outcome {
         Ok(outcome) => {
             tracing::info!(
                 deliberation = %id, cost = %outcome.cost,

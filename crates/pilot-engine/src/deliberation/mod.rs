@@ -19,8 +19,10 @@
 
 pub mod answers;
 mod calls;
+mod checkpoints;
 pub mod confidence;
 pub mod config;
+pub mod dream_team;
 pub mod driver;
 pub mod guardrails;
 mod order;
@@ -33,6 +35,7 @@ mod stages;
 
 pub use answers::Stance;
 pub use config::{DeliberationsConfig, DeliberationsConfigError, PersonaConfig};
+pub use dream_team::{Advanced, Pause};
 pub use driver::{DeliberationDeps, drive_deliberation};
 pub use personas::{PANEL_SIZE, builtin_panel};
 pub use pipeline::{Outcome, Pipeline, PipelineError, PipelineFailure};

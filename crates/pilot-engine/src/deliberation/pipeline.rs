@@ -20,6 +20,7 @@
 //!
 //! A failed review or revision costs the panel only that piece of work.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,6 +114,7 @@ impl Pipeline {
     }
 
     /// Runs `record` to its result, recording each call's outcome as it ends.
+    /// (`deliberation2` pauses at checkpoints: [`Pipeline::advance`] runs it.)
     pub async fn run(
         &self,
         record: &DeliberationRecord,
@@ -125,14 +127,22 @@ impl Pipeline {
             recorder,
             spent: &spent,
         };
+        let result = self.budgeted(&spent, self.stages(&run)).await?;
+        Ok(Outcome {
+            result,
+            cost: spent.total(),
+        })
+    }
+
+    /// `work` under the processing budget; a failure carries what `spent` holds.
+    pub(super) async fn budgeted<T>(
+        &self,
+        spent: &Spent,
+        work: impl Future<Output = Result<T, Stop>>,
+    ) -> Result<T, PipelineError> {
         let budget = Duration::from_millis(self.config.processing_budget_ms.max(1));
-        let stopped = match tokio::time::timeout(budget, self.stages(&run)).await {
-            Ok(Ok(result)) => {
-                return Ok(Outcome {
-                    result,
-                    cost: spent.total(),
-                });
-            }
+        let stopped = match tokio::time::timeout(budget, work).await {
+            Ok(Ok(done)) => return Ok(done),
             Ok(Err(stop)) => stop,
             Err(_) => Stop::Fail {
                 code: FailureCode::ProcessingTimeout,
@@ -153,6 +163,10 @@ impl Pipeline {
         match run.record.mode {
             Mode::Deliberation1 => self.deliberate(run).await,
             Mode::Smartroute1 => self.route(run).await,
+            Mode::Deliberation2 => Err(Stop::Fail {
+                code: FailureCode::ProcessingFailed,
+                reason: "deliberation2 pauses at checkpoints: it is advanced, not run".into(),
+            }),
         }
     }
 
@@ -168,7 +182,7 @@ impl Pipeline {
             self.config.revision_split_threshold,
         );
         if revise {
-            stages::revisions(run, &mut members).await?;
+            stages::revisions(run, &mut members, |_| true).await?;
         }
         let synthesis = stages::synthesis(run, &members, panel.len()).await?;
         let (confidence_index, confidence_inputs) = stages::assess(&members, panel.len(), revise);
@@ -211,7 +225,7 @@ impl Pipeline {
 
     /// Marks text the built-in scripted model wrote, so no reader mistakes it for a
     /// real model's words (DESIGN §5).
-    fn label(&self, run: &Run<'_>, role: Role, text: String) -> String {
+    pub(super) fn label(&self, run: &Run<'_>, role: Role, text: String) -> String {
         let scripted = self
             .models
             .route(run.record.environment, &role, None)

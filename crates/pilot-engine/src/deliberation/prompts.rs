@@ -217,3 +217,46 @@ pub fn routed(record: &DeliberationRecord) -> ChatRequest {
     ])
     .with_schema(JsonSchema::new("routed_answer", schemas::routed()))
 }
+
+const SPECIALISTS_SYSTEM: &str = "You staff a deliberation panel. It has its five regular \
+advisers; pick the specialists, from the list you are given, whose perspective the question \
+needs most and the regulars lack. Reply in JSON: specialists — their names, exactly as \
+listed; reason — why, in a sentence.";
+
+/// `deliberation2`: the router picks `n` specialists from `pool` for the question.
+pub fn specialists(
+    record: &DeliberationRecord,
+    panel: &[PersonaConfig],
+    pool: &[PersonaConfig],
+    n: usize,
+) -> ChatRequest {
+    let mut user = question(record);
+    user.push_str("\n\nThe regular advisers:\n");
+    for persona in panel {
+        let _ = writeln!(user, "- {} — {}", persona.name, persona.role);
+    }
+    let _ = writeln!(user, "\nPick {n} specialists from:");
+    for persona in pool {
+        let _ = writeln!(user, "- {} — {}", persona.name, persona.role);
+    }
+    let names: Vec<&str> = pool.iter().map(|p| p.name.as_str()).collect();
+    ChatRequest::new(vec![
+        Message::system(SPECIALISTS_SYSTEM),
+        Message::user(user),
+    ])
+    .with_schema(JsonSchema::new(
+        "specialists",
+        schemas::specialists(&names, n),
+    ))
+}
+
+/// The deliberation as later stages see it once a person has spoken: `addition`
+/// (a constraint, a note on a draft) follows the question in every prompt.
+pub fn with_guidance(record: &DeliberationRecord, addition: &str) -> DeliberationRecord {
+    let mut guided = record.clone();
+    let _ = write!(
+        guided.question,
+        "\n\nFrom the person overseeing this panel: {addition}"
+    );
+    guided
+}

@@ -75,6 +75,16 @@ pub fn routed() -> Value {
     }))
 }
 
+/// `deliberation2`: the router's choice of `n` specialists out of `pool`.
+pub fn specialists(pool: &[&str], n: usize) -> Value {
+    strict(json!({
+        "specialists": {"type": "array", "items": {"type": "string", "enum": pool},
+                        "minItems": n, "maxItems": n,
+                        "description": "The advisers whose perspective this question needs most."},
+        "reason": {"type": "string", "description": "Why these, in a sentence."},
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,7 +45,7 @@ impl Member<'_> {
         self.revised.as_ref().unwrap_or(&self.first)
     }
 
-    fn peer_score(&self) -> Option<f64> {
+    pub fn peer_score(&self) -> Option<f64> {
         let scores: Vec<f64> = self.verdicts.iter().map(|v| v.score).collect();
         mean(&scores)
     }
@@ -186,10 +186,19 @@ pub fn needs_revision(first: &[Stance], hard: bool, threshold: f64) -> bool {
     hard || is_split(first, threshold)
 }
 
-/// Stage 3: each member may revise. A failed revision keeps the first answer.
-pub async fn revisions(run: &Run<'_>, members: &mut [Member<'_>]) -> Result<(), Stop> {
+/// Stage 3: each member `chosen` by name may revise. A failed revision keeps the
+/// first answer.
+pub async fn revisions(
+    run: &Run<'_>,
+    members: &mut [Member<'_>],
+    chosen: impl Fn(&str) -> bool,
+) -> Result<(), Stop> {
     let id = run.record.id.as_str();
-    let calls = members.iter().enumerate().map(|(me, member)| {
+    let picked: Vec<usize> = (0..members.len())
+        .filter(|&me| chosen(&members[me].persona.name))
+        .collect();
+    let calls = picked.iter().map(|&me| {
+        let member = &members[me];
         let others: Vec<usize> = (0..members.len()).filter(|&j| j != me).collect();
         let others: Vec<&Answer> = shuffled(others, &[id, &member.persona.name, "revision"])
             .into_iter()
@@ -217,9 +226,9 @@ pub async fn revisions(run: &Run<'_>, members: &mut [Member<'_>]) -> Result<(), 
         )
     });
     let outcomes = join_all(calls).await;
-    for (member, outcome) in members.iter_mut().zip(outcomes) {
+    for (&me, outcome) in picked.iter().zip(outcomes) {
         if let Ok(revised) = outcome? {
-            member.revised = Some(revised);
+            members[me].revised = Some(revised);
         }
     }
     Ok(())

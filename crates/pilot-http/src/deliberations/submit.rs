@@ -7,6 +7,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use pilot_domain::Channel;
 use pilot_domain::deliberation::SubmissionBody;
 
 use super::limits;
@@ -43,7 +44,7 @@ pub async fn submit(
 ) -> Response {
     let answer = state
         .ops
-        .submit_deliberation(&who, body.input, body.idempotency)
+        .submit_deliberation(&who, body.input, body.idempotency, Channel::Api)
         .await;
     let counted = answer.rate_limit;
     limits::stamp(

@@ -57,7 +57,8 @@ impl Operations {
         } else {
             None
         };
-        Ok(DeliberationView::of(&record, panel))
+        self.with_checkpoint(&record, DeliberationView::of(&record, panel))
+            .await
     }
 }
 

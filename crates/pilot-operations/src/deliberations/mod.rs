@@ -21,6 +21,7 @@
 //!    (`insufficient_credits` when the balance is short).
 
 mod balance;
+mod checkpoints;
 mod get;
 mod guardrails;
 mod limits;
@@ -29,6 +30,7 @@ mod step_submitter;
 mod submit;
 mod watch;
 
+pub use checkpoints::CheckpointReply;
 pub use get::DeliberationQuery;
 pub use watch::{DeliberationWatch, LOOK_EVERY, MAX_WATCH, WatchEvent};
 

@@ -4,7 +4,7 @@
 //! reservation.
 
 use pilot_domain::deliberation::SubmissionBody;
-use pilot_domain::{DeliberationId, Principal, Scope, Submission};
+use pilot_domain::{Channel, DeliberationId, Principal, Scope, Submission};
 use pilot_store::{CreateDeliberation, NewDeliberation, StoreError};
 
 use super::limits::Budget;
@@ -26,9 +26,11 @@ pub(crate) enum Submitted {
 }
 
 impl Operations {
-    /// `POST /v1/api/deliberations`. `request` is the body as the transport decoded
-    /// it, or why it could not: the scope is checked, the idempotency key claimed and
-    /// the request counted against the key's rate limit before either is looked at.
+    /// `POST /v1/api/deliberations`, and MCP's and the dashboard's submissions.
+    /// `request` is the body as the transport decoded it, or why it could not: the
+    /// scope is checked, the idempotency key claimed and the request counted against
+    /// the key's rate limit before either is looked at. Only an interactive
+    /// `channel` takes `deliberation2`.
     #[tracing::instrument(
         name = "submit_deliberation",
         skip_all,
@@ -39,14 +41,16 @@ impl Operations {
         who: &Principal,
         request: Result<SubmissionBody, OpError>,
         idempotency: Option<Idempotency>,
+        channel: Channel,
     ) -> Answer<Replayable<DeliberationAccepted>> {
         if let Err(refused) = authorize::require(who, Scope::DeliberationsWrite) {
             return Answer::err(refused);
         }
         let (ops, caller) = (self.clone(), who.clone());
         self.idempotently(who, idempotency, async move {
-            let submission =
-                request.and_then(|body| Submission::parse(&body).map_err(OpError::validation));
+            let submission = request.and_then(|body| {
+                Submission::parse_from(&body, channel).map_err(OpError::validation)
+            });
             let id = DeliberationId::from_ulid_text(&ulid::Ulid::new().to_string());
             let answer = ops.submit_as(&caller, submission, id, "submit").await;
             Answer {

@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::checkpoint::CheckpointView;
+
 /// An instant as the Deliberations surface writes it.
 pub fn rfc3339(at: UnixMillis) -> String {
     at.to_rfc3339()
@@ -74,6 +76,10 @@ pub struct StatusView {
 /// The status-only shape while `queued` or `running` (§4).
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct PendingView {
+    /// A `deliberation2` waiting for a person: the checkpoint to answer (it stays
+    /// `running` meanwhile). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointView>,
     pub created_at: String,
     pub id: String,
     pub mode: String,
@@ -134,6 +140,7 @@ impl DeliberationView {
             DeliberationView::Terminal(TerminalView::of(record, panel))
         } else {
             DeliberationView::Pending(PendingView {
+                checkpoint: None,
                 created_at: rfc3339(record.created_at),
                 id: record.id.as_str().to_owned(),
                 mode: record.mode.as_str().to_owned(),
@@ -147,6 +154,14 @@ impl DeliberationView {
 
     pub fn is_terminal(&self) -> bool {
         matches!(self, DeliberationView::Terminal(_))
+    }
+
+    /// The checkpoint waiting for an answer, if any.
+    pub fn checkpoint(&self) -> Option<&CheckpointView> {
+        match self {
+            DeliberationView::Pending(pending) => pending.checkpoint.as_ref(),
+            DeliberationView::Terminal(_) => None,
+        }
     }
 }
 

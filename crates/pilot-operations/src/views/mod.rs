@@ -13,6 +13,7 @@
 //! may compare bodies byte for byte.
 
 pub mod account;
+pub mod checkpoint;
 pub mod credits;
 pub mod dashboard;
 pub mod deliberation;
@@ -26,6 +27,7 @@ pub mod webhook;
 pub mod workspace;
 
 pub use account::{BalanceView, KeyInfo, MeView};
+pub use checkpoint::CheckpointView;
 pub use credits::{CreditsGranted, LedgerEntryView, LedgerView};
 pub use dashboard::{
     DeliberationSummaryView, DeliberationsPage, LedgerPage, RunSummaryView, RunsPage, UsageByDay,

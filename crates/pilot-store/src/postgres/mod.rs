@@ -22,6 +22,7 @@
 mod claim;
 mod credits;
 mod dashboard;
+mod deliberation_checkpoints;
 mod deliberations;
 mod idempotency;
 mod jobs;

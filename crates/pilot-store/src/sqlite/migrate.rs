@@ -16,14 +16,20 @@ struct Migration {
     version: i64,
     description: &'static str,
     sql: &'static str,
+    /// A schema edit SQL cannot say, run after `sql` in the same transaction.
+    then: Option<fn(&Connection) -> StoreResult<()>>,
 }
 
 macro_rules! migration {
     ($version:literal, $description:literal, $file:literal) => {
+        migration!($version, $description, $file, None)
+    };
+    ($version:literal, $description:literal, $file:literal, $then:expr) => {
         Migration {
             version: $version,
             description: $description,
             sql: include_str!(concat!("../../migrations/sqlite/", $file)),
+            then: $then,
         }
     };
 }
@@ -45,7 +51,54 @@ const MIGRATIONS: &[Migration] = &[
     migration!(14, "key last used", "0014_key_last_used.sql"),
     migration!(15, "queue lanes", "0015_queue_lanes.sql"),
     migration!(16, "pilot run tallies", "0016_pilot_run_tallies.sql"),
+    migration!(
+        18,
+        "checkpoints",
+        "0018_checkpoints.sql",
+        Some(widen_deliberation_checks)
+    ),
 ];
+
+/// `deliberations.mode` and `failure_code` admit `deliberation2` and
+/// `checkpoint_expired`. SQLite cannot alter a CHECK constraint, and rebuilding the
+/// table would need foreign keys off (its panel rows cascade), which a transaction
+/// cannot turn off; so this is SQLite's documented procedure for loosening a
+/// constraint that changes no stored row: rewrite the table's SQL in
+/// `sqlite_schema` and bump `schema_version`, so every connection reads it again.
+fn widen_deliberation_checks(conn: &Connection) -> StoreResult<()> {
+    const EDITS: [(&str, &str); 2] = [
+        (
+            "CHECK (mode IN ('deliberation1', 'smartroute1'))",
+            "CHECK (mode IN ('deliberation1', 'smartroute1', 'deliberation2'))",
+        ),
+        (
+            "CHECK (failure_code IN ('processing_timeout', 'processing_failed'))",
+            "CHECK (failure_code IN ('processing_timeout', 'processing_failed', \
+             'checkpoint_expired'))",
+        ),
+    ];
+    let table = "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'deliberations'";
+    let mut sql: String = conn.query_row(table, [], |row| row.get(0))?;
+    for (old, new) in EDITS {
+        if !sql.contains(old) {
+            return Err(StoreError::Migrate(format!(
+                "deliberations has no {old:?} to widen"
+            )));
+        }
+        sql = sql.replace(old, new);
+    }
+    let version: i64 = conn.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
+    conn.execute_batch("PRAGMA writable_schema = ON")?;
+    let edited = conn.execute(
+        "UPDATE sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = 'deliberations'",
+        [&sql],
+    );
+    let bumped = conn.execute_batch(&format!("PRAGMA schema_version = {}", version + 1));
+    conn.execute_batch("PRAGMA writable_schema = OFF")?;
+    edited?;
+    bumped?;
+    Ok(())
+}
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
     version BIGINT PRIMARY KEY,
@@ -96,6 +149,9 @@ fn apply(conn: &Connection, migrations: &[Migration]) -> StoreResult<()> {
                 migration.version, migration.description
             ))
         })?;
+        if let Some(then) = migration.then {
+            then(conn)?;
+        }
         conn.execute(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
              execution_time) VALUES (?1, ?2, TRUE, ?3, ?4)",

@@ -17,6 +17,7 @@ mod claim;
 mod connection;
 mod credits;
 mod dashboard;
+mod deliberation_checkpoints;
 mod deliberations;
 mod idempotency;
 mod jobs;

@@ -3,6 +3,7 @@
 //! One test binary, many modules, to keep link time down.
 
 mod auth;
+mod checkpoints;
 mod cli;
 mod crash;
 mod dashboard;
