@@ -8,7 +8,8 @@
 pilots:write, --no-deliberations-write-key (optional) deliberations:write;
 --other-key belongs to another workspace. Checks, each reported by name:
 the tool list and its order, every tool's schemas, one pilot created, run and listed,
-a deliberation completed and one blocked, every successful result's
+a deliberation completed and one blocked, a deliberation2 steered through its
+checkpoints by elicitation and by respond_checkpoint, every successful result's
 structuredContent against the tool's outputSchema and as the text item, scopes
 hiding the write tools, another workspace's run not found, two protocol
 negotiations, and the HTTP answers to no key, a bad key and a foreign Origin.
@@ -48,6 +49,7 @@ ALL_TOOLS = [
     "get_run",
     "retry_run",
     "submit_deliberation",
+    "respond_checkpoint",
     "get_deliberation",
     "get_balance",
     "get_pricing",
@@ -75,6 +77,7 @@ CONTRACT_ARGS = {
         "idempotency_key?",
         "wait_seconds?",
     ],
+    "respond_checkpoint": ["id", "checkpoint_id", "answer?", "form?", "wait_seconds?"],
     "get_deliberation": ["id", "include_panel?"],
     "get_balance": [],
     "get_pricing": [],
@@ -82,7 +85,7 @@ CONTRACT_ARGS = {
     "replay_delivery": ["id"],
 }
 PILOTS_WRITE_TOOLS = {"create_pilot", "update_pilot", "run_pilot", "retry_run"}
-DELIBERATIONS_WRITE_TOOLS = {"submit_deliberation", "replay_delivery"}
+DELIBERATIONS_WRITE_TOOLS = {"submit_deliberation", "respond_checkpoint", "replay_delivery"}
 RUN_TERMINAL = {"success", "failed", "filtered", "cancelled", "canceled"}
 # The SDK's default offer on the initialize handshake (mode="legacy").
 HANDSHAKE_VERSION = "2025-11-25"
@@ -128,11 +131,13 @@ def short(value: Any, limit: int = 600) -> str:
 
 
 @asynccontextmanager
-async def connect(url: str, key: str, mode: str = "auto"):
+async def connect(url: str, key: str, mode: str = "auto", elicitation_callback: Any = None):
     """A connected mcp.Client on {url}/mcp with the key as a Bearer token."""
     async with create_mcp_http_client(headers={"Authorization": f"Bearer {key}"}) as http:
         transport = streamable_http_client(f"{url}/mcp", http_client=http)
-        async with Client(transport, mode=mode, read_timeout_seconds=90) as client:
+        async with Client(
+            transport, mode=mode, read_timeout_seconds=90, elicitation_callback=elicitation_callback
+        ) as client:
             yield client
 
 
@@ -290,7 +295,7 @@ async def full_scope(url: str, key: str) -> Any:
         s = Session(client, "full")
         tools = await s.list_tools()
         names = [t.name for t in tools]
-        checks.ok(names == ALL_TOOLS, "tools/list: all 14 tools in the contract's order", f"got {names}")
+        checks.ok(names == ALL_TOOLS, "tools/list: all 15 tools in the contract's order", f"got {names}")
         check_tool_schemas(tools)
 
         await s.success("list_pilots", {})
@@ -361,6 +366,122 @@ async def full_scope(url: str, key: str) -> Any:
         )
         await s.success("list_deliveries", {})
         return run_id
+
+
+QUESTION_2 = "Should we open a second warehouse before the holiday season?"
+
+
+class Person:
+    """Answers deliberation2 checkpoints as the elicitation forms arrive, the way a person
+    at the client would: at `answers` drops the first persona, adds the first addable one and
+    sets a constraint; at `reviews` revises the first position only; at the first draft sends
+    it back with a note, at the second approves it. Keeps every form it saw."""
+
+    def __init__(self) -> None:
+        self.forms: list[dict[str, Any]] = []
+        self.drafts = 0
+
+    async def __call__(self, context: Any, params: Any) -> Any:
+        from mcp_types import ElicitResult
+
+        schema = getattr(params, "requested_schema", None) or {}
+        props = schema.get("properties") or {}
+        self.forms.append(props)
+        keep = sorted(k for k in props if k.startswith("keep_"))
+        add = sorted(k for k in props if k.startswith("add_"))
+        revise = sorted(k for k in props if k.startswith("revise_"))
+        if keep:
+            content: dict[str, Any] = {keep[0]: False, "constraint": "Keep the budget flat."}
+            if add:
+                content[add[0]] = True
+        elif revise:
+            content = {name: name == revise[0] for name in revise}
+        elif "decision" in props:
+            self.drafts += 1
+            if self.drafts == 1 and "send_back" in (props["decision"].get("enum") or []):
+                content = {"decision": "send_back", "note": "Say what it costs."}
+            else:
+                content = {"decision": "approve"}
+        else:
+            return ElicitResult(action="decline")
+        return ElicitResult(action="accept", content=content)
+
+
+async def deliberation2_elicited(url: str, key: str) -> None:
+    """deliberation2 with a client that declares elicitation: one submit_deliberation call,
+    its checkpoints answered by the Person as the server asks, to the end."""
+    print("\n== deliberation2, checkpoints answered through elicitation")
+    person = Person()
+    async with connect(url, key, mode="legacy", elicitation_callback=person) as client:
+        s = Session(client, "deliberation2-elicited")
+        await s.list_tools()
+        done = await s.success(
+            "submit_deliberation", {"question": QUESTION_2, "mode": "deliberation2", "wait_seconds": 50}
+        )
+        kinds = [
+            "answers" if any(k.startswith("keep_") for k in f)
+            else "reviews" if any(k.startswith("revise_") for k in f)
+            else "synthesis"
+            for f in person.forms
+        ]
+        checks.ok(
+            kinds == ["answers", "reviews", "synthesis", "synthesis"],
+            "elicitation asked at each checkpoint, the draft twice (sent back once)",
+            f"forms: {kinds}",
+        )
+        checks.ok(
+            len(person.forms) > 0 and sum(k.startswith("keep_") for k in person.forms[0]) == 7,
+            "the first form lists the seven personas",
+            short(person.forms[:1]),
+        )
+        checks.ok(find(done, "status") == "completed", "deliberation2 completes after the last answer", short(done))
+        checks.ok(
+            (find(done, "credits_charged") or 0) > 0, "deliberation2 charges test credits", short(done)
+        )
+        delib_id = find(done, "id")
+        if delib_id is not None:
+            full = await s.success("get_deliberation", {"id": delib_id, "include_panel": True})
+            stages = [e.get("stage") for e in (find(full, "panel") or [])]
+            checks.ok(
+                stages.count("checkpoint") == 4 and stages.count("synthesis") == 2,
+                "the panel records the four answers and both drafts",
+                f"stages: {stages}",
+            )
+
+
+async def deliberation2_by_tool(url: str, key: str) -> None:
+    """deliberation2 with a client without elicitation: each checkpoint comes back as the
+    tool result, answered with respond_checkpoint."""
+    print("\n== deliberation2, checkpoints answered with respond_checkpoint")
+    async with connect(url, key, mode="legacy") as client:
+        s = Session(client, "deliberation2-tool")
+        await s.list_tools()
+        got = await s.success(
+            "submit_deliberation", {"question": QUESTION_2, "mode": "deliberation2", "wait_seconds": 50}
+        )
+        answers = [{"drop": []}, {"revise": []}, {"decision": "approve"}]
+        for kind, answer in zip(["answers", "reviews", "synthesis"], answers):
+            checkpoint = find(got, "checkpoint") or {}
+            if not checks.ok(
+                checkpoint.get("kind") == kind, f"the result carries the {kind} checkpoint", short(got)
+            ):
+                return
+            form = checkpoint.get("form")
+            checks.ok(
+                isinstance(form, dict) and form.get("type") == "object",
+                f"the {kind} checkpoint has its form",
+                short(form),
+            )
+            got = await s.success(
+                "respond_checkpoint",
+                {"id": find(got, "id"), "checkpoint_id": checkpoint.get("id"), "answer": answer, "wait_seconds": 50},
+            )
+        checks.ok(find(got, "status") == "completed", "deliberation2 completes after respond_checkpoint", short(got))
+        await s.error(
+            "respond_checkpoint",
+            {"id": find(got, "id"), "checkpoint_id": "chk_none", "answer": {}},
+            "conflict",
+        )
 
 
 async def read_only(url: str, key: str) -> None:
@@ -467,6 +588,8 @@ async def main() -> int:
     url = a.url.rstrip("/")
 
     steps = [
+        ("deliberation2 elicited", lambda: deliberation2_elicited(url, a.key)),
+        ("deliberation2 by tool", lambda: deliberation2_by_tool(url, a.key)),
         ("HTTP edges", lambda: http_edges(url, a.key)),
         ("negotiation", lambda: negotiation(url, a.key)),
         ("read-only", lambda: read_only(url, a.read_only_key)),

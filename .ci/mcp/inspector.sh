@@ -34,7 +34,7 @@ inspector() {
 }
 
 # The tools a full-scope key sees, in order (the contract .ci/mcp/client.py checks too).
-tools='["list_pilots","get_pilot","create_pilot","update_pilot","run_pilot","get_runs","get_run","retry_run","submit_deliberation","get_deliberation","get_balance","get_pricing","list_deliveries","replay_delivery"]'
+tools='["list_pilots","get_pilot","create_pilot","update_pilot","run_pilot","get_runs","get_run","retry_run","submit_deliberation","respond_checkpoint","get_deliberation","get_balance","get_pricing","list_deliveries","replay_delivery"]'
 
 # check_list LABEL FILE: tools/list's output has every tool, in order, each with an
 # outputSchema.

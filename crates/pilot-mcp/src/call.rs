@@ -2,7 +2,7 @@
 //! called as the key's `Principal`, its answer as a tool result.
 
 use pilot_domain::{Channel, Principal, RunStatus};
-use pilot_operations::deliberations::DeliberationQuery;
+use pilot_operations::deliberations::{CheckpointReply, DeliberationQuery};
 use pilot_operations::pilots::{CreatePilot, RunsQuery, UpdatePilot};
 use pilot_operations::runs::RetryRequest;
 use pilot_operations::views::{DeliberationView, RunView};
@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::checkpoints;
 use crate::wait::Waiter;
 
 /// What a call answers before it is a tool result.
@@ -106,7 +107,39 @@ async fn dispatch(
                 .get("deliberation_id")
                 .map(text)
                 .ok_or_else(OpError::internal)?;
-            let view = waiter.deliberation(ops, who, &id, wait).await?;
+            let view = checkpoints::steer(ops, who, &id, wait, &waiter).await?;
+            ok_linked(
+                &view,
+                &format!("pilot://deliberations/{id}"),
+                "deliberation",
+            )
+        }
+        "respond_checkpoint" => {
+            let id = args.text_id()?;
+            let checkpoint = match args.take("checkpoint_id") {
+                Some(Value::String(checkpoint)) => checkpoint,
+                _ => return Err(OpError::validation("checkpoint_id must be a string")),
+            };
+            let wait = args.wait_seconds()?;
+            let reply = match (args.take("answer"), args.take("form")) {
+                (Some(answer), None) => CheckpointReply::Answer(answer),
+                (None, Some(Value::Object(fields))) => CheckpointReply::Form {
+                    fields,
+                    defaults: true,
+                },
+                (None, Some(_)) => return Err(OpError::validation("form must be an object")),
+                _ => {
+                    return Err(OpError::validation(
+                        "give exactly one of answer (the structured answer) or form (the \
+                         checkpoint's form fields)",
+                    ));
+                }
+            };
+            args.closed()?;
+            ops.respond_checkpoint(who, &id, &checkpoint, reply)
+                .await
+                .result?;
+            let view = checkpoints::steer(ops, who, &id, wait, &waiter).await?;
             ok_linked(
                 &view,
                 &format!("pilot://deliberations/{id}"),

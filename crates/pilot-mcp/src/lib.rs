@@ -1,7 +1,7 @@
 //! Pilot over the Model Context Protocol: one MCP server, on the operations layer,
 //! served as streamable HTTP at `/mcp` (rmcp), for both surfaces — the Pilots tools
 //! (`list_pilots` … `retry_run`), the Deliberations tools (`submit_deliberation`,
-//! `get_deliberation`, `get_balance`, `get_pricing`) and the webhook tools
+//! `respond_checkpoint`, `get_deliberation`, `get_balance`, `get_pricing`) and the webhook tools
 //! (`list_deliveries`, `replay_delivery`) — and the `pilot://runs/{id}` and
 //! `pilot://deliberations/{id}` resources.
 //!
@@ -13,6 +13,7 @@
 
 mod auth;
 mod call;
+mod checkpoints;
 mod schema;
 mod server;
 mod tasks;

@@ -9,7 +9,7 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CancelTaskParams, ErrorData, GetTaskParams,
     GetTaskResult, Implementation, ListResourceTemplatesResult, ListToolsResult,
     PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig,
+    ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
@@ -55,7 +55,9 @@ impl ServerHandler for PilotMcp {
             "Pilot: automations (pilots) drafted from plain English, run with a payload; \
              and deliberations, questions answered by a five-persona AI panel. Long work \
              answers at once with an id; pass wait_seconds to wait, or read the linked \
-             pilot://runs/{id} or pilot://deliberations/{id} resource later.",
+             pilot://runs/{id} or pilot://deliberations/{id} resource later. A \
+             deliberation2 stops at checkpoints for a person: answered through \
+             elicitation when this client supports it, else with respond_checkpoint.",
         )
     }
 
@@ -113,6 +115,15 @@ impl ServerHandler for PilotMcp {
     ) -> Result<GetTaskResult, ErrorData> {
         let who = principal(&context)?;
         tasks::get(&self.ops, &who, &request.task_id).await
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let who = principal(&context)?;
+        tasks::update(&self.ops, &who, &request.task_id, request.input_responses).await
     }
 
     async fn cancel_task(

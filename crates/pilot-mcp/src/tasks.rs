@@ -7,19 +7,21 @@
 //! operations on every `tasks/get` — so a task survives this process, any node
 //! answers for it, and only the key's own tenant can read it. `working` until the
 //! work is terminal, then `completed` with the same tool result `get_run` or
-//! `get_deliberation` would give. Runs and deliberations cannot be cancelled, so
-//! `tasks/cancel` is refused.
+//! `get_deliberation` would give. A `deliberation2` waiting at a checkpoint is
+//! `input_required`, and `tasks/update` answers it (see `checkpoints.rs`). Runs and
+//! deliberations cannot be cancelled, so `tasks/cancel` is refused.
 
 use pilot_domain::Principal;
 use pilot_operations::deliberations::DeliberationQuery;
 use pilot_operations::{OpError, Operations};
 use rmcp::model::{
-    CallToolResult, CreateTaskResult, DetailedTask, ErrorData, GetTaskResult, JsonObject, Task,
-    TaskPayload, TaskStatus,
+    CallToolResult, CreateTaskResult, DetailedTask, ElicitResult, ErrorData, GetTaskResult,
+    InputRequest, InputRequests, InputResponses, JsonObject, Task, TaskPayload, TaskStatus,
 };
 use serde_json::Value;
 
 use crate::call::{terminal_deliberation, terminal_run};
+use crate::checkpoints;
 
 /// The tools that may answer with a task.
 pub fn eligible(tool: &str) -> bool {
@@ -39,12 +41,14 @@ pub fn created(tool: &str, result: &CallToolResult) -> Option<CreateTaskResult> 
     ))
 }
 
-/// `tasks/get`: the run or deliberation as it stands.
+/// `tasks/get`: the run or deliberation as it stands — `input_required` while a
+/// `deliberation2` waits at a checkpoint, its elicitation keyed by the checkpoint's
+/// id.
 pub async fn get(ops: &Operations, who: &Principal, id: &str) -> Result<GetTaskResult, ErrorData> {
-    let (view, done) = if let Some(run) = id.strip_prefix("run_") {
+    let (view, done, waiting) = if let Some(run) = id.strip_prefix("run_") {
         let view = ops.get_run(who, run).await.map_err(refused)?;
         let done = terminal_run(&view);
-        (to_value(&view)?, done)
+        (to_value(&view)?, done, None)
     } else {
         let view = ops
             .get_deliberation(who, id, &DeliberationQuery::default())
@@ -52,7 +56,11 @@ pub async fn get(ops: &Operations, who: &Principal, id: &str) -> Result<GetTaskR
             .result
             .map_err(refused)?;
         let done = terminal_deliberation(&view);
-        (to_value(&view)?, done)
+        let waiting = view.checkpoint().and_then(|checkpoint| {
+            let request = checkpoints::elicit_request(checkpoint)?;
+            Some((checkpoint.id.clone(), request))
+        });
+        (to_value(&view)?, done, waiting)
     };
     let (created, updated) = instants(&view);
     let task = Task::new(id, TaskStatus::Working, created, updated);
@@ -65,10 +73,43 @@ pub async fn get(ops: &Operations, who: &Principal, id: &str) -> Result<GetTaskR
                 result: JsonObject::new(),
             },
         }
+    } else if let Some((checkpoint, request)) = waiting {
+        let mut input_requests = InputRequests::new();
+        input_requests.insert(checkpoint, InputRequest::Elicitation(request));
+        TaskPayload::InputRequired { input_requests }
     } else {
         TaskPayload::Working
     };
     Ok(GetTaskResult::new(DetailedTask::new(task, payload)))
+}
+
+/// `tasks/update`: the person's answer to a waiting deliberation's checkpoint — the
+/// elicitation result under the checkpoint's id, as `tasks/get` asked.
+pub async fn update(
+    ops: &Operations,
+    who: &Principal,
+    id: &str,
+    responses: InputResponses,
+) -> Result<(), ErrorData> {
+    if id.starts_with("run_") {
+        return Err(ErrorData::invalid_params("a run asks for no input", None));
+    }
+    for (checkpoint, response) in responses {
+        let result: ElicitResult = serde_json::from_value(response).map_err(|e| {
+            ErrorData::invalid_params(
+                format!("{checkpoint}: not an elicitation result: {e}"),
+                None,
+            )
+        })?;
+        let Some(fields) = checkpoints::accepted(&result) else {
+            // Declined: the checkpoint stays open until answered or expired.
+            continue;
+        };
+        checkpoints::answer_with_form(ops, who, id, &checkpoint, fields)
+            .await
+            .map_err(refused)?;
+    }
+    Ok(())
 }
 
 /// `tasks/cancel`: the work goes on whatever the client does.

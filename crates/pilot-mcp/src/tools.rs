@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use pilot_domain::Scope;
 use pilot_domain::deliberation::SubmissionBody;
+use pilot_domain::{Mode, Scope};
 use pilot_operations::pilots::{CreatePilot, UpdatePilot};
 use pilot_operations::runs::RetryRequest;
 use pilot_operations::views::{
@@ -128,9 +128,18 @@ pub static CATALOG: &[Spec] = &[
     Spec {
         name: "submit_deliberation",
         title: "Submit a deliberation",
-        description: "Asks the five-persona panel a `question` (10 to 2,000 characters) with optional `mode` (`deliberation1`, `smartroute1`), `use_case`, `difficulty`, `webhook_url` and `metadata`, reserving the estimated credits. Answers at once with the deliberation (status `queued`) and a link to pilot://deliberations/{id}; with `wait_seconds` (0 to 50) it waits for the result. `idempotency_key` makes a retried call return the first one's deliberation.",
+        description: "Asks the five-persona panel a `question` (10 to 2,000 characters) with optional `mode` (`deliberation1`, `smartroute1`, or `deliberation2`: seven personas that stop at three checkpoints for a person), `use_case`, `difficulty`, `webhook_url` and `metadata`, reserving the estimated credits. Answers at once with the deliberation (status `queued`) and a link to pilot://deliberations/{id}; with `wait_seconds` (0 to 50) it waits for the result. At a `deliberation2` checkpoint a client that supports elicitation is asked for the answer and the wait goes on; otherwise the deliberation comes back with its `checkpoint`, to answer with `respond_checkpoint`. `idempotency_key` makes a retried call return the first one's deliberation.",
         scope: Scope::DeliberationsWrite,
         input: submit_deliberation,
+        output: deliberation,
+        hints: (false, false, false, true),
+    },
+    Spec {
+        name: "respond_checkpoint",
+        title: "Answer a deliberation2 checkpoint",
+        description: "Answers the open `checkpoint_id` (`chk_…`) of `deliberation2` `id`, with `answer` — at `answers`: `{\"drop\": [persona…], \"add\": [persona…], \"constraint\": \"…\"}`; at `reviews`: `{\"revise\": [persona…]}`; at `synthesis`: `{\"decision\": \"approve\"}` or `{\"decision\": \"send_back\", \"note\": \"…\"}` — or with `form`, the checkpoint's form fields. The panel goes on at once; with `wait_seconds` (0 to 50) the call waits for the next checkpoint or the result, as `submit_deliberation` does.",
+        scope: Scope::DeliberationsWrite,
+        input: respond_checkpoint,
         output: deliberation,
         hints: (false, false, false, true),
     },
@@ -261,8 +270,41 @@ fn submit_deliberation() -> JsonObject {
                 false,
             ),
             ("wait_seconds", wait_seconds(), false),
+            // Over MCP, unlike REST, a deliberation may stop for a person.
+            (
+                "mode",
+                json!({"type": "string", "enum": Mode::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+                       "description": "`deliberation1` (five personas, the default), `smartroute1` (one routed model) or `deliberation2` (seven personas, three checkpoints for a person)."}),
+                false,
+            ),
         ],
     )
+}
+
+fn respond_checkpoint() -> JsonObject {
+    schema::object(vec![
+        (
+            "id",
+            json!({"type": "string", "description": "The deliberation's id (`del_…`)."}),
+            true,
+        ),
+        (
+            "checkpoint_id",
+            json!({"type": "string", "description": "The open checkpoint's id (`chk_…`)."}),
+            true,
+        ),
+        (
+            "answer",
+            json!({"type": "object", "description": "The structured answer (see the description)."}),
+            false,
+        ),
+        (
+            "form",
+            json!({"type": "object", "description": "The checkpoint's form fields, as its `form` schema says."}),
+            false,
+        ),
+        ("wait_seconds", wait_seconds(), false),
+    ])
 }
 
 fn get_deliberation() -> JsonObject {

@@ -1,4 +1,5 @@
-//! Waiting for a run or a deliberation to end, within a tool call: bounded by the
+//! Waiting for a run or a deliberation to end (or, for a deliberation, to wait at a
+//! checkpoint), within a tool call: bounded by the
 //! call's `wait_seconds`, reporting progress when the client gave a progress token,
 //! and ended early — the wait, never the work — when the client cancels or goes.
 
@@ -61,10 +62,18 @@ impl Waiter {
                 DeliberationView::Pending(pending) => pending.status.clone(),
                 DeliberationView::Terminal(done) => done.status.clone(),
             };
-            if terminal_deliberation(&view) || !self.pause(deadline, &mut polls, &status).await {
+            let stop = terminal_deliberation(&view) || view.checkpoint().is_some();
+            if stop || !self.pause(deadline, &mut polls, &status).await {
                 return Ok(view);
             }
         }
+    }
+
+    /// Whether the client can be asked for a form (MCP elicitation).
+    pub fn can_elicit(&self) -> bool {
+        self.peer
+            .supported_elicitation_modes()
+            .contains(&rmcp::service::ElicitationMode::Form)
     }
 
     /// Reports progress and waits one poll; `false` when the wait is over (its time

@@ -116,7 +116,7 @@ fn error_text(result: &Value) -> String {
     result["content"][0]["text"].as_str().unwrap().to_owned()
 }
 
-const ALL_TOOLS: [&str; 14] = [
+const ALL_TOOLS: [&str; 15] = [
     "list_pilots",
     "get_pilot",
     "create_pilot",
@@ -126,6 +126,7 @@ const ALL_TOOLS: [&str; 14] = [
     "get_run",
     "retry_run",
     "submit_deliberation",
+    "respond_checkpoint",
     "get_deliberation",
     "get_balance",
     "get_pricing",
@@ -446,5 +447,120 @@ async fn a_client_with_the_tasks_extension_gets_a_task_read_from_the_store() {
             waited["structuredContent"]["status"], "completed",
             "{waited}"
         );
+    }
+}
+
+/// A client without elicitation gets each `deliberation2` checkpoint as the tool
+/// result and answers it with `respond_checkpoint`; a task-capable one reads
+/// `input_required` with the checkpoint's form and answers with `tasks/update`.
+#[tokio::test]
+async fn deliberation2_checkpoints_come_back_as_results_and_as_task_input_requests() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let mut mcp = Session::open(&app, &app.test_key).await;
+        let question = "Should we open a second warehouse before the holiday season?";
+        let mut got = mcp
+            .call(
+                "submit_deliberation",
+                json!({"question": question, "mode": "deliberation2", "wait_seconds": 30}),
+            )
+            .await["structuredContent"]
+            .clone();
+        let id = got["id"].as_str().unwrap().to_owned();
+        let answers = [
+            json!({"constraint": "No new hires."}),
+            json!({"revise": []}),
+            json!({"decision": "approve"}),
+        ];
+        for (kind, answer) in ["answers", "reviews", "synthesis"].iter().zip(answers) {
+            assert_eq!(got["status"], "running", "{got}");
+            assert_eq!(got["checkpoint"]["kind"], *kind, "{got}");
+            let checkpoint = got["checkpoint"]["id"].as_str().unwrap().to_owned();
+            got = mcp
+                .call(
+                    "respond_checkpoint",
+                    json!({"id": id, "checkpoint_id": checkpoint, "answer": answer,
+                           "wait_seconds": 30}),
+                )
+                .await["structuredContent"]
+                .clone();
+        }
+        assert_eq!(got["status"], "completed", "{got}");
+        assert!(got["credits_charged"].as_f64().unwrap() > 0.0, "{got}");
+        let stale = mcp
+            .call(
+                "respond_checkpoint",
+                json!({"id": id, "checkpoint_id": "chk_x", "answer": {}}),
+            )
+            .await;
+        assert!(error_text(&stale).starts_with("conflict"), "{stale}");
+
+        // The same walk as a task: input_required, answered with tasks/update.
+        let mut tasks = Session {
+            app: &app,
+            key: app.test_key.clone(),
+            session: None,
+            next_id: 1,
+        };
+        let (_, headers, _) = tasks
+            .post(
+                &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
+                "clientInfo": {"name": "pilot-tests", "version": "1"}}}),
+            )
+            .await;
+        tasks.session = headers
+            .get("mcp-session-id")
+            .map(|v| v.to_str().unwrap().to_owned());
+        tasks
+            .post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        let started = tasks
+            .call(
+                "submit_deliberation",
+                json!({"question": question, "mode": "deliberation2"}),
+            )
+            .await;
+        let task = started["taskId"].as_str().unwrap().to_owned();
+        let mut answered = Vec::new();
+        let done = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            loop {
+                let got = tasks.request("tasks/get", json!({"taskId": task})).await;
+                if got["status"] == "completed" {
+                    return got;
+                }
+                if got["status"] == "input_required" {
+                    let requests = got["inputRequests"].as_object().unwrap();
+                    let (checkpoint, request) = requests.iter().next().unwrap();
+                    if !answered.contains(checkpoint) {
+                        assert!(checkpoint.starts_with("chk_"), "{got}");
+                        assert_eq!(request["method"], "elicitation/create", "{got}");
+                        let schema = &request["params"]["requestedSchema"];
+                        assert_eq!(schema["type"], "object", "{got}");
+                        let responses = json!({checkpoint.clone():
+                            {"action": "accept", "content": {}}});
+                        tasks
+                            .request(
+                                "tasks/update",
+                                json!({"taskId": task, "inputResponses": responses}),
+                            )
+                            .await;
+                        answered.push(checkpoint.clone());
+                    }
+                } else {
+                    assert_eq!(got["status"], "working", "{got}");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the task completes");
+        assert_eq!(answered.len(), 3, "{answered:?}");
+        assert_eq!(
+            done["result"]["structuredContent"]["status"], "completed",
+            "{done}"
+        );
+        app.shut_down().await.unwrap();
     }
 }
