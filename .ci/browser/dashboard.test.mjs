@@ -193,7 +193,7 @@ await check("runs");
 await page.goto(`${base}/deliberations?env=test`);
 // What a submission reserves, from the same table as GET /v1/api/pricing.
 const costs = await page.locator('h2:has-text("What it costs") + p + .table-wrap tbody tr').allTextContents();
-assert.equal(costs.length, 6, "two modes, three difficulties");
+assert.equal(costs.length, 9, "three modes, three difficulties");
 assert.ok(costs.some((row) => row.includes("deliberation1") && row.includes("MEDIUM") && row.includes("4.2")), costs.join(" | "));
 await check("deliberations");
 await page.fill('textarea[name="question"]', "Should we launch the pricing change in Q3 or wait a quarter?");
@@ -202,6 +202,51 @@ await page.waitForURL(/\/deliberations\/del_/);
 await page.waitForFunction(() => document.querySelector("#deliberation-status")?.textContent.trim() === "completed", null, { timeout: 60000 });
 assert.ok((await page.locator("details").count()) >= 5, "the panel's answers are shown");
 await check("deliberation");
+
+// A deliberation2: the panel stops at each checkpoint and the page shows its form,
+// live; each answer resumes it, and the person's changes reach the panel.
+async function checkpointOpen(seq) {
+  await page.waitForFunction(
+    (n) => document.querySelector("#checkpoint h2")?.textContent.includes(`Checkpoint ${n}:`),
+    seq,
+    { timeout: 60000 },
+  );
+}
+await page.goto(`${base}/deliberations?env=test`);
+await page.fill('textarea[name="question"]', "Should we open a second warehouse before the holiday season?");
+await page.selectOption('select[name="mode"]', "deliberation2");
+await page.click('button:has-text("Submit")');
+await page.waitForURL(/\/deliberations\/del_/);
+await checkpointOpen(1);
+const keeps = page.locator('#checkpoint-form input[name^="keep_"]');
+assert.equal(await keeps.count(), 7, "five personas and two specialists");
+const dropped = (await keeps.first().getAttribute("name")).slice("keep_".length);
+await keeps.first().uncheck();
+const adds = page.locator('#checkpoint-form input[name^="add_"]');
+const added = (await adds.first().getAttribute("name")).slice("add_".length);
+await adds.first().check();
+await page.fill('#checkpoint-form input[name="constraint"]', "Keep the budget flat.");
+await check("checkpoint-answers");
+await page.click('button:has-text("Answer the checkpoint")');
+await page.waitForURL(/flash=answered/);
+await checkpointOpen(2);
+const revisable = await page.locator('#checkpoint-form input[name^="revise_"]').evaluateAll((boxes) => boxes.map((b) => b.name.slice("revise_".length)));
+assert.ok(revisable.includes(added) && !revisable.includes(dropped), `the panel as left: ${revisable}`);
+await page.locator('#checkpoint-form input[name^="revise_"]').first().check();
+await check("checkpoint-reviews");
+await page.click('button:has-text("Answer the checkpoint")');
+await page.waitForURL(/flash=answered/);
+await checkpointOpen(3);
+await page.check('#checkpoint-form input[value="send_back"]');
+await page.fill('#checkpoint-form textarea[name="note"]', "Say what it costs.");
+await check("checkpoint-draft");
+await page.click('button:has-text("Answer the checkpoint")');
+await page.waitForURL(/flash=answered/);
+await checkpointOpen(4);
+await page.click('button:has-text("Answer the checkpoint")');
+await page.waitForFunction(() => document.querySelector("#deliberation-status")?.textContent.trim() === "completed", null, { timeout: 60000 });
+assert.equal(await page.locator("#checkpoint").count(), 0, "no checkpoint once completed");
+await check("deliberation2");
 
 // Deliveries: the first run event met 500 on every retry: it is dead. A run event
 // met with 410 Gone disables the endpoint. Replay the dead one (it waits for the

@@ -51,6 +51,10 @@ pub fn router(ops: Operations) -> Router {
         )
         .route("/deliberations/{id}", get(deliberations::show))
         .route("/deliberations/{id}/live", get(deliberations::live))
+        .route(
+            "/deliberations/{id}/checkpoints/{checkpoint}",
+            post(deliberations::respond),
+        )
         .route("/deliveries", get(deliveries::list))
         .route("/deliveries/{id}", get(deliveries::show))
         .route("/deliveries/{id}/replay", post(deliveries::replay))

@@ -1,6 +1,7 @@
 //! Deliberations: submit one (question, mode, use case, difficulty), and its page —
 //! synthesis, summary, confidence and the panel (each persona's answer and reviews),
-//! updated live while it runs: `GET /deliberations/{id}/live` follows the
+//! and, while a `deliberation2` waits at a checkpoint, the checkpoint's choices as a
+//! form (`respond`) — updated live while it runs: `GET /deliberations/{id}/live` follows the
 //! deliberation's own event stream (`watch_deliberation`) and re-renders the page's
 //! body after each event.
 
@@ -13,11 +14,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use futures::Stream;
 use pilot_domain::Channel;
 use pilot_domain::deliberation::SubmissionBody;
-use pilot_operations::deliberations::{DeliberationQuery, DeliberationWatch};
+use pilot_operations::deliberations::{CheckpointReply, DeliberationQuery, DeliberationWatch};
 use pilot_operations::views::DeliberationView;
 use pilot_operations::{Operations, Replayable};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{FlashQuery, flash};
 use crate::render;
@@ -103,6 +104,44 @@ pub async fn show(
             json!({"title": "Deliberation", "nav": "/deliberations", "signed_in": signed.view(),
                    "flash": flash(q.flash.as_deref()), "d": view, "live": is_running(&view)}),
         ),
+        Err(error) => render::error_page(&error),
+    }
+}
+
+/// `POST /deliberations/{id}/checkpoints/{checkpoint}`: a person's answer to a
+/// `deliberation2` checkpoint — the form's fields as posted (an unticked box is
+/// absent, so absent reads as unticked) — then the deliberation again, which goes
+/// on live.
+pub async fn respond(
+    State(ops): State<Operations>,
+    signed: Signed,
+    Path((id, checkpoint)): Path<(String, String)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = form
+        .iter()
+        .find(|(name, _)| name == "_csrf")
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_default();
+    if let Err(refused) = signed.check_csrf(csrf) {
+        return refused.into_response();
+    }
+    let fields: Map<String, Value> = form
+        .into_iter()
+        .filter(|(name, _)| name != "_csrf")
+        .map(|(name, value)| (name, Value::String(value)))
+        .collect();
+    let reply = CheckpointReply::Form {
+        fields,
+        defaults: false,
+    };
+    match ops
+        .respond_checkpoint(&signed.principal, &id, &checkpoint, reply)
+        .await
+        .result
+    {
+        Ok(_) => Redirect::to(&signed.link(&format!("/deliberations/{id}?flash=answered")))
+            .into_response(),
         Err(error) => render::error_page(&error),
     }
 }

@@ -41,6 +41,7 @@ pub fn flash(key: Option<&str>) -> Option<serde_json::Value> {
         ),
         "revoked" => ("ok", "Revoked."),
         "replayed" => ("ok", "Queued for delivery again."),
+        "answered" => ("ok", "Answered: the panel goes on."),
         "recovered" => ("ok", "Failed deliveries since then queued again."),
         "enabled" => ("ok", "Endpoint enabled; its waiting deliveries go out now."),
         "deleted" => ("ok", "Deleted."),

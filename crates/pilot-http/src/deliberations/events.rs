@@ -2,7 +2,9 @@
 //! events, from the watch operation (`pilot_operations::deliberations`): each panel
 //! entry recorded becomes an event named for its stage (`answer`, `review`,
 //! `revision`, `synthesis`, `routed`) with `{author, created_at}`; a status change
-//! becomes `status` with `{status}`; the stream ends with `completed` or `failed`
+//! becomes `status` with `{status}`; a `deliberation2` checkpoint opening (only
+//! MCP and the dashboard submit those) becomes `checkpoint` with what it asks; the
+//! stream ends with `completed` or `failed`
 //! carrying the full payload. The watch bounds the stream's length; this surface
 //! bounds how many one key holds open (`crate::stream_slots`: one more than
 //! `http.max_event_streams_per_key` is `429`). The request timeout does not cut it:
@@ -78,6 +80,7 @@ fn sse(event: &WatchEvent) -> Event {
     let data = match event {
         WatchEvent::Entry { entry, .. } => serde_json::to_string(entry),
         WatchEvent::Status(status) => serde_json::to_string(status),
+        WatchEvent::Checkpoint(checkpoint) => serde_json::to_string(checkpoint),
         WatchEvent::Finished(view) => serde_json::to_string(view),
     };
     Event::default()

@@ -11,6 +11,8 @@
 //!   (`answer`, `review`, `revision`, `synthesis`, `routed`);
 //! * a status change while not terminal (`queued` → `running`):
 //!   [`WatchEvent::Status`];
+//! * a `deliberation2` checkpoint opening: [`WatchEvent::Checkpoint`], named
+//!   `checkpoint`, with what it asks;
 //! * the end: [`WatchEvent::Finished`] with the full payload, named `completed` or
 //!   `failed`, after which the watch is over.
 //!
@@ -26,7 +28,7 @@ use crate::authorize;
 use crate::error::OpError;
 use crate::operations::Operations;
 use crate::views::deliberation::rfc3339;
-use crate::views::{PanelProgressView, StatusView, TerminalView};
+use crate::views::{CheckpointView, PanelProgressView, StatusView, TerminalView};
 
 /// How often a watch looks at the store.
 pub const LOOK_EVERY: Duration = Duration::from_millis(500);
@@ -45,6 +47,8 @@ pub enum WatchEvent {
     },
     /// The status moved on (and is not terminal).
     Status(StatusView),
+    /// A `deliberation2` waits at this checkpoint for a person.
+    Checkpoint(Box<CheckpointView>),
     /// Completed or failed: the full payload. The last event.
     Finished(Box<TerminalView>),
 }
@@ -55,6 +59,7 @@ impl WatchEvent {
         match self {
             WatchEvent::Entry { stage, .. } => stage,
             WatchEvent::Status(_) => "status",
+            WatchEvent::Checkpoint(_) => "checkpoint",
             WatchEvent::Finished(view) => &view.status,
         }
     }
@@ -69,6 +74,8 @@ pub struct DeliberationWatch {
     seen: usize,
     /// The status last handed out.
     status: Option<String>,
+    /// The checkpoint last handed out.
+    checkpoint: Option<String>,
     finished: bool,
     started: tokio::time::Instant,
 }
@@ -94,6 +101,7 @@ impl Operations {
             id: record.id,
             seen: 0,
             status: None,
+            checkpoint: None,
             finished: false,
             started: tokio::time::Instant::now(),
         })
@@ -146,6 +154,14 @@ impl DeliberationWatch {
                         status: status.to_owned(),
                     }));
                 }
+            }
+            if let Ok(Some((open, offer))) = self.ops.open_checkpoint(&record).await
+                && self.checkpoint.as_deref() != Some(open.id.as_str())
+            {
+                self.checkpoint = Some(open.id.clone());
+                events.push(WatchEvent::Checkpoint(Box::new(CheckpointView::of(
+                    &open, offer,
+                ))));
             }
             if !events.is_empty() {
                 return Some(events);
