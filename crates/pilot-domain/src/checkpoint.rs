@@ -293,6 +293,15 @@ impl CheckpointAnswer {
         Ok(answer)
     }
 
+    /// The text the person adds to later prompts: a constraint or a note.
+    pub fn guidance(&self) -> Option<&str> {
+        match self {
+            CheckpointAnswer::Answers { constraint, .. } => constraint.as_deref(),
+            CheckpointAnswer::Synthesis { note, .. } => note.as_deref(),
+            CheckpointAnswer::Reviews { .. } => None,
+        }
+    }
+
     /// The rules every answer keeps, whichever way it was spelled.
     fn check(&self, offer: &CheckpointOffer) -> Result<(), String> {
         let on_panel = |name: &String| offer.personas().any(|p| p == name);

@@ -24,7 +24,7 @@ fn question(record: &DeliberationRecord) -> String {
 
 fn persona_system(persona: &PersonaConfig, task: &str) -> String {
     format!(
-        "{}\n\nYou are \"{}\" ({}), one of five advisers on a deliberation panel. {task}",
+        "{}\n\nYou are \"{}\" ({}), one of the advisers on a deliberation panel. {task}",
         persona.system_prompt.trim(),
         persona.name,
         persona.role
@@ -48,7 +48,7 @@ first answer, the objections your peers raised against it, and the others' answe
 without their names. Revise your answer if the objections or the other answers \
 persuade you; keep it if they do not. Reply in JSON in the same shape as before.";
 
-const ARBITER_SYSTEM: &str = "You are the arbiter of a five-adviser deliberation panel. \
+const ARBITER_SYSTEM: &str = "You are the arbiter of a deliberation panel. \
 The advisers answered independently, reviewed each other anonymously, and some may have \
 revised. Weigh the arguments, not the headcount. Reply in JSON: synthesis — the \
 deliberated answer in Markdown: the recommendation, the reasoning that survived review, \

@@ -4,7 +4,8 @@
 //! [`Operations::respond_checkpoint`].
 //!
 //! An answer is checked against the checkpoint's own offer (`CheckpointAnswer`:
-//! only personas it offered, the quorum kept, bounded text) and must name the open
+//! only personas it offered, the quorum kept, bounded text), its constraint or note
+//! screened by the guardrails the question passed, and it must name the open
 //! checkpoint: a stale form, answered after the panel moved on or after another
 //! answer, is `409 conflict`, as is one past its expiry. The store wakes the panel's
 //! job in the transaction that records the answer; if that job is running at that
@@ -136,6 +137,18 @@ impl Operations {
             }
         }
         .map_err(OpError::validation)?;
+        if let Some(text) = answer.guidance() {
+            // What the panel will read is screened as its question was.
+            self.screen_question(who, "checkpoint", text)
+                .await
+                .map_err(|error| match error.code {
+                    ErrorCode::ContentBlocked => OpError::new(
+                        ErrorCode::ContentBlocked,
+                        "That text failed the safety guardrails; the checkpoint is still open.",
+                    ),
+                    _ => error,
+                })?;
+        }
         let stored = serde_json::to_value(&answer).map_err(|_| OpError::internal())?;
         let deadline = tokio::time::Instant::now() + BUSY_FOR;
         loop {

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use pilot_domain::deliberation::SubmissionBody;
-use pilot_domain::{Channel, Credits, Environment, Principal, WorkspaceName};
+use pilot_domain::{Channel, Credits, Difficulty, Environment, Mode, Principal, WorkspaceName};
 use pilot_operations::deliberations::{CheckpointReply, DeliberationQuery};
 use pilot_operations::views::{CheckpointView, DeliberationView, TerminalView};
 use pilot_operations::{ErrorCode, Operations, Operator};
@@ -237,7 +237,18 @@ async fn an_unanswered_checkpoint_expires_and_everything_is_refunded() {
         let before = balance(&app, Environment::Test).await;
         let id = submit(&ops, &who).await;
         let open = checkpoint(&ops, &who, &id, 1).await;
-        assert!(balance(&app, Environment::Test).await < before, "reserved");
+        // It reserved what the pricing table says deliberation2 reserves.
+        let pricing = ops.pricing(&who).unwrap();
+        let row = pricing
+            .estimates
+            .iter()
+            .find(|e| e.mode == Mode::Deliberation2 && e.difficulty == Difficulty::Medium)
+            .expect("deliberation2 has its own row");
+        assert_eq!(
+            balance(&app, Environment::Test).await.micros(),
+            before.micros() - row.estimated_credits.micros(),
+            "reserved"
+        );
 
         let done = ended(&ops, &who, &id).await;
         assert_eq!(done.status, "failed");

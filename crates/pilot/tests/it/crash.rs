@@ -15,9 +15,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pilot::bench::serve_child::ServeChild;
 use serde_json::{Value, json};
 
+use crate::harness::start_child;
 use crate::sink::Sink;
 
 const CAP: usize = 2;
@@ -43,17 +43,6 @@ fn write_config(dir: &Path) -> PathBuf {
     );
     std::fs::write(&path, config).unwrap();
     path
-}
-
-async fn start(config: &Path, log: PathBuf) -> ServeChild {
-    let (binary, config) = (
-        PathBuf::from(env!("CARGO_BIN_EXE_pilot")),
-        config.to_owned(),
-    );
-    tokio::task::spawn_blocking(move || ServeChild::start(&binary, &config, &log))
-        .await
-        .unwrap()
-        .expect("pilot serve starts")
 }
 
 /// Every run of the pilot, by run id: its status.
@@ -94,7 +83,7 @@ async fn a_killed_server_restarted_on_its_data_directory_resumes_the_workspace_a
     sink.hold("/step");
     let client = reqwest::Client::new();
 
-    let mut first = start(&config, dir.path().join("first.log")).await;
+    let mut first = start_child(&config, dir.path().join("first.log")).await;
     let (key, _) = first.keys.clone().expect("a first start shows its keys");
     let created: Value = client
         .post(format!("{}/api/v1/pilots", first.url))
@@ -134,7 +123,7 @@ async fn a_killed_server_restarted_on_its_data_directory_resumes_the_workspace_a
     first.kill().unwrap();
     sink.release();
 
-    let second = start(&config, dir.path().join("second.log")).await;
+    let second = start_child(&config, dir.path().join("second.log")).await;
     assert!(
         second.keys.is_none(),
         "the same data directory: no new keys"

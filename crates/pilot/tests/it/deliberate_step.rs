@@ -33,14 +33,7 @@ async fn create(app: &TestApp, key: &str, steps: Value) -> i64 {
 }
 
 async fn run_view(app: &TestApp, key: &str, run: i64) -> Value {
-    app.get(&format!("/api/v1/runs/{run}"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.get_json(&format!("/api/v1/runs/{run}"), key).await
 }
 
 async fn workspace(app: &TestApp) -> WorkspaceId {

@@ -126,14 +126,7 @@ impl TestApp {
 
     /// `GET path` with `key`, the body as JSON (whatever the status).
     pub async fn get_json(&self, path: &str, key: &str) -> serde_json::Value {
-        self.get(path)
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json_at(&self.client, &format!("{}{path}", self.url), key).await
     }
 
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
@@ -194,4 +187,36 @@ pub async fn issue_key(app: &TestApp, environment: Environment, scopes: Scopes) 
         .await
         .unwrap();
     issued.token.expose().to_owned()
+}
+
+/// `GET url` with `key`, the body as JSON (whatever the status): for servers that
+/// are not a [`TestApp`] (a `pilot serve` child).
+pub async fn get_json_at(client: &reqwest::Client, url: &str, key: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A `pilot serve` child on `config`, logging to `log`, once it has printed its
+/// banner.
+pub async fn start_child(
+    config: &std::path::Path,
+    log: std::path::PathBuf,
+) -> pilot::bench::serve_child::ServeChild {
+    let (binary, config) = (
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_pilot")),
+        config.to_owned(),
+    );
+    tokio::task::spawn_blocking(move || {
+        pilot::bench::serve_child::ServeChild::start(&binary, &config, &log)
+    })
+    .await
+    .unwrap()
+    .expect("pilot serve starts")
 }

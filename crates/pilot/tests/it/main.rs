@@ -3,6 +3,7 @@
 //! One test binary, many modules, to keep link time down.
 
 mod auth;
+mod checkpoint_crash;
 mod checkpoints;
 mod cli;
 mod crash;

@@ -99,7 +99,7 @@ impl<'a> Session<'a> {
 }
 
 /// The JSON-RPC messages of a body: one JSON document, or SSE `data:` events.
-fn messages(body: &str) -> Vec<Value> {
+pub(crate) fn messages(body: &str) -> Vec<Value> {
     if let Ok(one) = serde_json::from_str::<Value>(body) {
         return vec![one];
     }
