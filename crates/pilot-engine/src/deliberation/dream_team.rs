@@ -363,9 +363,13 @@ impl Pipeline {
             .filter(|p| add.contains(&p.name) && !state.members.iter().any(|m| m.persona == p.name))
             .cloned()
             .collect();
-        let (new, _) = stages::answers(&run, &added).await?;
+        let (new, failures) = stages::answers(&run, &added).await?;
         state.asked += added.len();
         state.members.extend(new.iter().map(MemberState::of));
+        // The person kept the quorum counting the personas they added; those must
+        // have answered for it to hold.
+        let quorum = self.config.quorum;
+        stages::check_quorum(state.members.len(), state.asked, quorum, &failures)?;
         let mut members = state.members()?;
         stages::reviews(&run, &mut members).await?;
         let first: Vec<_> = members.iter().map(|m| m.first.stance).collect();

@@ -3,6 +3,7 @@
 //! against the fake provider (live mode: quorum, timeouts, the revision trigger,
 //! cost), and driven as a job against a real store.
 
+mod dream_team;
 mod driver;
 mod fake;
 mod harness;

@@ -87,6 +87,8 @@ impl Operations {
 
     /// Answers checkpoint `checkpoint_id` of the caller's deliberation `id`; the
     /// deliberation as it stands after (running again, the checkpoint closed).
+    /// Needs `deliberations:write`; counted against the key's read budget (an
+    /// answer is no submission: it reserves nothing).
     #[tracing::instrument(
         name = "respond_checkpoint",
         skip_all,
