@@ -146,7 +146,7 @@ pub static CATALOG: &[Spec] = &[
     Spec {
         name: "get_deliberation",
         title: "Get a deliberation",
-        description: "Reads deliberation `id`: while pending its status, once terminal the synthesis, summary, minority report, confidence index and credits charged (or the error). `include_panel` adds every persona answer and review.",
+        description: "Reads deliberation `id`: while pending its status (and a `deliberation2`'s open `checkpoint`, to answer with `respond_checkpoint`), once terminal the synthesis, summary, minority report, confidence index and credits charged (or the error). `include_panel` adds every persona answer and review.",
         scope: Scope::DeliberationsRead,
         input: get_deliberation,
         output: deliberation,

@@ -91,7 +91,8 @@ pub struct PendingView {
     pub use_case: String,
 }
 
-/// A failed deliberation's reason (§4): `processing_timeout` or `processing_failed`.
+/// A failed deliberation's reason (§4): `processing_timeout` or `processing_failed`;
+/// and `checkpoint_expired` for a `deliberation2` left unanswered at a checkpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct DeliberationError {
     pub code: String,
