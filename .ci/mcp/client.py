@@ -9,7 +9,8 @@ pilots:write, --no-deliberations-write-key (optional) deliberations:write;
 --other-key belongs to another workspace. Checks, each reported by name:
 the tool list and its order, every tool's schemas, one pilot created, run and listed,
 a deliberation completed and one blocked, a deliberation2 steered through its
-checkpoints by elicitation and by respond_checkpoint, every successful result's
+checkpoints by elicitation (2025-11-25), by input required (2026-07-28) and by
+respond_checkpoint, every successful result's
 structuredContent against the tool's outputSchema and as the text item, scopes
 hiding the write tools, another workspace's run not found, two protocol
 negotiations, and the HTTP answers to no key, a bad key and a foreign Origin.
@@ -449,6 +450,28 @@ async def deliberation2_elicited(url: str, key: str) -> None:
             )
 
 
+async def deliberation2_input_required(url: str, key: str) -> None:
+    """deliberation2 with a client on the default negotiation (2026-07-28, where a server
+    sends no requests mid-call) that declares elicitation: each checkpoint comes back as
+    input required, which the SDK's call_tool fulfils through the same callback and
+    retries, until the deliberation completes."""
+    print("\n== deliberation2, checkpoints answered through input required (default negotiation)")
+    person = Person()
+    async with connect(url, key, elicitation_callback=person) as client:
+        print(f"  negotiated protocol version {client.protocol_version}")
+        s = Session(client, "deliberation2-input-required")
+        await s.list_tools()
+        done = await s.success(
+            "submit_deliberation", {"question": QUESTION_2, "mode": "deliberation2", "wait_seconds": 50}
+        )
+        checks.ok(
+            len(person.forms) == 4,
+            "input required asked at each checkpoint, the draft twice",
+            f"{len(person.forms)} forms",
+        )
+        checks.ok(find(done, "status") == "completed", "deliberation2 completes through input required", short(done))
+
+
 async def deliberation2_by_tool(url: str, key: str) -> None:
     """deliberation2 with a client without elicitation: each checkpoint comes back as the
     tool result, answered with respond_checkpoint."""
@@ -590,6 +613,7 @@ async def main() -> int:
     steps = [
         ("deliberation2 elicited", lambda: deliberation2_elicited(url, a.key)),
         ("deliberation2 by tool", lambda: deliberation2_by_tool(url, a.key)),
+        ("deliberation2 input required", lambda: deliberation2_input_required(url, a.key)),
         ("HTTP edges", lambda: http_edges(url, a.key)),
         ("negotiation", lambda: negotiation(url, a.key)),
         ("read-only", lambda: read_only(url, a.read_only_key)),

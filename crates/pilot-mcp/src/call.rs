@@ -272,12 +272,18 @@ fn ok_linked<T: Serialize>(view: &T, uri: &str, name: &str) -> Outcome {
 }
 
 /// An operation's error as a tool result: the surface's code and message.
-fn failure(error: &OpError) -> CallToolResult {
+pub(crate) fn failure(error: &OpError) -> CallToolResult {
     let mut text = format!("{}: {}", error.code.as_str(), error.message);
     if let Some(secs) = error.retry_after_secs {
         text.push_str(&format!(" (retry after {secs} s)"));
     }
     CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+/// A deliberation as a tool result, linked to its resource.
+pub(crate) fn view_result(view: &DeliberationView, id: &str) -> CallToolResult {
+    ok_linked(view, &format!("pilot://deliberations/{id}"), "deliberation")
+        .unwrap_or_else(|error| failure(&error))
 }
 
 /// Views read back as JSON objects, for resources.

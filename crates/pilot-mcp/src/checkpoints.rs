@@ -11,6 +11,13 @@
 //!   answers the deliberation with its open checkpoint, as below.
 //! * **the tool result** — any other client gets the pending deliberation with its
 //!   `checkpoint` (choices and form) and answers it with `respond_checkpoint`.
+//! * **input required** (2026-07-28 clients, which a server may not send requests
+//!   to mid-call) — a client that declared elicitation and waits with
+//!   `wait_seconds` gets an `InputRequiredResult` at a checkpoint: the checkpoint's
+//!   elicitation keyed by its id, and the deliberation's id as `requestState`. It
+//!   retries the same call with the elicitation's result; the retry answers the
+//!   checkpoint (never submitting again: the state names the deliberation, read as
+//!   the key's own like any id) and waits on, to the next checkpoint or the end.
 //! * **tasks** — a `submit_deliberation` run as a task reads `input_required` at a
 //!   checkpoint, its `inputRequests` the checkpoint's elicitation keyed by the
 //!   checkpoint id; `tasks/update` with the elicitation's result answers it.
@@ -25,10 +32,13 @@ use pilot_operations::deliberations::CheckpointReply;
 use pilot_operations::views::{CheckpointView, DeliberationView};
 use pilot_operations::{OpError, Operations};
 use rmcp::model::{
-    ElicitRequest, ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema,
+    CallToolResponse, CallToolResult, ElicitRequest, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationSchema, InputRequest, InputRequests, InputRequiredResult,
+    InputResponses,
 };
 use serde_json::{Map, Value};
 
+use crate::call;
 use crate::wait::Waiter;
 
 /// The longest a tool call waits for a person's answer to one elicitation.
@@ -65,6 +75,94 @@ pub fn elicitation(checkpoint: &CheckpointView, note: Option<&str>) -> Option<El
 /// The request a task's `inputRequests` carries for `checkpoint`.
 pub fn elicit_request(checkpoint: &CheckpointView) -> Option<ElicitRequest> {
     elicitation(checkpoint, None).map(ElicitRequest::new)
+}
+
+/// The tools whose wait may stop at a checkpoint.
+pub fn waits_at_checkpoints(tool: &str) -> bool {
+    matches!(tool, "submit_deliberation" | "respond_checkpoint")
+}
+
+/// Asks for `checkpoint` of deliberation `id` as an `InputRequiredResult`; `note`
+/// says why an earlier answer was refused.
+fn input_required(
+    id: &str,
+    checkpoint: &CheckpointView,
+    note: Option<&str>,
+) -> Option<InputRequiredResult> {
+    let request = ElicitRequest::new(elicitation(checkpoint, note)?);
+    let mut requests = InputRequests::new();
+    requests.insert(checkpoint.id.clone(), InputRequest::Elicitation(request));
+    Some(InputRequiredResult::new(
+        Some(requests),
+        Some(id.to_owned()),
+    ))
+}
+
+/// A tool's result as the call's answer: input required when it is a deliberation
+/// waiting at a checkpoint (for a client that answers that way), else the result.
+pub fn answer_of(result: CallToolResult) -> CallToolResponse {
+    let waiting = result.structured_content.as_ref().and_then(|view| {
+        let id = view.get("id")?.as_str()?.to_owned();
+        let checkpoint: CheckpointView =
+            serde_json::from_value(view.get("checkpoint")?.clone()).ok()?;
+        Some((id, checkpoint))
+    });
+    match waiting.and_then(|(id, checkpoint)| input_required(&id, &checkpoint, None)) {
+        Some(asked) => CallToolResponse::InputRequired(asked),
+        None => CallToolResponse::Complete(result),
+    }
+}
+
+/// The retry of a call that answered input required: `state` is the deliberation's
+/// id, `responses` the elicitation results by checkpoint id. Answers them, then
+/// waits `wait_seconds` as the call does.
+pub async fn resumed(
+    ops: &Operations,
+    who: &Principal,
+    state: &str,
+    responses: InputResponses,
+    wait_seconds: u64,
+    waiter: &Waiter,
+) -> CallToolResponse {
+    for (checkpoint, response) in responses {
+        let Ok(result) = serde_json::from_value::<ElicitResult>(response) else {
+            return refused(&OpError::validation(format!(
+                "inputResponses.{checkpoint} is not an elicitation result"
+            )));
+        };
+        let Some(fields) = accepted(&result) else {
+            // Declined: the deliberation as it stands, its checkpoint open.
+            return match waiter.deliberation(ops, who, state, 0).await {
+                Ok(view) => CallToolResponse::Complete(call::view_result(&view, state)),
+                Err(error) => refused(&error),
+            };
+        };
+        if let Err(error) = answer_with_form(ops, who, state, &checkpoint, fields).await {
+            if error.code != pilot_operations::ErrorCode::ValidationError {
+                return refused(&error);
+            }
+            // Asked again, with the reason.
+            let view = match waiter.deliberation(ops, who, state, 0).await {
+                Ok(view) => view,
+                Err(error) => return refused(&error),
+            };
+            let again = view
+                .checkpoint()
+                .and_then(|open| input_required(state, open, Some(&error.message)));
+            return match again {
+                Some(asked) => CallToolResponse::InputRequired(asked),
+                None => CallToolResponse::Complete(call::view_result(&view, state)),
+            };
+        }
+    }
+    match steer(ops, who, state, wait_seconds, waiter).await {
+        Ok(view) => answer_of(call::view_result(&view, state)),
+        Err(error) => refused(&error),
+    }
+}
+
+fn refused(error: &OpError) -> CallToolResponse {
+    CallToolResponse::Complete(call::failure(error))
 }
 
 /// An accepted elicitation's fields; `None` when the person declined or cancelled.

@@ -8,13 +8,15 @@ use pilot_operations::{OpError, Operations};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CancelTaskParams, ErrorData, GetTaskParams,
     GetTaskResult, Implementation, ListResourceTemplatesResult, ListToolsResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-    ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig, UpdateTaskParams,
+    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig,
+    UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 
 use crate::call::{self, json_of};
+use crate::checkpoints;
 use crate::tasks;
 use crate::tools::{self, CATALOG};
 use crate::wait::Waiter;
@@ -87,12 +89,32 @@ impl ServerHandler for PilotMcp {
             .ok_or_else(|| {
                 ErrorData::invalid_params(format!("unknown tool {:?}", request.name), None)
             })?;
+        // A 2026-07-28 client that can show forms is asked by input required.
+        let input_required = checkpoints::waits_at_checkpoints(spec.name)
+            && context
+                .protocol_version()
+                .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28)
+            && context
+                .client_capabilities()
+                .is_some_and(|capabilities| capabilities.elicitation.is_some());
         let waiter = Waiter {
             cancelled: context.ct.clone(),
             peer: context.peer.clone(),
             progress: context.meta.get_progress_token(),
+            input_required,
         };
         let arguments = request.arguments.unwrap_or_default();
+        if input_required && let Some(state) = &request.request_state {
+            let wait = arguments
+                .get("wait_seconds")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+                .min(50);
+            let responses = request.input_responses.unwrap_or_default();
+            return Ok(
+                checkpoints::resumed(&self.ops, &who, state, responses, wait, &waiter).await,
+            );
+        }
         let as_task = tasks::eligible(spec.name)
             && !arguments.contains_key("wait_seconds")
             && context
@@ -104,6 +126,9 @@ impl ServerHandler for PilotMcp {
             && let Some(task) = tasks::created(spec.name, &result)
         {
             return Ok(CallToolResponse::Task(task));
+        }
+        if input_required && result.is_error != Some(true) {
+            return Ok(checkpoints::answer_of(result));
         }
         Ok(CallToolResponse::Complete(result))
     }

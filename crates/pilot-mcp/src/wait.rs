@@ -24,6 +24,9 @@ pub struct Waiter {
     pub cancelled: CancellationToken,
     pub peer: Peer<RoleServer>,
     pub progress: Option<ProgressToken>,
+    /// The client is asked by answering input required (2026-07-28), not by
+    /// requests sent to it.
+    pub input_required: bool,
 }
 
 impl Waiter {
@@ -69,11 +72,14 @@ impl Waiter {
         }
     }
 
-    /// Whether the client can be asked for a form (MCP elicitation).
+    /// Whether the client can be asked for a form mid-call (MCP elicitation, on a
+    /// protocol that lets a server send requests).
     pub fn can_elicit(&self) -> bool {
-        self.peer
-            .supported_elicitation_modes()
-            .contains(&rmcp::service::ElicitationMode::Form)
+        !self.input_required
+            && self
+                .peer
+                .supported_elicitation_modes()
+                .contains(&rmcp::service::ElicitationMode::Form)
     }
 
     /// Reports progress and waits one poll; `false` when the wait is over (its time

@@ -4,13 +4,14 @@
 use pilot_domain::CheckpointOffer;
 use pilot_domain::checkpoint::{DraftBrief, PersonaChoice, PositionBrief};
 use pilot_store::CheckpointRecord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::deliberation::rfc3339;
 
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+/// Also read back (`Deserialize`) from a tool result by MCP, to ask for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CheckpointView {
     /// `answers`: personas that may be added.
     pub addable: Vec<PersonaChoice>,
