@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::deliberation::rfc3339;
 
-/// Also read back (`Deserialize`) from a tool result by MCP, to ask for it.
+// Also `Deserialize`: MCP reads it back from a tool result to ask for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CheckpointView {
     /// `answers`: personas that may be added.
