@@ -13,7 +13,9 @@
 //! one.
 
 use async_trait::async_trait;
-use pilot_domain::{CheckpointKind, DeliberationId, Environment, UnixMillis, WorkspaceId};
+use pilot_domain::{
+    CheckpointKind, DeliberationId, DeliberationStatus, Environment, UnixMillis, WorkspaceId,
+};
 use serde_json::Value;
 
 use crate::error::StoreResult;
@@ -68,6 +70,41 @@ pub enum AnswerCheckpoint {
     Expired,
     /// The panel's job is running this instant; nothing was written: try again.
     Busy,
+}
+
+/// What an answer to `checkpoint_id` meets, judged by both backends alike from the
+/// deliberation's `status` and `latest` checkpoint, before anything is written.
+pub(crate) enum Verdict {
+    /// Open and the latest: wake the job and store the answer.
+    Write,
+    Refuse(AnswerCheckpoint),
+    /// Not the latest: `Closed` if it is an earlier checkpoint of this deliberation,
+    /// else `Unknown` (the backend looks).
+    NotTheLatest,
+}
+
+pub(crate) fn judge(
+    status: &str,
+    latest: Option<&CheckpointRecord>,
+    checkpoint_id: &str,
+    now: UnixMillis,
+) -> Verdict {
+    let Some(latest) = latest else {
+        return Verdict::Refuse(AnswerCheckpoint::Unknown);
+    };
+    if latest.id != checkpoint_id {
+        return Verdict::NotTheLatest;
+    }
+    let ended = status
+        .parse::<DeliberationStatus>()
+        .is_ok_and(DeliberationStatus::is_terminal);
+    if latest.answer.is_some() || ended {
+        return Verdict::Refuse(AnswerCheckpoint::Closed);
+    }
+    if now >= latest.expires_at {
+        return Verdict::Refuse(AnswerCheckpoint::Expired);
+    }
+    Verdict::Write
 }
 
 #[async_trait]

@@ -11,7 +11,9 @@ use sqlx::PgConnection;
 use super::PostgresStore;
 use super::jobs::insert_job;
 use crate::checkpoint_rows::{CheckpointRow, checkpoint_columns};
-use crate::checkpoints::{AnswerCheckpoint, CheckpointRecord, CheckpointStore, NewCheckpoint};
+use crate::checkpoints::{
+    AnswerCheckpoint, CheckpointRecord, CheckpointStore, NewCheckpoint, Verdict, judge,
+};
 use crate::deliberation_writes::deliberation_job;
 use crate::error::StoreResult;
 use crate::pilot_rows::json_text;
@@ -51,29 +53,25 @@ async fn answer(
     let Some((workspace, status)) = deliberation else {
         return Ok(AnswerCheckpoint::Unknown);
     };
-    let Some(checkpoint) = latest(conn, id.as_str()).await? else {
-        return Ok(AnswerCheckpoint::Unknown);
-    };
-    if checkpoint.id != checkpoint_id {
-        let known: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM deliberation_checkpoints \
-             WHERE id = $1 AND deliberation_id = $2)",
-        )
-        .bind(checkpoint_id)
-        .bind(id.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-        return Ok(if known {
-            AnswerCheckpoint::Closed
-        } else {
-            AnswerCheckpoint::Unknown
-        });
-    }
-    if checkpoint.answer.is_some() || matches!(status.as_str(), "completed" | "failed") {
-        return Ok(AnswerCheckpoint::Closed);
-    }
-    if now >= checkpoint.expires_at {
-        return Ok(AnswerCheckpoint::Expired);
+    let latest = latest(conn, id.as_str()).await?;
+    match judge(&status, latest.as_ref(), checkpoint_id, now) {
+        Verdict::Write => {}
+        Verdict::Refuse(outcome) => return Ok(outcome),
+        Verdict::NotTheLatest => {
+            let known: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM deliberation_checkpoints \
+                 WHERE id = $1 AND deliberation_id = $2)",
+            )
+            .bind(checkpoint_id)
+            .bind(id.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+            return Ok(if known {
+                AnswerCheckpoint::Closed
+            } else {
+                AnswerCheckpoint::Unknown
+            });
+        }
     }
     let woken = sqlx::query(
         "UPDATE jobs SET run_at = $2, updated_at = $2 WHERE kind = 'deliberate' \

@@ -10,7 +10,9 @@ use super::SqliteStore;
 use super::jobs::insert_job;
 use super::row;
 use crate::checkpoint_rows::{CheckpointRow, checkpoint_columns};
-use crate::checkpoints::{AnswerCheckpoint, CheckpointRecord, CheckpointStore, NewCheckpoint};
+use crate::checkpoints::{
+    AnswerCheckpoint, CheckpointRecord, CheckpointStore, NewCheckpoint, Verdict, judge,
+};
 use crate::deliberation_writes::deliberation_job;
 use crate::error::StoreResult;
 use crate::pilot_rows::json_text;
@@ -92,26 +94,23 @@ fn answer(
     else {
         return Ok(AnswerCheckpoint::Unknown);
     };
-    let Some(checkpoint) = latest(conn, id.as_str())? else {
-        return Ok(AnswerCheckpoint::Unknown);
-    };
-    if checkpoint.id != checkpoint_id {
-        let known: i64 = row::scalar(
-            conn,
-            "SELECT COUNT(*) FROM deliberation_checkpoints WHERE id = ?1 AND deliberation_id = ?2",
-            [checkpoint_id, id.as_str()],
-        )?;
-        return Ok(if known > 0 {
-            AnswerCheckpoint::Closed
-        } else {
-            AnswerCheckpoint::Unknown
-        });
-    }
-    if checkpoint.answer.is_some() || matches!(status.as_str(), "completed" | "failed") {
-        return Ok(AnswerCheckpoint::Closed);
-    }
-    if now >= checkpoint.expires_at {
-        return Ok(AnswerCheckpoint::Expired);
+    let latest = latest(conn, id.as_str())?;
+    match judge(&status, latest.as_ref(), checkpoint_id, now) {
+        Verdict::Write => {}
+        Verdict::Refuse(outcome) => return Ok(outcome),
+        Verdict::NotTheLatest => {
+            let known: i64 = row::scalar(
+                conn,
+                "SELECT COUNT(*) FROM deliberation_checkpoints \
+                 WHERE id = ?1 AND deliberation_id = ?2",
+                [checkpoint_id, id.as_str()],
+            )?;
+            return Ok(if known > 0 {
+                AnswerCheckpoint::Closed
+            } else {
+                AnswerCheckpoint::Unknown
+            });
+        }
     }
     if let Some(busy) = wake_job(conn, id, WorkspaceId(workspace), now)? {
         return Ok(busy);
