@@ -22,15 +22,11 @@ use pilot_domain::{CheckpointAnswer, FailureCode};
 use pilot_store::{CheckpointRecord, DeliberationRecord, NewCheckpoint, PanelEntry};
 use serde_json::json;
 
-use super::dream_team::Advanced;
-use super::driver::{DeliberationDeps, StoreRecorder, settle};
+use super::dream_team::{self, Advanced};
+use super::driver::{DeliberationDeps, StoreRecorder, settle, store_error};
 use super::pipeline::{PipelineError, PipelineFailure};
 use super::recorder::PanelRecorder;
 use crate::job::{JobError, JobOutcome};
-
-fn store_error(error: impl std::fmt::Display) -> JobError {
-    JobError::Retryable(format!("store: {error}"))
-}
 
 /// One claim's worth of deliberation `record`.
 pub(super) async fn drive(
@@ -57,7 +53,7 @@ pub(super) async fn drive(
             let expired = Err(PipelineError::Failed(PipelineFailure {
                 code: FailureCode::CheckpointExpired,
                 reason: format!("checkpoint {} expired unanswered", checkpoint.id),
-                cost_so_far: spent_before(checkpoint),
+                cost_so_far: dream_team::spent_before(&checkpoint.state),
             }));
             return settle(deps, &record.id, expired).await;
         }
@@ -93,15 +89,6 @@ pub(super) async fn drive(
         Ok(Advanced::Completed(outcome)) => settle(deps, &record.id, Ok(outcome)).await,
         Err(error) => settle(deps, &record.id, Err(error)).await,
     }
-}
-
-/// What the stretches before `checkpoint` spent (for the log of a failure).
-fn spent_before(checkpoint: &CheckpointRecord) -> pilot_domain::Credits {
-    let micros = checkpoint
-        .state
-        .get("spent_micros")
-        .and_then(|v| v.as_i64());
-    pilot_domain::Credits::from_micros(micros.unwrap_or(0))
 }
 
 /// The answered checkpoint as the next stretch reads it, the answer recorded among

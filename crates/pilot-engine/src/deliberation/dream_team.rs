@@ -121,6 +121,11 @@ impl PanelState {
             .collect()
     }
 
+    /// What every stretch so far spent.
+    fn spent(&self) -> Credits {
+        Credits::from_micros(self.spent_micros)
+    }
+
     /// The record every prompt of the next stretch sees.
     fn guided(&self, record: &DeliberationRecord) -> DeliberationRecord {
         match &self.constraint {
@@ -139,6 +144,12 @@ fn corrupt(reason: String) -> Stop {
         code: pilot_domain::FailureCode::ProcessingFailed,
         reason: format!("the stored panel is unusable: {reason}"),
     }
+}
+
+/// What the stretches before a checkpoint spent, from its stored `state` (zero if
+/// it cannot be read).
+pub fn spent_before(state: &Value) -> Credits {
+    serde_json::from_value::<PanelState>(state.clone()).map_or(Credits::ZERO, |s| s.spent())
 }
 
 /// Personas from the other use cases' panels, once each, none named like one on
@@ -198,7 +209,7 @@ impl Pipeline {
                 .map_err(|e| corrupt(e.to_string()))
         });
         let before = match &resumed {
-            Some(Ok((_, state, _))) => Credits::from_micros(state.spent_micros),
+            Some(Ok((_, state, _))) => state.spent(),
             _ => Credits::ZERO,
         };
         let spent = Spent::starting_at(before);
@@ -409,10 +420,11 @@ impl Pipeline {
             stages::revisions(&run, &mut members, |name| revise.iter().any(|r| r == name)).await?;
         }
         let draft = self.labelled(&run, stages::synthesis(&run, &members, state.asked).await?);
-        let revised = state.revised || !revise.is_empty();
+        let offer = self.draft_offer(&members, state.send_backs, &draft);
         state.members = members.iter().map(MemberState::of).collect();
-        state.revised = revised;
-        Ok(self.draft_offer(state, seq, draft))
+        state.revised |= !revise.is_empty();
+        state.draft = Some(draft);
+        Ok(Ended::Paused(seq, offer, state))
     }
 
     /// The arbiter rewrites the draft after the person's note.
@@ -437,8 +449,10 @@ impl Pipeline {
         };
         let members = state.members()?;
         let draft = self.labelled(&run, stages::synthesis(&run, &members, state.asked).await?);
+        let offer = self.draft_offer(&members, state.send_backs + 1, &draft);
         state.send_backs += 1;
-        Ok(self.draft_offer(state, seq, draft))
+        state.draft = Some(draft);
+        Ok(Ended::Paused(seq, offer, state))
     }
 
     /// The draft as the person sees it and the result will read.
@@ -447,22 +461,26 @@ impl Pipeline {
         draft
     }
 
-    fn draft_offer(&self, mut state: PanelState, seq: i32, draft: Synthesis) -> Ended {
-        let members = state.members().unwrap_or_default();
+    /// The synthesis checkpoint on `draft`, after `send_backs` send-backs.
+    fn draft_offer(
+        &self,
+        members: &[Member<'_>],
+        send_backs: u32,
+        draft: &Synthesis,
+    ) -> CheckpointOffer {
         let mut offer = offer(
             CheckpointKind::Synthesis,
             "The arbiter's draft synthesis. Approve it to complete the deliberation, or send \
              it back with a note saying what to change.",
-            &members,
+            members,
         );
         offer.draft = Some(DraftBrief {
             synthesis: draft.synthesis.clone(),
             summary: draft.summary.clone(),
             minority_report: draft.minority_report.clone(),
         });
-        offer.can_send_back = state.send_backs < self.config.max_send_backs;
-        state.draft = Some(draft);
-        Ended::Paused(seq, offer, state)
+        offer.can_send_back = send_backs < self.config.max_send_backs;
+        offer
     }
 
     /// The approved draft is the result.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pilot_domain::{DeliberationId, Mode};
-use pilot_store::{PanelEntry, Store, StoreError};
+use pilot_store::{PanelEntry, Store};
 
 use super::checkpoints;
 use super::pipeline::{Outcome, Pipeline, PipelineError};
@@ -36,7 +36,7 @@ pub struct DeliberationDeps {
     pub pipeline: Arc<Pipeline>,
 }
 
-fn store_error(error: StoreError) -> JobError {
+pub(super) fn store_error(error: impl std::fmt::Display) -> JobError {
     JobError::Retryable(format!("store: {error}"))
 }
 
