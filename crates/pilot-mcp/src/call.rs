@@ -108,11 +108,7 @@ async fn dispatch(
                 .map(text)
                 .ok_or_else(OpError::internal)?;
             let view = checkpoints::steer(ops, who, &id, wait, &waiter).await?;
-            ok_linked(
-                &view,
-                &format!("pilot://deliberations/{id}"),
-                "deliberation",
-            )
+            Ok(view_result(&view, &id))
         }
         "respond_checkpoint" => {
             let id = args.text_id()?;
@@ -140,11 +136,7 @@ async fn dispatch(
                 .await
                 .result?;
             let view = checkpoints::steer(ops, who, &id, wait, &waiter).await?;
-            ok_linked(
-                &view,
-                &format!("pilot://deliberations/{id}"),
-                "deliberation",
-            )
+            Ok(view_result(&view, &id))
         }
         "get_deliberation" => {
             let id = args.text_id()?;
@@ -206,12 +198,7 @@ impl Args {
     }
 
     fn wait_seconds(&mut self) -> Result<u64, OpError> {
-        match self.take("wait_seconds") {
-            None => Ok(0),
-            Some(value) => value.as_u64().filter(|s| *s <= 50).ok_or_else(|| {
-                OpError::validation("wait_seconds must be an integer from 0 to 50".to_owned())
-            }),
-        }
+        wait_seconds(self.take("wait_seconds").as_ref())
     }
 
     /// The rest of the arguments as the request body `T` (its own validation).
@@ -229,6 +216,16 @@ impl Args {
             None => Ok(()),
             Some(name) => Err(OpError::validation(format!("unknown argument {name:?}"))),
         }
+    }
+}
+
+/// `wait_seconds`, given or not: 0 to 50.
+pub(crate) fn wait_seconds(value: Option<&Value>) -> Result<u64, OpError> {
+    match value.filter(|v| !v.is_null()) {
+        None => Ok(0),
+        Some(value) => value.as_u64().filter(|s| *s <= 50).ok_or_else(|| {
+            OpError::validation("wait_seconds must be an integer from 0 to 50".to_owned())
+        }),
     }
 }
 

@@ -125,12 +125,11 @@ pub async fn resumed(
     waiter: &Waiter,
 ) -> CallToolResponse {
     for (checkpoint, response) in responses {
-        let Ok(result) = serde_json::from_value::<ElicitResult>(response) else {
-            return refused(&OpError::validation(format!(
-                "inputResponses.{checkpoint} is not an elicitation result"
-            )));
+        let fields = match elicited(&checkpoint, response) {
+            Ok(fields) => fields,
+            Err(error) => return refused(&error),
         };
-        let Some(fields) = accepted(&result) else {
+        let Some(fields) = fields else {
             // Declined: the deliberation as it stands, its checkpoint open.
             return match waiter.deliberation(ops, who, state, 0).await {
                 Ok(view) => CallToolResponse::Complete(call::view_result(&view, state)),
@@ -165,8 +164,19 @@ fn refused(error: &OpError) -> CallToolResponse {
     CallToolResponse::Complete(call::failure(error))
 }
 
+/// Response `response` to the elicitation for `checkpoint`, read: the accepted
+/// form's fields, or `None` when the person declined or cancelled.
+pub fn elicited(checkpoint: &str, response: Value) -> Result<Option<Map<String, Value>>, OpError> {
+    let result: ElicitResult = serde_json::from_value(response).map_err(|e| {
+        OpError::validation(format!(
+            "inputResponses.{checkpoint} is not an elicitation result: {e}"
+        ))
+    })?;
+    Ok(accepted(&result))
+}
+
 /// An accepted elicitation's fields; `None` when the person declined or cancelled.
-pub fn accepted(result: &ElicitResult) -> Option<Map<String, Value>> {
+fn accepted(result: &ElicitResult) -> Option<Map<String, Value>> {
     match (&result.action, &result.content) {
         (ElicitationAction::Accept, Some(Value::Object(fields))) => Some(fields.clone()),
         (ElicitationAction::Accept, None) => Some(Map::new()),

@@ -105,11 +105,10 @@ impl ServerHandler for PilotMcp {
         };
         let arguments = request.arguments.unwrap_or_default();
         if input_required && let Some(state) = &request.request_state {
-            let wait = arguments
-                .get("wait_seconds")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0)
-                .min(50);
+            let wait = match call::wait_seconds(arguments.get("wait_seconds")) {
+                Ok(wait) => wait,
+                Err(error) => return Ok(CallToolResponse::Complete(call::failure(&error))),
+            };
             let responses = request.input_responses.unwrap_or_default();
             return Ok(
                 checkpoints::resumed(&self.ops, &who, state, responses, wait, &waiter).await,

@@ -15,8 +15,8 @@ use pilot_domain::Principal;
 use pilot_operations::deliberations::DeliberationQuery;
 use pilot_operations::{OpError, Operations};
 use rmcp::model::{
-    CallToolResult, CreateTaskResult, DetailedTask, ElicitResult, ErrorData, GetTaskResult,
-    InputRequest, InputRequests, InputResponses, JsonObject, Task, TaskPayload, TaskStatus,
+    CallToolResult, CreateTaskResult, DetailedTask, ErrorData, GetTaskResult, InputRequest,
+    InputRequests, InputResponses, JsonObject, Task, TaskPayload, TaskStatus,
 };
 use serde_json::Value;
 
@@ -95,13 +95,7 @@ pub async fn update(
         return Err(ErrorData::invalid_params("a run asks for no input", None));
     }
     for (checkpoint, response) in responses {
-        let result: ElicitResult = serde_json::from_value(response).map_err(|e| {
-            ErrorData::invalid_params(
-                format!("{checkpoint}: not an elicitation result: {e}"),
-                None,
-            )
-        })?;
-        let Some(fields) = checkpoints::accepted(&result) else {
+        let Some(fields) = checkpoints::elicited(&checkpoint, response).map_err(refused)? else {
             // Declined: the checkpoint stays open until answered or expired.
             continue;
         };

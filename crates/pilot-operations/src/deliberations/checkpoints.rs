@@ -189,7 +189,8 @@ impl Operations {
             }
         }
         tracing::info!(deliberation = %record.id, checkpoint = %open.id, "a checkpoint was answered");
-        let record = self.find_deliberation(who, id).await?;
+        // The answer changed no field of the deliberation: its view is the one read
+        // first, without the checkpoint it no longer waits at.
         Ok(DeliberationView::of(&record, None))
     }
 }
