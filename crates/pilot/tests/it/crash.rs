@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::start_child;
+use crate::harness::{get_json_at, start_child};
 use crate::sink::Sink;
 
 const CAP: usize = 2;
@@ -47,15 +47,8 @@ fn write_config(dir: &Path) -> PathBuf {
 
 /// Every run of the pilot, by run id: its status.
 async fn statuses(client: &reqwest::Client, url: &str, key: &str, pilot: i64) -> Vec<String> {
-    let runs: Value = client
-        .get(format!("{url}/api/v1/pilots/{pilot}/runs?limit=100"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("{url}/api/v1/pilots/{pilot}/runs?limit=100");
+    let runs = get_json_at(client, &path, key).await;
     runs["runs"]
         .as_array()
         .expect("runs")

@@ -21,6 +21,11 @@ struct Session<'a> {
 impl<'a> Session<'a> {
     /// Initialises with the 2025-11-25 handshake.
     async fn open(app: &'a TestApp, key: &str) -> Session<'a> {
+        Session::open_with(app, key, json!({})).await.0
+    }
+
+    /// [`Session::open`] declaring `capabilities`; also the `initialize` result.
+    async fn open_with(app: &'a TestApp, key: &str, capabilities: Value) -> (Session<'a>, Value) {
         let mut session = Session {
             app,
             key: key.to_owned(),
@@ -30,7 +35,7 @@ impl<'a> Session<'a> {
         let (status, headers, messages) = session
             .post(
                 &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {},
+                "protocolVersion": "2025-11-25", "capabilities": capabilities,
                 "clientInfo": {"name": "pilot-tests", "version": "1"}}}),
             )
             .await;
@@ -44,7 +49,7 @@ impl<'a> Session<'a> {
             .post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
             .await;
         assert_eq!(status, StatusCode::ACCEPTED);
-        session
+        (session, messages[0]["result"].clone())
     }
 
     async fn post(&self, message: &Value) -> (StatusCode, reqwest::header::HeaderMap, Vec<Value>) {
@@ -96,6 +101,11 @@ impl<'a> Session<'a> {
             .map(|t| t["name"].as_str().unwrap().to_owned())
             .collect()
     }
+}
+
+/// The client capabilities that declare the tasks extension.
+fn tasks_capability() -> Value {
+    json!({"extensions": {"io.modelcontextprotocol/tasks": {}}})
 }
 
 /// The JSON-RPC messages of a body: one JSON document, or SSE `data:` events.
@@ -370,30 +380,11 @@ async fn a_2026_07_28_client_is_served_statelessly() {
 async fn a_client_with_the_tasks_extension_gets_a_task_read_from_the_store() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let mut mcp = Session {
-            app: &app,
-            key: app.test_key.clone(),
-            session: None,
-            next_id: 1,
-        };
-        let (_, headers, answer) = mcp
-            .post(
-                &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
-                "clientInfo": {"name": "pilot-tests", "version": "1"}}}),
-            )
-            .await;
+        let (mut mcp, answer) = Session::open_with(&app, &app.test_key, tasks_capability()).await;
         assert!(
-            answer[0]["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"]
-                .is_object(),
+            answer["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"].is_object(),
             "{answer:?}"
         );
-        mcp.session = headers
-            .get("mcp-session-id")
-            .map(|v| v.to_str().unwrap().to_owned());
-        mcp.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
 
         let started = mcp
             .call(
@@ -496,26 +487,7 @@ async fn deliberation2_checkpoints_come_back_as_results_and_as_task_input_reques
         assert!(error_text(&stale).starts_with("conflict"), "{stale}");
 
         // The same walk as a task: input_required, answered with tasks/update.
-        let mut tasks = Session {
-            app: &app,
-            key: app.test_key.clone(),
-            session: None,
-            next_id: 1,
-        };
-        let (_, headers, _) = tasks
-            .post(
-                &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
-                "clientInfo": {"name": "pilot-tests", "version": "1"}}}),
-            )
-            .await;
-        tasks.session = headers
-            .get("mcp-session-id")
-            .map(|v| v.to_str().unwrap().to_owned());
-        tasks
-            .post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-            .await;
+        let (mut tasks, _) = Session::open_with(&app, &app.test_key, tasks_capability()).await;
         let started = tasks
             .call(
                 "submit_deliberation",
